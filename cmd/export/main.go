@@ -1,0 +1,132 @@
+// Command m365export exports Microsoft 365 data from Microsoft Graph,
+// pseudonymized with psoxy-compatible rules, as Parquet into a bucket.
+//
+// The source lives in cmd/export, but the binary is installed as m365export:
+// "export" is a shell builtin, so "export --connector …" never reaches a
+// binary of that name.
+//
+// This package only parses the command line, builds the logger and maps
+// errors to exit codes: 0 ok, 1 failed (safe to retry), 2 usage or
+// configuration, 3 partial.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"m365export/jobs"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailed  = 1
+	exitUsage   = 2
+	exitPartial = 3
+)
+
+// command is one subcommand of m365export.
+type command struct {
+	name    string
+	summary string
+	run     func(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error
+}
+
+// commands is filled by each subcommand's file (sanitize.go, …) in init.
+var commands []command
+
+func register(c command) { commands = append(commands, c) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") && len(commands) > 0 && !hasExport() {
+		usage(stdout)
+		return exitOK
+	}
+	name := ""
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	if name == "help" {
+		usage(stdout)
+		return exitOK
+	}
+	if name == "" {
+		name = "export"
+	}
+	for _, c := range commands {
+		if c.name == name {
+			err := c.run(ctx, args, stdin, stdout, stderr)
+			return report(stderr, err)
+		}
+	}
+	fmt.Fprintf(stderr, "m365export: unknown command %q\n\n", name)
+	usage(stderr)
+	return exitUsage
+}
+
+func hasExport() bool {
+	for _, c := range commands {
+		if c.name == "export" {
+			return true
+		}
+	}
+	return false
+}
+
+// report prints err once and returns its exit code.
+func report(stderr io.Writer, err error) int {
+	code := exitCode(err)
+	if err != nil && !errors.Is(err, errHelp) {
+		fmt.Fprintf(stderr, "m365export: %v\n", err)
+	}
+	return code
+}
+
+// errHelp is returned by a subcommand that printed its help on request.
+var errHelp = errors.New("help requested")
+
+func exitCode(err error) int {
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return exitOK
+	case errors.Is(err, jobs.ErrUsage):
+		return exitUsage
+	case errors.Is(err, errPartial):
+		return exitPartial
+	default:
+		return exitFailed
+	}
+}
+
+// errPartial is set by the export command when some owners failed.
+var errPartial = errors.New("partial export")
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, `m365export exports Microsoft 365 data (Entra ID, Outlook calendar and mail,
+Teams, Copilot) from Microsoft Graph, pseudonymized with psoxy-compatible rules,
+as Parquet into an S3 or GCS bucket.
+
+Usage:
+  m365export --connector NAME [flags]   run an export (see m365export export --help)
+  m365export COMMAND [flags]
+
+Commands:`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-10s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, `
+Run "m365export COMMAND --help" for a command's flags.
+Exit codes: 0 ok, 1 failed (safe to retry), 2 usage or configuration, 3 partial.`)
+}
