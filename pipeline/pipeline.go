@@ -1,0 +1,549 @@
+// Package pipeline moves records from sources to sinks: for each collection
+// of a job it lists the owners (users, teams, …) of this shard, reads their
+// pages concurrently under a limit, sanitizes each page, splits it into
+// records, keeps those that belong to the window, and streams them into one
+// writer per (collection, day). When every owner of a collection is done it
+// commits each day's partition; a run summary and per-owner ledger record
+// the outcome.
+//
+// The pipeline never retries: retrying happens once, in the source's page
+// fetch. It imports only the interface packages sources, sinks and rules.
+//
+// # Errors
+//
+// Run returns an error wrapping sources.ErrConfig when the configuration is
+// wrong (no retry can help), ErrPartial when some owners failed after the
+// source's retries (their records are missing; the rest is committed), and
+// any other error when the run as a whole failed (nothing of the failed
+// collection was committed).
+package pipeline
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/bits"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"m365export/sinks"
+	"m365export/sources"
+)
+
+// ErrPartial: some owners failed; what the others produced is committed.
+var ErrPartial = errors.New("some owners failed")
+
+// Sanitizer sanitizes one whole response, chosen by its request URL (the
+// rules package's *Ruleset implements it).
+type Sanitizer interface {
+	Sanitize(requestURL string, response []byte) ([]byte, error)
+}
+
+// Committer makes a partition's files visible with their manifest (the
+// Parquet sink implements it through an adapter in jobs). Commit is called
+// once per (table, partition) after the partition's writer closed, also for
+// days that produced no record, so that a re-run removes stale files.
+type Committer interface {
+	Commit(ctx context.Context, t sinks.Table, partition string, info CommitInfo) error
+}
+
+// CommitInfo is what a manifest records besides the files.
+type CommitInfo struct {
+	RunID  string
+	Window Window
+	Shards int
+}
+
+// Collection is one table of a connector and how to read it.
+type Collection struct {
+	Name      string
+	Source    sources.Source
+	Sanitizer Sanitizer
+	Table     sinks.Table
+	// TimeField is the dotted JSON path of the record time that places it
+	// in the window and its day partition ("sentDateTime",
+	// "start.dateTime"). "" makes the collection a snapshot: every record
+	// goes to the snapshot day.
+	TimeField string
+	// SenderField, when set, is the dotted path of the id of the user who
+	// sent a record that several owners read (chat messages come once per
+	// participant): the record is kept only by its sender's partition when
+	// the sender is one of the collection's owners, so each is written
+	// once, whatever the sharding. Records of other senders are
+	// deduplicated by DedupeKey within the process.
+	SenderField string
+	// DedupeKey lists the dotted paths whose values identify a record for
+	// deduplication ("chatId", "id").
+	DedupeKey []string
+}
+
+// Window is a half-open time range [From, To).
+type Window struct {
+	From, To time.Time
+}
+
+// Days lists the UTC days (as dt strings) the window covers.
+func (w Window) Days() []string {
+	var out []string
+	for d := w.From.UTC().Truncate(24 * time.Hour); d.Before(w.To); d = d.Add(24 * time.Hour) {
+		out = append(out, d.Format("2006-01-02"))
+	}
+	return out
+}
+
+// Contains reports whether t is in [From, To).
+func (w Window) Contains(t time.Time) bool { return !t.Before(w.From) && t.Before(w.To) }
+
+// Job is one run of one connector on one shard.
+type Job struct {
+	Connector   string
+	Collections []Collection
+	Sink        sinks.Sink
+	Committer   Committer
+	Window      Window
+	// SnapshotDay is the dt of snapshot collections (the run's day).
+	SnapshotDay string
+	RunID       string
+	Shard       int
+	Shards      int
+	// Concurrency bounds the owners read at once (default 16).
+	Concurrency int
+	// OwnerID maps a raw owner id to the form users.id takes in this run
+	// (a pseudonym); it is what _owner and the ledger hold.
+	OwnerID func(string) string
+	// Done reports collections an earlier attempt of this run already
+	// committed (a resumed run); nil means none.
+	Done   func(collection string) bool
+	Now    func() time.Time
+	Logger *slog.Logger
+	// Progress, if set, is updated as the run goes.
+	Progress *Progress
+}
+
+// Progress holds live counters, safe to read while the run goes.
+type Progress struct {
+	Records     atomic.Int64
+	OwnersDone  atomic.Int64
+	OwnersTotal atomic.Int64
+	Pages       atomic.Int64
+}
+
+// Outcome of one owner of one collection.
+const (
+	StatusOK      = "ok"
+	StatusSkipped = "skipped"
+	StatusFailed  = "failed"
+)
+
+// LedgerEntry is one owner's outcome in one collection. Owner is
+// pseudonymized (Job.OwnerID); Code is Graph's error code, never a message.
+type LedgerEntry struct {
+	Collection string `json:"collection"`
+	Owner      string `json:"owner"`
+	Status     string `json:"status"`
+	Code       string `json:"code,omitempty"`
+	Records    int64  `json:"records"`
+	Pages      int64  `json:"pages"`
+}
+
+// CollectionSummary sums up one collection.
+type CollectionSummary struct {
+	Name       string         `json:"name"`
+	Records    int64          `json:"records"`
+	Owners     int            `json:"owners"`
+	OK         int            `json:"ok"`
+	Skipped    int            `json:"skipped"`
+	Failed     int            `json:"failed"`
+	Partitions map[string]int `json:"partitions"` // dt → records
+	Committed  bool           `json:"committed"`
+	Resumed    bool           `json:"resumed,omitempty"` // committed by an earlier attempt
+}
+
+// Summary is the outcome of a run on one shard.
+type Summary struct {
+	Connector   string              `json:"connector"`
+	RunID       string              `json:"run_id"`
+	Shard       int                 `json:"shard"`
+	Shards      int                 `json:"shards"`
+	WindowFrom  time.Time           `json:"window_from"`
+	WindowTo    time.Time           `json:"window_to"`
+	Started     time.Time           `json:"started"`
+	Finished    time.Time           `json:"finished"`
+	Status      string              `json:"status"` // ok, partial, failed
+	Error       string              `json:"error,omitempty"`
+	Records     int64               `json:"records"`
+	Collections []CollectionSummary `json:"collections"`
+	Ledger      []LedgerEntry       `json:"ledger"`
+}
+
+// OnCommit, if set on the context via WithCommitHook, is called after each
+// collection is committed (jobs uses it to checkpoint a resumable run).
+type commitHookKey struct{}
+
+// WithCommitHook returns a context whose runs call hook(collection) after
+// each collection's partitions are committed.
+func WithCommitHook(ctx context.Context, hook func(ctx context.Context, collection string) error) context.Context {
+	return context.WithValue(ctx, commitHookKey{}, hook)
+}
+
+// Run runs the job. The summary is filled also when err != nil.
+func Run(ctx context.Context, job *Job) (*Summary, error) {
+	if job.Concurrency <= 0 {
+		job.Concurrency = 16
+	}
+	if job.Shards <= 0 {
+		job.Shards = 1
+	}
+	if job.Now == nil {
+		job.Now = time.Now
+	}
+	if job.OwnerID == nil {
+		job.OwnerID = func(s string) string { return s }
+	}
+	log := job.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if job.Progress == nil {
+		job.Progress = &Progress{}
+	}
+	s := &Summary{
+		Connector: job.Connector, RunID: job.RunID, Shard: job.Shard, Shards: job.Shards,
+		WindowFrom: job.Window.From, WindowTo: job.Window.To, Started: job.Now().UTC(),
+	}
+	var partial bool
+	for _, c := range job.Collections {
+		if job.Done != nil && job.Done(c.Name) {
+			s.Collections = append(s.Collections, CollectionSummary{Name: c.Name, Committed: true, Resumed: true})
+			log.Info("collection already committed by an earlier attempt", "collection", c.Name)
+			continue
+		}
+		cs, ledger, err := runCollection(ctx, job, c, log.With("collection", c.Name))
+		s.Collections = append(s.Collections, cs)
+		s.Ledger = append(s.Ledger, ledger...)
+		s.Records += cs.Records
+		if err != nil {
+			s.Finished = job.Now().UTC()
+			s.Status = "failed"
+			s.Error = err.Error()
+			return s, fmt.Errorf("collection %s: %w", c.Name, err)
+		}
+		if hook, ok := ctx.Value(commitHookKey{}).(func(context.Context, string) error); ok {
+			if err := hook(ctx, c.Name); err != nil {
+				s.Finished = job.Now().UTC()
+				s.Status = "failed"
+				s.Error = err.Error()
+				return s, fmt.Errorf("checkpoint after %s: %w", c.Name, err)
+			}
+		}
+		if cs.Failed > 0 {
+			partial = true
+		}
+	}
+	s.Finished = job.Now().UTC()
+	s.Status = "ok"
+	if partial {
+		s.Status = "partial"
+		return s, ErrPartial
+	}
+	return s, nil
+}
+
+// InShard reports whether owner belongs to shard i of n: owners are spread
+// by a stable hash, so N shards together read exactly what one process
+// would.
+func InShard(owner string, i, n int) bool {
+	if n <= 1 {
+		return true
+	}
+	h := sha256.Sum256([]byte(owner))
+	hi, _ := bits.Mul64(binary.BigEndian.Uint64(h[:8]), uint64(n))
+	return int(hi) == i
+}
+
+// writerSet holds the open writers of one collection, one per day.
+type writerSet struct {
+	ctx    context.Context
+	sink   sinks.Sink
+	table  sinks.Table
+	mu     sync.Mutex
+	w      map[string]*lockedWriter
+	counts map[string]int
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  sinks.RecordWriter
+}
+
+func (ws *writerSet) write(dt string, rec sinks.Record) error {
+	ws.mu.Lock()
+	lw, ok := ws.w[dt]
+	if !ok {
+		w, err := ws.sink.NewWriter(ws.ctx, ws.table, dt)
+		if err != nil {
+			ws.mu.Unlock()
+			return fmt.Errorf("open writer for %s dt=%s: %w", ws.table.Collection, dt, err)
+		}
+		lw = &lockedWriter{w: w}
+		ws.w[dt] = lw
+	}
+	ws.counts[dt]++
+	ws.mu.Unlock()
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.w.Write(rec)
+}
+
+// closeAll closes every writer; the first error wins.
+func (ws *writerSet) closeAll() error {
+	var first error
+	for dt, lw := range ws.w {
+		if err := lw.w.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close %s dt=%s: %w", ws.table.Collection, dt, err)
+		}
+	}
+	return first
+}
+
+// codedError is implemented by source errors that carry the service's
+// error code (Graph's error.code).
+type codedError interface{ ErrorCode() string }
+
+func errorCode(err error) string {
+	var c codedError
+	if errors.As(err, &c) {
+		return c.ErrorCode()
+	}
+	return ""
+}
+
+func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger) (CollectionSummary, []LedgerEntry, error) {
+	cs := CollectionSummary{Name: c.Name, Partitions: map[string]int{}}
+	all, err := c.Source.Partitions(ctx)
+	if err != nil {
+		return cs, nil, fmt.Errorf("list owners: %w", err)
+	}
+	var owners []string
+	allSet := make(map[string]struct{}, len(all))
+	for _, o := range all {
+		allSet[o] = struct{}{}
+		if InShard(o, job.Shard, job.Shards) {
+			owners = append(owners, o)
+		}
+	}
+	sort.Strings(owners)
+	cs.Owners = len(owners)
+	job.Progress.OwnersTotal.Add(int64(len(owners)))
+	log.Info("collection started", "owners", len(owners), "owners_all_shards", len(all))
+
+	// The writers get their own context: cancelling the run aborts them,
+	// and an error before commit cancels them so nothing becomes visible.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	ws := &writerSet{ctx: wctx, sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}}
+	var timePath, senderPath []string
+	if c.TimeField != "" {
+		timePath = strings.Split(c.TimeField, ".")
+	}
+	if c.SenderField != "" {
+		senderPath = strings.Split(c.SenderField, ".")
+	}
+	var keyPaths [][]string
+	for _, k := range c.DedupeKey {
+		keyPaths = append(keyPaths, strings.Split(k, "."))
+	}
+	var seen sync.Map
+	exportedAt := job.Now().UTC().Truncate(time.Microsecond)
+
+	ledger := make([]LedgerEntry, len(owners))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(job.Concurrency)
+	for i, owner := range owners {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			e := &ledger[i]
+			*e = LedgerEntry{Collection: c.Name, Owner: job.OwnerID(owner), Status: StatusOK}
+			ownerCol := job.OwnerID(owner)
+			defer job.Progress.OwnersDone.Add(1)
+			for pg, err := range sources.Pages(gctx, c.Source, owner, "") {
+				if err != nil {
+					switch {
+					case errors.Is(err, sources.ErrConfig):
+						return err
+					case gctx.Err() != nil:
+						return gctx.Err()
+					case errors.Is(err, sources.ErrSkipOwner):
+						e.Status, e.Code = StatusSkipped, errorCode(err)
+						log.Info("owner skipped", "owner", e.Owner, "code", e.Code)
+					default:
+						e.Status, e.Code = StatusFailed, errorCode(err)
+						log.Warn("owner failed", "owner", e.Owner, "code", e.Code, "error", err)
+					}
+					return nil
+				}
+				e.Pages++
+				job.Progress.Pages.Add(1)
+				n, err := writePage(job, c, ws, pg, ownerCol, owner, allSet, timePath, senderPath, keyPaths, &seen, exportedAt)
+				e.Records += n
+				job.Progress.Records.Add(n)
+				if err != nil {
+					return fmt.Errorf("owner %s page %d: %w", e.Owner, e.Pages, err)
+				}
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		wcancel()
+		ws.closeAll()
+		return cs, ledger, err
+	}
+	if err := ctx.Err(); err != nil {
+		wcancel()
+		ws.closeAll()
+		return cs, ledger, err
+	}
+	for _, e := range ledger {
+		cs.Records += e.Records
+		switch e.Status {
+		case StatusOK:
+			cs.OK++
+		case StatusSkipped:
+			cs.Skipped++
+		case StatusFailed:
+			cs.Failed++
+		}
+	}
+	if err := allDenied(ledger); err != nil {
+		wcancel()
+		ws.closeAll()
+		return cs, ledger, err
+	}
+	if err := ws.closeAll(); err != nil {
+		return cs, ledger, err
+	}
+	days := []string{job.SnapshotDay}
+	if c.TimeField != "" {
+		days = job.Window.Days()
+	}
+	for dt, n := range ws.counts {
+		cs.Partitions[dt] = n
+	}
+	if job.Committer != nil {
+		info := CommitInfo{RunID: job.RunID, Window: job.Window, Shards: job.Shards}
+		for _, dt := range days {
+			if err := job.Committer.Commit(ctx, c.Table, dt, info); err != nil {
+				return cs, ledger, fmt.Errorf("commit dt=%s: %w", dt, err)
+			}
+		}
+	}
+	cs.Committed = true
+	log.Info("collection committed", "records", cs.Records, "ok", cs.OK, "skipped", cs.Skipped, "failed", cs.Failed)
+	return cs, ledger, nil
+}
+
+// allDenied turns "access denied for every owner" into a configuration
+// error: one mailbox may be blocked, all of them means missing permission.
+func allDenied(ledger []LedgerEntry) error {
+	if len(ledger) < 2 {
+		return nil
+	}
+	for _, e := range ledger {
+		if e.Status == StatusOK || (e.Code != "ErrorAccessDenied" && e.Code != "Authorization_RequestDenied") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: access denied for all %d owners (%s): check the application's permissions and the Exchange application access policy", sources.ErrConfig, len(ledger), ledger[0].Code)
+}
+
+func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol, owner string, allOwners map[string]struct{},
+	timePath, senderPath []string, keyPaths [][]string, seen *sync.Map, exportedAt time.Time) (int64, error) {
+	raw, err := splitValue(pg.Body)
+	if err != nil {
+		return 0, fmt.Errorf("split response: %w", err)
+	}
+	clean, err := c.Sanitizer.Sanitize(pg.URL, pg.Body)
+	if err != nil {
+		return 0, fmt.Errorf("sanitize: %w", err)
+	}
+	recs, err := splitValue(clean)
+	if err != nil {
+		return 0, fmt.Errorf("split sanitized response: %w", err)
+	}
+	if len(recs) != len(raw) {
+		return 0, fmt.Errorf("sanitized page has %d records, the response %d: rules must not drop value[] elements", len(recs), len(raw))
+	}
+	var n int64
+	for i, r := range raw {
+		if v, _ := objectField(r, "@removed"); v != nil {
+			continue
+		}
+		dt := job.SnapshotDay
+		if timePath != nil {
+			tv, err := path(r, timePath)
+			if err != nil {
+				return n, fmt.Errorf("record %d: %w", i, err)
+			}
+			ts, ok := stringValue(tv)
+			if !ok {
+				return n, fmt.Errorf("record %d: %s is missing or not a string", i, c.TimeField)
+			}
+			t, err := parseGraphTime(ts)
+			if err != nil {
+				return n, fmt.Errorf("record %d: %s: %w", i, c.TimeField, err)
+			}
+			if !job.Window.Contains(t) {
+				continue // outside [from, to): gt/lt filters and overlapping events
+			}
+			dt = t.UTC().Format("2006-01-02")
+		}
+		if senderPath != nil {
+			sv, _ := path(r, senderPath)
+			sender, _ := stringValue(sv)
+			if _, known := allOwners[sender]; known {
+				if sender != owner {
+					continue // its sender's partition writes it
+				}
+			} else if keyPaths != nil {
+				var key strings.Builder
+				for _, kp := range keyPaths {
+					kv, _ := path(r, kp)
+					key.Write(kv)
+					key.WriteByte(0)
+				}
+				if _, dup := seen.LoadOrStore(key.String(), struct{}{}); dup {
+					continue
+				}
+			}
+		}
+		rec := sinks.Record{JSON: recs[i], Owner: ownerCol, RunID: job.RunID, ExportedAt: exportedAt}
+		if err := ws.write(dt, rec); err != nil {
+			return n, err
+		}
+		n++
+	}
+	return n, nil
+}
+
+// parseGraphTime parses Graph's date-times: RFC 3339 with up to seven
+// fractional digits, or without a zone (calendar dateTime, UTC by default).
+func parseGraphTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	if t, err := time.Parse("2006-01-02T15:04:05.9999999", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("not a date-time: %q", s)
+}
