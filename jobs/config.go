@@ -1,0 +1,516 @@
+package jobs
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Config is an export job's configuration. Every setting comes, in order of
+// precedence, from a flag --foo-bar, the environment variable
+// M365EXPORT_FOO_BAR, or the key foo_bar of the YAML file named by --config;
+// unknown YAML keys are errors. Secrets (salt, key, client secret) are never
+// read from the YAML file: name a secret URL or an environment variable.
+type Config struct {
+	Connector string `yaml:"connector"`
+
+	Dest          string `yaml:"dest"`
+	State         string `yaml:"state"`
+	SaltURL       string `yaml:"salt_url"`
+	KeyURL        string `yaml:"key_url"`
+	ParquetCompat bool   `yaml:"parquet_compat"`
+	FileSizeMiB   int    `yaml:"file_size_mib"`
+
+	TenantID        string `yaml:"tenant_id"`
+	ClientID        string `yaml:"client_id"`
+	Auth            string `yaml:"auth"`
+	Certificate     string `yaml:"certificate"`
+	TokenFile       string `yaml:"token_file"`
+	AWSIdentityPool string `yaml:"aws_identity_pool"`
+	AWSRegion       string `yaml:"aws_region"`
+	Cloud           string `yaml:"cloud"`
+	GraphURL        string `yaml:"graph_url"`
+	AuthorityHost   string `yaml:"authority_host"`
+	CAFile          string `yaml:"ca_file"`
+
+	IDs      string `yaml:"ids"`
+	NoGroups bool   `yaml:"no_groups"`
+	Rules    string `yaml:"rules"`
+
+	IncludeGroup []string `yaml:"include_group"`
+	ExcludeGroup []string `yaml:"exclude_group"`
+	UsersFile    string   `yaml:"users_file"`
+
+	Since     string        `yaml:"since"`
+	Until     string        `yaml:"until"`
+	Lookback  time.Duration `yaml:"lookback"`
+	Lag       time.Duration `yaml:"lag"`
+	NewSeries bool          `yaml:"new_series"`
+
+	Shard  int    `yaml:"shard"`
+	Shards int    `yaml:"shards"`
+	RunID  string `yaml:"run_id"`
+
+	Concurrency int    `yaml:"concurrency"`
+	DryRun      bool   `yaml:"dry_run"`
+	LogLevel    string `yaml:"log_level"`
+	LogFormat   string `yaml:"log_format"`
+	Demo        bool   `yaml:"demo"`
+	DemoUsers   int    `yaml:"demo_users"`
+	Now         string `yaml:"now"`
+
+	shardSet bool // Shard came from a flag, the environment or the file
+}
+
+// option describes one setting: the same table drives flags, environment
+// variables, the YAML keys and --help.
+type option struct {
+	name  string // flag name; env is M365EXPORT_ + upper snake; YAML key is snake
+	field string // Config field
+	help  string
+	group string
+}
+
+var options = []option{
+	{"connector", "Connector", "what to export: entra-id, outlook-cal, outlook-mail, msft-teams, msft-copilot", "Job"},
+	{"config", "", "YAML file with any of these settings (keys in snake_case; unknown keys are errors)", "Job"},
+	{"dry-run", "DryRun", "print the plan (window, collections, owners' count, destinations) and exit", "Job"},
+	{"demo", "Demo", "run against the built-in Graph emulator with a DEMO salt and key (never for real data)", "Job"},
+	{"demo-users", "DemoUsers", "users in the demo tenant", "Job"},
+
+	{"dest", "Dest", "bucket URL for the Parquet output: s3://bucket/prefix?region=…, gs://bucket/prefix, file:///dir", "Output"},
+	{"state", "State", "bucket URL for incremental state (watermarks, checkpoints); keep it out of the analysts' bucket", "Output"},
+	{"parquet-compat", "ParquetCompat", "write data page v1 and PLAIN strings, for readers without DELTA_LENGTH_BYTE_ARRAY", "Output"},
+	{"file-size-mib", "FileSizeMiB", "roll Parquet files at about this size", "Output"},
+
+	{"salt-url", "SaltURL", "runtimevar URL of the pseudonymization salt (file:///run/secrets/salt, gcpsecretmanager://…, awssecretsmanager://…); or set M365EXPORT_SALT", "Secrets"},
+	{"key-url", "KeyURL", "runtimevar URL of the key for reversible p~ ids; or set M365EXPORT_ENCRYPTION_KEY", "Secrets"},
+
+	{"tenant-id", "TenantID", "Entra ID tenant id", "Microsoft Graph"},
+	{"client-id", "ClientID", "the application's Application (client) ID, not its Object ID", "Microsoft Graph"},
+	{"auth", "Auth", "how to get tokens: federated-gcp, federated-aws, federated-file (Kubernetes workload identity), certificate, secret (M365EXPORT_CLIENT_SECRET)", "Microsoft Graph"},
+	{"certificate", "Certificate", "client certificate file (PEM or PFX), with --auth certificate", "Microsoft Graph"},
+	{"token-file", "TokenFile", "federated token file, with --auth federated-file (default $AZURE_FEDERATED_TOKEN_FILE)", "Microsoft Graph"},
+	{"aws-identity-pool", "AWSIdentityPool", "Cognito identity pool id, with --auth federated-aws", "Microsoft Graph"},
+	{"aws-region", "AWSRegion", "AWS region of the identity pool", "Microsoft Graph"},
+	{"cloud", "Cloud", "national cloud: global, usgov-l4, usgov-l5, china (sets both the login authority and the Graph root)", "Microsoft Graph"},
+	{"graph-url", "GraphURL", "override the Graph root (testing)", "Microsoft Graph"},
+	{"authority-host", "AuthorityHost", "override the login authority host (testing)", "Microsoft Graph"},
+	{"ca-file", "CAFile", "extra CA certificate (PEM) to trust for Graph and login (testing)", "Microsoft Graph"},
+	{"concurrency", "Concurrency", "owners (users, teams) read at once; Graph's per-mailbox limits still apply", "Microsoft Graph"},
+
+	{"ids", "IDs", "Graph object ids in the output: pseudonymized (reversible p~ tokens, psoxy's default), kept, hash-only (irreversible t~)", "Rules"},
+	{"no-groups", "NoGroups", "leave out group data (psoxy's no-groups variant)", "Rules"},
+	{"rules", "Rules", "rule file to use instead of the built-in one (psoxy's YAML format)", "Rules"},
+
+	{"include-group", "IncludeGroup", "export only members of these groups (ids; repeat or comma-separate)", "Scope"},
+	{"exclude-group", "ExcludeGroup", "leave out members of these groups (ids; repeat or comma-separate)", "Scope"},
+	{"users-file", "UsersFile", "export only the users listed in this file (one id, UPN or email per line)", "Scope"},
+
+	{"since", "Since", "window start, a UTC day (2026-11-01) or RFC 3339 time; default: the last committed watermark", "Window"},
+	{"until", "Until", "window end, exclusive; default: now minus --lag, rounded down to a whole UTC day", "Window"},
+	{"lookback", "Lookback", "window start of the first run, before any watermark", "Window"},
+	{"lag", "Lag", "leave out the most recent time, for items Graph shows late", "Window"},
+	{"new-series", "NewSeries", "start over when the salt or rules changed since the state was written", "Window"},
+	{"now", "Now", "pretend the current time is this RFC 3339 time (testing, demo)", "Window"},
+
+	{"shard", "Shard", "this process's shard index (default from JOB_COMPLETION_INDEX, CLOUD_RUN_TASK_INDEX, AWS_BATCH_JOB_ARRAY_INDEX)", "Sharding"},
+	{"shards", "Shards", "number of shards (default from CLOUD_RUN_TASK_COUNT, AWS_BATCH_JOB_ARRAY_SIZE); required with a shard index", "Sharding"},
+	{"run-id", "RunID", "id shared by all shards of one execution (default from CLOUD_RUN_EXECUTION, else the window)", "Sharding"},
+
+	{"log-level", "LogLevel", "debug, info, warn, error", "Logging"},
+	{"log-format", "LogFormat", "json or text (default: text on a terminal, json otherwise)", "Logging"},
+}
+
+// Defaults returns the configuration before any file, environment or flag.
+func Defaults() Config {
+	return Config{
+		Auth:        "federated-gcp",
+		Cloud:       "global",
+		IDs:         "pseudonymized",
+		Lookback:    7 * 24 * time.Hour,
+		Lag:         time.Hour,
+		Shards:      1,
+		Concurrency: 32,
+		FileSizeMiB: 128,
+		LogLevel:    "info",
+		DemoUsers:   25,
+	}
+}
+
+// EnvName is the environment variable of a flag: --foo-bar → M365EXPORT_FOO_BAR.
+func EnvName(flagName string) string {
+	return "M365EXPORT_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// LoadConfig builds the configuration from args (flags), env and the YAML
+// file the flags or environment name. It returns ErrHelp after printing
+// help to out when asked.
+func LoadConfig(args []string, env func(string) string, out io.Writer) (*Config, error) {
+	cfg := Defaults()
+	// The file first: find --config before parsing the rest.
+	path := env(EnvName("config"))
+	for i, a := range args {
+		if v, ok := strings.CutPrefix(a, "--config="); ok {
+			path = v
+		} else if v, ok := strings.CutPrefix(a, "-config="); ok {
+			path = v
+		} else if (a == "--config" || a == "-config") && i+1 < len(args) {
+			path = args[i+1]
+		}
+	}
+	if path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("%w: config file: %w", ErrUsage, err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, fmt.Errorf("%w: config file %s: %w", ErrUsage, path, err)
+		}
+	}
+	v := reflect.ValueOf(&cfg).Elem()
+	// Then the environment.
+	for _, o := range options {
+		if o.field == "" {
+			continue
+		}
+		if s := env(EnvName(o.name)); s != "" {
+			if err := setField(v.FieldByName(o.field), s, false); err != nil {
+				return nil, fmt.Errorf("%w: %s: %w", ErrUsage, EnvName(o.name), err)
+			}
+			if o.field == "Shard" {
+				cfg.shardSet = true
+			}
+		}
+	}
+	if cfg.Shard != 0 {
+		cfg.shardSet = true
+	}
+	// Then the flags.
+	fs := flag.NewFlagSet("m365export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	var configFlag string
+	for _, o := range options {
+		if o.field == "" {
+			fs.StringVar(&configFlag, o.name, "", o.help)
+			continue
+		}
+		f := v.FieldByName(o.field)
+		if f.Kind() == reflect.Bool {
+			fs.Var(boolValue{f}, o.name, o.help)
+		} else {
+			fs.Var(fieldValue{f, o.field == "IncludeGroup" || o.field == "ExcludeGroup"}, o.name, o.help)
+		}
+	}
+	sliceReset := map[string]bool{}
+	if err := fs.Parse(resetSlices(args, sliceReset, &cfg)); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			PrintHelp(out)
+			return nil, ErrHelp
+		}
+		return nil, fmt.Errorf("%w: %w (see m365export --help)", ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("%w: unexpected argument %q (see m365export --help)", ErrUsage, fs.Arg(0))
+	}
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "shard" {
+			cfg.shardSet = true
+		}
+	})
+	if err := cfg.shardsFromEnv(env); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+// resetSlices clears list settings that the flags set, so flags replace
+// (not extend) what the file or environment gave.
+func resetSlices(args []string, _ map[string]bool, cfg *Config) []string {
+	for _, a := range args {
+		name := strings.TrimLeft(strings.SplitN(a, "=", 2)[0], "-")
+		switch name {
+		case "include-group":
+			cfg.IncludeGroup = nil
+		case "exclude-group":
+			cfg.ExcludeGroup = nil
+		}
+	}
+	return args
+}
+
+// ErrHelp is returned after help was printed on request.
+var ErrHelp = errors.New("help requested")
+
+// shardsFromEnv fills the shard index and count from the schedulers'
+// variables when the flags, file and M365EXPORT_ variables did not.
+func (c *Config) shardsFromEnv(env func(string) string) error {
+	if !c.shardSet {
+		for _, k := range []string{"JOB_COMPLETION_INDEX", "CLOUD_RUN_TASK_INDEX", "AWS_BATCH_JOB_ARRAY_INDEX"} {
+			if s := env(k); s != "" {
+				i, err := strconv.Atoi(s)
+				if err != nil {
+					return fmt.Errorf("%w: %s=%q is not a number", ErrUsage, k, s)
+				}
+				c.Shard, c.shardSet = i, true
+				if env(EnvName("shards")) == "" && c.Shards == 1 {
+					c.Shards = 0 // must come from somewhere explicit
+					for _, n := range []string{"CLOUD_RUN_TASK_COUNT", "AWS_BATCH_JOB_ARRAY_SIZE"} {
+						if s := env(n); s != "" {
+							v, err := strconv.Atoi(s)
+							if err != nil {
+								return fmt.Errorf("%w: %s=%q is not a number", ErrUsage, n, s)
+							}
+							c.Shards = v
+						}
+					}
+				}
+				break
+			}
+		}
+	}
+	if c.RunID == "" {
+		c.RunID = env("CLOUD_RUN_EXECUTION")
+	}
+	return nil
+}
+
+// Validate reports every problem at once, before any network call.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.Connector == "" {
+		bad("--connector is required (one of %s)", strings.Join(ConnectorNames(), ", "))
+	} else {
+		for _, name := range strings.Split(c.Connector, ",") {
+			if _, ok := registry[name]; !ok {
+				bad("unknown connector %q (one of %s)", name, strings.Join(ConnectorNames(), ", "))
+			}
+		}
+	}
+	if c.Dest == "" && !c.Demo {
+		bad("--dest is required (a bucket URL such as s3://bucket/prefix or gs://bucket/prefix)")
+	}
+	switch c.IDs {
+	case "pseudonymized", "kept", "hash-only":
+	default:
+		bad("--ids %q: want pseudonymized, kept or hash-only", c.IDs)
+	}
+	if !c.Demo {
+		switch c.Auth {
+		case "secret", "certificate", "federated-gcp", "federated-aws", "federated-file":
+		default:
+			bad("--auth %q: want federated-gcp, federated-aws, federated-file, certificate or secret", c.Auth)
+		}
+		if c.TenantID == "" {
+			bad("--tenant-id is required")
+		}
+		if c.ClientID == "" {
+			bad("--client-id is required (the Application (client) ID)")
+		}
+		if c.Auth == "certificate" && c.Certificate == "" {
+			bad("--auth certificate needs --certificate FILE")
+		}
+		if c.Auth == "federated-aws" && c.AWSIdentityPool == "" {
+			bad("--auth federated-aws needs --aws-identity-pool")
+		}
+	}
+	switch c.Cloud {
+	case "global", "usgov-l4", "usgov-l5", "china":
+	default:
+		bad("--cloud %q: want global, usgov-l4, usgov-l5 or china", c.Cloud)
+	}
+	if c.Shards < 1 {
+		if c.shardSet {
+			bad("a shard index (%d) without a shard count: set --shards N (or CLOUD_RUN_TASK_COUNT / AWS_BATCH_JOB_ARRAY_SIZE)", c.Shard)
+		} else {
+			bad("--shards %d: must be at least 1", c.Shards)
+		}
+	} else if c.Shard < 0 || c.Shard >= c.Shards {
+		bad("--shard %d out of range: want 0 to %d for --shards %d", c.Shard, c.Shards-1, c.Shards)
+	}
+	if c.Concurrency < 1 || c.Concurrency > 1024 {
+		bad("--concurrency %d: want 1 to 1024", c.Concurrency)
+	}
+	if c.FileSizeMiB < 1 {
+		bad("--file-size-mib %d: want at least 1", c.FileSizeMiB)
+	}
+	if c.Lookback <= 0 {
+		bad("--lookback %v: must be positive", c.Lookback)
+	}
+	if c.Lag < 0 {
+		bad("--lag %v: must not be negative", c.Lag)
+	}
+	if _, err := c.now(); err != nil {
+		errs = append(errs, err)
+	}
+	for _, s := range []struct{ flag, v string }{{"since", c.Since}, {"until", c.Until}} {
+		if s.v != "" {
+			if _, err := parseTime(s.v); err != nil {
+				bad("--%s: %v", s.flag, err)
+			}
+		}
+	}
+	switch c.LogFormat {
+	case "", "json", "text":
+	default:
+		bad("--log-format %q: want json or text", c.LogFormat)
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q: want debug, info, warn or error", c.LogLevel)
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrUsage, errors.Join(errs...))
+}
+
+func (c *Config) now() (time.Time, error) {
+	if c.Now == "" {
+		return time.Now().UTC(), nil
+	}
+	t, err := parseTime(c.Now)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("--now: %w", err)
+	}
+	return t, nil
+}
+
+// parseTime accepts a UTC day (2026-11-01) or an RFC 3339 time.
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("%q is neither a day (2026-11-01) nor an RFC 3339 time (2026-11-01T00:00:00Z)", s)
+	}
+	return t.UTC(), nil
+}
+
+// PrintHelp writes the export command's help.
+func PrintHelp(w io.Writer) {
+	fmt.Fprint(w, `Usage: m365export --connector NAME [flags]
+
+Exports one connector's collections from Microsoft Graph for the whole tenant,
+sanitized with psoxy-compatible rules, as Parquet into --dest:
+  {dest}/{connector}/{collection}/dt=YYYY-MM-DD/part-{shard}-{seq}.parquet
+and a run summary with a per-owner ledger under {dest}/{connector}/_runs/{run_id}/.
+
+Every flag --foo-bar can also be set as the environment variable
+M365EXPORT_FOO_BAR or as the key foo_bar in the --config YAML file; a flag wins
+over the environment, which wins over the file.
+`)
+	group := ""
+	d := Defaults()
+	dv := reflect.ValueOf(d)
+	for _, o := range options {
+		if o.group != group {
+			group = o.group
+			fmt.Fprintf(w, "\n%s:\n", group)
+		}
+		def := ""
+		if o.field != "" {
+			f := dv.FieldByName(o.field)
+			if !f.IsZero() {
+				def = fmt.Sprintf(" (default %v)", f.Interface())
+			}
+		}
+		fmt.Fprintf(w, "  --%s\n        %s%s\n", o.name, o.help, def)
+	}
+	fmt.Fprint(w, `
+Exit codes: 0 ok, 1 failed (safe to retry), 2 usage or configuration (do not
+retry), 3 partial (some users failed after retries; see the ledger).
+`)
+}
+
+type fieldValue struct {
+	f     reflect.Value
+	slice bool
+}
+
+func (v fieldValue) String() string {
+	if !v.f.IsValid() {
+		return ""
+	}
+	return fmt.Sprint(v.f.Interface())
+}
+func (v fieldValue) Set(s string) error { return setField(v.f, s, true) }
+
+type boolValue struct{ f reflect.Value }
+
+func (v boolValue) String() string {
+	if !v.f.IsValid() {
+		return "false"
+	}
+	return strconv.FormatBool(v.f.Bool())
+}
+func (v boolValue) Set(s string) error { return setField(v.f, s, false) }
+func (v boolValue) IsBoolFlag() bool   { return true }
+
+func setField(f reflect.Value, s string, appendSlice bool) error {
+	switch f.Kind() {
+	case reflect.String:
+		f.SetString(s)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a boolean", s)
+		}
+		f.SetBool(b)
+	case reflect.Int:
+		i, err := strconv.Atoi(s)
+		if err != nil {
+			return fmt.Errorf("%q is not a whole number", s)
+		}
+		f.SetInt(int64(i))
+	case reflect.Int64: // time.Duration
+		d, err := parseDuration(s)
+		if err != nil {
+			return err
+		}
+		f.SetInt(int64(d))
+	case reflect.Slice:
+		var parts []string
+		for _, p := range strings.Split(s, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				parts = append(parts, p)
+			}
+		}
+		if appendSlice {
+			parts = append(f.Interface().([]string), parts...)
+		}
+		f.Set(reflect.ValueOf(parts))
+	default:
+		return fmt.Errorf("unsupported setting type %s", f.Kind())
+	}
+	return nil
+}
+
+// parseDuration accepts Go durations plus days: "7d", "36h".
+func parseDuration(s string) (time.Duration, error) {
+	if d, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(d)
+		if err == nil {
+			return time.Duration(n) * 24 * time.Hour, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not a duration (7d, 36h, 90m)", s)
+	}
+	return d, nil
+}

@@ -1,0 +1,97 @@
+package jobs
+
+import (
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func envOf(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestLoadConfig_FlagOverEnvOverFile(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "job.yaml")
+	os.WriteFile(file, []byte("connector: outlook-cal\ndest: file:///from-file\nconcurrency: 3\nlookback: 48h\ninclude_group: [g1, g2]\n"), 0o600)
+	env := envOf(map[string]string{"M365EXPORT_DEST": "file:///from-env", "M365EXPORT_CONCURRENCY": "5"})
+	cfg, err := LoadConfig([]string{"--config", file, "--concurrency", "7", "--include-group", "g3"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Connector != "outlook-cal" || cfg.Dest != "file:///from-env" || cfg.Concurrency != 7 || cfg.Lookback != 48*time.Hour {
+		t.Errorf("got connector %q dest %q concurrency %d lookback %v", cfg.Connector, cfg.Dest, cfg.Concurrency, cfg.Lookback)
+	}
+	if strings.Join(cfg.IncludeGroup, ",") != "g3" {
+		t.Errorf("include groups %v, want the flag's [g3] replacing the file's", cfg.IncludeGroup)
+	}
+}
+
+func TestLoadConfig_UnknownYAMLKey(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "job.yaml")
+	os.WriteFile(file, []byte("connector: outlook-mail\ndestination: s3://x\n"), 0o600)
+	_, err := LoadConfig([]string{"--config=" + file}, envOf(nil), io.Discard)
+	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "destination") {
+		t.Fatalf("err = %v, want a usage error naming the key", err)
+	}
+}
+
+func TestLoadConfig_ShardFromSchedulers(t *testing.T) {
+	for _, tc := range []struct {
+		env      map[string]string
+		args     []string
+		shard, n int
+		wantErr  string
+	}{
+		{env: map[string]string{"CLOUD_RUN_TASK_INDEX": "2", "CLOUD_RUN_TASK_COUNT": "4"}, shard: 2, n: 4},
+		{env: map[string]string{"AWS_BATCH_JOB_ARRAY_INDEX": "1", "AWS_BATCH_JOB_ARRAY_SIZE": "3"}, shard: 1, n: 3},
+		{env: map[string]string{"JOB_COMPLETION_INDEX": "1"}, args: []string{"--shards", "2"}, shard: 1, n: 2},
+		{env: map[string]string{"JOB_COMPLETION_INDEX": "1"}, wantErr: "without a shard count"},
+		{args: []string{"--shard", "3", "--shards", "3"}, wantErr: "out of range"},
+	} {
+		args := append([]string{"--connector", "outlook-mail", "--dest", "mem://", "--tenant-id", "t", "--client-id", "c"}, tc.args...)
+		cfg, err := LoadConfig(args, envOf(tc.env), io.Discard)
+		if err == nil {
+			err = cfg.Validate()
+		}
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !errors.Is(err, ErrUsage) {
+				t.Errorf("%v %v: err = %v, want usage error %q", tc.env, tc.args, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Errorf("%v: %v", tc.env, err)
+			continue
+		}
+		if cfg.Shard != tc.shard || cfg.Shards != tc.n {
+			t.Errorf("%v %v: shard %d/%d, want %d/%d", tc.env, tc.args, cfg.Shard, cfg.Shards, tc.shard, tc.n)
+		}
+	}
+}
+
+func TestValidate_ReportsAllProblems(t *testing.T) {
+	cfg, err := LoadConfig([]string{"--connector", "outlook-mails", "--ids", "none", "--since", "yesterday"}, envOf(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = cfg.Validate()
+	for _, want := range []string{`unknown connector "outlook-mails"`, "--dest is required", "--ids", "--since", "--tenant-id"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Validate() = %v, want it to mention %q", err, want)
+		}
+	}
+}
+
+func TestScopes_Superset(t *testing.T) {
+	got, err := Scopes([]string{"outlook-mail", "msft-copilot"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "AiEnterpriseInteraction.Read.All,Group.Read.All,Mail.ReadBasic.All,MailboxSettings.Read,User.Read.All"
+	if strings.Join(got, ",") != want {
+		t.Errorf("Scopes = %v, want %s", got, want)
+	}
+}
