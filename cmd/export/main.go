@@ -17,6 +17,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"m365export/jobs"
@@ -88,8 +89,11 @@ func hasExport() bool {
 // report prints err once and returns its exit code.
 func report(stderr io.Writer, err error) int {
 	code := exitCode(err)
-	if err != nil && !errors.Is(err, errHelp) {
-		fmt.Fprintf(stderr, "m365export: %v\n", err)
+	if err != nil && !errors.Is(err, errHelp) && !errors.Is(err, jobs.ErrHelp) {
+		msg := err.Error()
+		// Usage errors wrap jobs.ErrUsage first; its words add nothing.
+		msg = strings.ReplaceAll(msg, jobs.ErrUsage.Error()+": ", "")
+		fmt.Fprintf(stderr, "m365export: %s\n", msg)
 	}
 	return code
 }
@@ -99,7 +103,7 @@ var errHelp = errors.New("help requested")
 
 func exitCode(err error) int {
 	switch {
-	case err == nil, errors.Is(err, errHelp):
+	case err == nil, errors.Is(err, errHelp), errors.Is(err, jobs.ErrHelp):
 		return exitOK
 	case errors.Is(err, jobs.ErrUsage):
 		return exitUsage

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+
+	"m365export/jobs"
+)
+
+func init() {
+	register(command{name: "scopes", summary: "print the Graph application permissions of connectors (one shared app)", run: runScopes})
+	register(command{name: "consent", summary: "print the setup and admin-consent document for an administrator", run: runConsent})
+}
+
+// parseFlags parses a subcommand's flags; parse errors are usage errors.
+func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
+	fs.SetOutput(stdout)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			return errHelp
+		}
+		return fmt.Errorf("%w: %w", jobs.ErrUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q", jobs.ErrUsage, fs.Arg(0))
+	}
+	return nil
+}
+
+func runScopes(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("m365export scopes", flag.ContinueOnError)
+	connectors := fs.String("connector", "", "comma-separated connectors: "+strings.Join(jobs.ConnectorNames(), ", "))
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: m365export scopes --connector a,b\n\nPrints the union of the Graph application permissions the connectors need,\nfor one Entra ID application shared by them.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *connectors == "" {
+		return fmt.Errorf("%w: --connector is required", jobs.ErrUsage)
+	}
+	return jobs.WriteScopes(stdout, strings.Split(*connectors, ","))
+}
+
+func runConsent(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("m365export consent", flag.ContinueOnError)
+	var o jobs.ConsentOptions
+	connectors := fs.String("connector", "", "comma-separated connectors: "+strings.Join(jobs.ConnectorNames(), ", "))
+	fs.StringVar(&o.TenantID, "tenant-id", "", "the tenant id")
+	fs.StringVar(&o.ClientID, "client-id", "", "the application's Application (client) ID")
+	fs.StringVar(&o.Cloud, "cloud", "global", "global, usgov-l4, usgov-l5 or china")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: m365export consent --connector a,b --tenant-id T --client-id C\n\nPrints, as Markdown, the document an administrator follows: the application,\nits federated credentials, the permissions, the admin-consent URL and the\nleast-privileged roles for each step.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *connectors == "" {
+		return fmt.Errorf("%w: --connector is required", jobs.ErrUsage)
+	}
+	o.Connectors = strings.Split(*connectors, ",")
+	return jobs.WriteConsent(stdout, o)
+}

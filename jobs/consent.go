@@ -1,0 +1,124 @@
+package jobs
+
+import (
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+)
+
+// loginHosts are the login authorities of the national clouds.
+var loginHosts = map[string]string{
+	"global":   "https://login.microsoftonline.com",
+	"usgov-l4": "https://login.microsoftonline.us",
+	"usgov-l5": "https://login.microsoftonline.us",
+	"china":    "https://login.chinacloudapi.cn",
+}
+
+// ConsentOptions name the application an administrator consents for.
+type ConsentOptions struct {
+	Connectors []string
+	TenantID   string
+	ClientID   string
+	Cloud      string
+}
+
+// WriteScopes prints the application permissions the connectors need, one
+// per line: the superset for one shared Entra ID application.
+func WriteScopes(w io.Writer, connectors []string) error {
+	scopes, err := Scopes(connectors)
+	if err != nil {
+		return err
+	}
+	for _, s := range scopes {
+		fmt.Fprintln(w, s)
+	}
+	return nil
+}
+
+// WriteConsent prints, as Markdown, what an administrator follows to set up
+// and consent to the application for the named connectors.
+func WriteConsent(w io.Writer, o ConsentOptions) error {
+	scopes, err := Scopes(o.Connectors)
+	if err != nil {
+		return err
+	}
+	var errs []string
+	if o.TenantID == "" {
+		errs = append(errs, "--tenant-id is required")
+	}
+	if o.ClientID == "" {
+		errs = append(errs, "--client-id is required (the Application (client) ID)")
+	}
+	if o.Cloud == "" {
+		o.Cloud = "global"
+	}
+	login, ok := loginHosts[o.Cloud]
+	if !ok {
+		errs = append(errs, fmt.Sprintf("--cloud %q: want global, usgov-l4, usgov-l5 or china", o.Cloud))
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %s", ErrUsage, strings.Join(errs, "; "))
+	}
+	consentURL := fmt.Sprintf("%s/%s/adminconsent?client_id=%s", login, url.PathEscape(o.TenantID), url.QueryEscape(o.ClientID))
+	fmt.Fprintf(w, `# Admin consent for m365export (%s)
+
+Tenant: %s
+Application (client) ID: %s
+
+m365export reads Microsoft 365 metadata for people analytics and writes it
+pseudonymized; it never reads mail bodies, attachments or message content
+that the rules do not redact. Every permission below is an **Application**
+permission (none is Delegated) and every one is read-only.
+
+## 1. Create the application (if not done yet)
+
+Least-privileged role: **Cloud Application Administrator** (only to create the
+application; its creator stays its owner).
+
+Entra admin center → App registrations → New registration; single tenant; no
+redirect URI. Note the **Application (client) ID** (not the Object ID: the
+token endpoint answers AADSTS700016 for an Object ID).
+
+## 2. Let the exporter authenticate without a secret
+
+Certificates & secrets → Federated credentials → Add credential:
+
+| platform | issuer | subject | audience |
+|---|---|---|---|
+| GCP (Cloud Run, GKE) | https://accounts.google.com | the service account's numeric unique id | api://AzureADTokenExchange |
+| AWS (Cognito) | https://cognito-identity.amazonaws.com | the Cognito identity id | the identity **pool id** |
+| Kubernetes / other OIDC | the cluster's issuer URL | system:serviceaccount:NAMESPACE:NAME | api://AzureADTokenExchange |
+
+## 3. Add the permissions
+
+API permissions → Add a permission → Microsoft Graph → **Application permissions**:
+
+`, strings.Join(o.Connectors, ", "), o.TenantID, o.ClientID)
+	for _, s := range scopes {
+		fmt.Fprintf(w, "- `%s`\n", s)
+	}
+	fmt.Fprintf(w, `
+## 4. Grant admin consent
+
+Least-privileged role: **Privileged Role Administrator**. Open, signed in as
+such an administrator, and accept:
+
+%s
+
+or press "Grant admin consent for <tenant>" on the API permissions page.
+
+## 5. Check
+
+    m365export check --connector %s --tenant-id %s --client-id %s
+
+Troubleshooting:
+- AADSTS700016 / unauthorized_client: the Object ID was used instead of the
+  Application (client) ID, or the tenant id is wrong.
+- Authorization_IdentityNotFound: admin consent has not been granted.
+- Authorization_RequestDenied right after consent: a token cached from before
+  consent; wait for it to expire (up to an hour) or restart, then check again.
+- 400 from the token endpoint: the tenant id is wrong.
+`, consentURL, strings.Join(o.Connectors, ","), o.TenantID, o.ClientID)
+	return nil
+}
