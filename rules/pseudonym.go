@@ -1,0 +1,172 @@
+package rules
+
+import (
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/pbkdf2"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"strings"
+	"sync"
+)
+
+// ErrNoKey is returned when rules need reversible (p~) pseudonyms but no
+// encryption key was given.
+var ErrNoKey = errors.New("rules emit reversible p~ pseudonyms but no encryption key is set")
+
+// Secrets are the pseudonymization salt and the key for reversible tokens.
+// Both are used verbatim, as psoxy uses PSOXY_SALT and PSOXY_ENCRYPTION_KEY.
+type Secrets struct {
+	Salt string
+	Key  string // may be "" when the rules emit no p~ tokens
+}
+
+// pbkdf2Iterations is psoxy's key-derivation cost for AES reversible tokens.
+const pbkdf2Iterations = 65536
+
+var keyCache sync.Map // [2]string{key, salt} -> cipher.Block
+
+// pseudonymizer computes psoxy's deterministic and reversible pseudonyms.
+type pseudonymizer struct {
+	salt  string
+	key   string
+	block cipher.Block // nil until needed; derived once per (key, salt)
+	once  sync.Once
+	err   error
+}
+
+func (p *pseudonymizer) cipher() (cipher.Block, error) {
+	p.once.Do(func() {
+		if p.key == "" {
+			p.err = ErrNoKey
+			return
+		}
+		ck := [2]string{p.key, p.salt}
+		if b, ok := keyCache.Load(ck); ok {
+			p.block = b.(cipher.Block)
+			return
+		}
+		k, err := pbkdf2.Key(sha256.New, p.key, []byte(p.salt), pbkdf2Iterations, 32)
+		if err != nil {
+			p.err = err
+			return
+		}
+		b, err := aes.NewCipher(k)
+		if err != nil {
+			p.err = err
+			return
+		}
+		keyCache.Store(ck, b)
+		p.block = b
+	})
+	return p.block, p.err
+}
+
+// hash is SHA-256 over canonical ‖ salt.
+func (p *pseudonymizer) hash(canonical string) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(canonical))
+	h.Write([]byte(p.salt))
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+var b64 = base64.RawURLEncoding
+
+// reversible is hash ‖ AES-256-CBC(key, iv = hash[:16], PKCS#7(original)).
+func (p *pseudonymizer) reversible(h [32]byte, original string) ([]byte, error) {
+	block, err := p.cipher()
+	if err != nil {
+		return nil, err
+	}
+	pad := aes.BlockSize - len(original)%aes.BlockSize
+	buf := make([]byte, 32+len(original)+pad)
+	copy(buf, h[:])
+	ct := buf[32:]
+	copy(ct, original)
+	for i := len(original); i < len(ct); i++ {
+		ct[i] = byte(pad)
+	}
+	cipher.NewCBCEncrypter(block, h[:16]).CryptBlocks(ct, ct)
+	return buf, nil
+}
+
+// identity is psoxy's PseudonymizedIdentity before encoding.
+type identity struct {
+	domain     string
+	hasDomain  bool
+	hash       [32]byte
+	original   string
+	canonical  string
+}
+
+// identify canonicalizes a scalar: emails become lower(local, cut at '+')
+// @ lower(domain) and keep their domain as written; anything else is
+// hashed verbatim (no trimming, no lower-casing).
+func (p *pseudonymizer) identify(s string) identity {
+	id := identity{original: s}
+	if a, ok := parseEmail(s); ok {
+		local := strings.ToLower(strings.TrimSpace(a.local))
+		if i := strings.IndexByte(local, '+'); i >= 0 {
+			local = local[:i]
+		}
+		domain := strings.TrimSpace(a.domain)
+		id.canonical = local + "@" + strings.ToLower(domain)
+		id.domain, id.hasDomain = domain, true
+	} else {
+		id.canonical = s
+	}
+	id.hash = p.hash(id.canonical)
+	return id
+}
+
+// token is the URL-safe "t~hash[@domain]" form.
+func (id *identity) token() string {
+	n := 2 + 43
+	if id.hasDomain {
+		n += 1 + len(id.domain)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, "t~"...)
+	b = b64.AppendEncode(b, id.hash[:])
+	if id.hasDomain {
+		b = append(b, '@')
+		b = append(b, id.domain...)
+	}
+	return string(b)
+}
+
+// hashString is the bare base64url hash.
+func (id *identity) hashString() string { return b64.EncodeToString(id.hash[:]) }
+
+// reversibleToken is the "p~…[@domain]" form.
+func (p *pseudonymizer) reversibleToken(id *identity) (string, error) {
+	rev, err := p.reversible(id.hash, id.original)
+	if err != nil {
+		return "", err
+	}
+	s := "p~" + b64.EncodeToString(rev)
+	if id.hasDomain {
+		s += "@" + id.domain
+	}
+	return s, nil
+}
+
+// tokenizeValue is psoxy's tokenize: identity canonicalization, no domain.
+func (p *pseudonymizer) tokenizeValue(s string) (string, error) {
+	h := p.hash(s)
+	rev, err := p.reversible(h, s)
+	if err != nil {
+		return "", err
+	}
+	return "p~" + b64.EncodeToString(rev), nil
+}
+
+// SaltFingerprint is a short, non-reversible fingerprint of a salt, safe
+// to write in manifests: it changes when the salt changes.
+func SaltFingerprint(salt string) string {
+	h := sha256.Sum256([]byte("m365export salt fingerprint\x00" + salt))
+	return "sha256:" + b64.EncodeToString(h[:9])
+}

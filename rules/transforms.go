@@ -1,0 +1,302 @@
+package rules
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+	"unicode"
+)
+
+// errNonScalar is psoxy's IllegalArgumentException for pseudonymizing an
+// object or array: the whole response fails.
+type errNonScalar struct{ path string }
+
+func (e *errNonScalar) Error() string {
+	return fmt.Sprintf("pseudonymize at %s: value is not a string or number", e.path)
+}
+
+// isBlank is Apache StringUtils.isBlank: empty or only Java whitespace.
+func isBlank(s string) bool {
+	for _, r := range s {
+		if !isJavaWhitespace(r) {
+			return false
+		}
+	}
+	return true
+}
+
+func isJavaWhitespace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', 0x1C, 0x1D, 0x1E, 0x1F:
+		return true
+	case 0x00A0, 0x2007, 0x202F:
+		return false
+	}
+	return unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
+}
+
+// apply runs one transform over the document, each JSONPath independently,
+// collecting all matches of a path before changing any of them.
+func (s *Ruleset) apply(t *transform, doc *value, scratch []match) ([]match, error) {
+	if t.applyOnlyWhen != nil {
+		if len(t.applyOnlyWhen.eval(doc, scratch[:0])) == 0 {
+			return scratch, nil
+		}
+	}
+	for _, p := range t.paths {
+		scratch = p.eval(doc, scratch[:0])
+		for i := range scratch {
+			m := &scratch[i]
+			if m.obj != nil {
+				for _, key := range m.keys {
+					if v := m.obj.get(key); v != nil {
+						if err := s.mapValue(t, p, v); err != nil {
+							return scratch, err
+						}
+					}
+				}
+				continue
+			}
+			if err := s.mapValue(t, p, m.v); err != nil {
+				return scratch, err
+			}
+		}
+	}
+	return scratch, nil
+}
+
+// mapValue replaces v in place by the transform's function of it.
+func (s *Ruleset) mapValue(t *transform, p *jsonPath, v *value) error {
+	switch t.method {
+	case "redact":
+		if v == s.root {
+			// psoxy cannot delete the root; leave it.
+			return nil
+		}
+		*v = value{k: kDeleted}
+		return nil
+	case "pseudonymize":
+		return s.pseudonymize(t, p, v)
+	}
+	if v.k != kString {
+		*v = value{k: kNull}
+		return nil
+	}
+	str := v.s
+	switch t.method {
+	case "pseudonymizeRegexMatches":
+		out, ok, err := s.pseudonymizeMatches(t, str)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			*v = value{k: kNull}
+		} else {
+			*v = newString(out)
+		}
+	case "tokenize":
+		if isBlank(str) {
+			return nil
+		}
+		out, err := s.tokenize(t, str)
+		if err != nil {
+			return err
+		}
+		*v = newString(out)
+	case "redactRegexMatches":
+		if isBlank(str) {
+			return nil
+		}
+		for _, re := range t.redactions {
+			str = re.ReplaceAllLiteralString(str, "")
+		}
+		*v = newString(str)
+	case "filterTokenByRegex":
+		if isBlank(str) {
+			return nil
+		}
+		var kept []string
+		for _, tok := range javaSplit(t.delimiter, str) {
+			for _, f := range t.filters {
+				if f.MatchString(tok) {
+					kept = append(kept, tok)
+					break
+				}
+			}
+		}
+		out := strings.TrimFunc(strings.Join(kept, " "), func(r rune) bool { return r <= ' ' })
+		if out == "" {
+			*v = value{k: kNull}
+		} else {
+			*v = newString(out)
+		}
+	case "redactExceptPhrases":
+		if isBlank(str) {
+			return nil
+		}
+		var found []string
+		for _, re := range t.phrases {
+			if m := re.FindStringSubmatch(str); m != nil {
+				found = append(found, m[1])
+			}
+		}
+		*v = newString(strings.Join(found, ","))
+	case "redactExceptSubstringsMatchingRegexes":
+		if isBlank(str) {
+			return nil
+		}
+		best := ""
+		for _, re := range t.exceptions {
+			if m := re.FindStringSubmatch(str); m != nil && len(m[1]) > len(best) {
+				best = m[1]
+			}
+		}
+		*v = newString(best)
+	}
+	return nil
+}
+
+// javaSplit is Java's String.split(regex): no leading empty string for a
+// zero-width match at 0, trailing empty strings removed.
+func javaSplit(re *regexp.Regexp, s string) []string {
+	var out []string
+	last := 0
+	for _, m := range re.FindAllStringIndex(s, -1) {
+		if m[1] == 0 {
+			continue
+		}
+		out = append(out, s[last:m[0]])
+		last = m[1]
+	}
+	out = append(out, s[last:])
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// scalarText is the Java toString of a scalar as psoxy hashes it.
+func scalarText(v *value) (string, bool) {
+	switch v.k {
+	case kString:
+		return v.s, true
+	case kNumber:
+		return numberString(v.s), true
+	}
+	return "", false
+}
+
+func (s *Ruleset) pseudonymize(t *transform, p *jsonPath, v *value) error {
+	text, ok := scalarText(v)
+	if !ok && v.k != kNull {
+		return &errNonScalar{path: p.src}
+	}
+	if v.k == kNull || (v.k == kString && isBlank(text)) {
+		if t.encoding == "JSON" {
+			*v = newString("null")
+		} else {
+			*v = value{k: kNull}
+		}
+		return nil
+	}
+	id := s.ps.identify(text)
+	switch t.encoding {
+	case "URL_SAFE_HASH_ONLY":
+		*v = newString(id.hashString())
+	case "JSON":
+		b := make([]byte, 0, 128)
+		b = append(b, '{')
+		if id.hasDomain {
+			b = append(b, `"domain":`...)
+			b = appendQuoted(b, id.domain, needsEscape(id.domain))
+			b = append(b, ',')
+		}
+		b = append(b, `"hash":"`...)
+		b = append(b, id.hashString()...)
+		b = append(b, '"')
+		if t.includeOriginal {
+			b = append(b, `,"original":`...)
+			b = appendQuoted(b, id.original, needsEscape(id.original))
+		}
+		if t.includeReversible {
+			r, err := s.ps.reversibleToken(&id)
+			if err != nil {
+				return err
+			}
+			b = append(b, `,"reversible":`...)
+			b = appendQuoted(b, r, false)
+		}
+		b = append(b, '}')
+		*v = newString(string(b))
+	default:
+		if t.includeReversible {
+			r, err := s.ps.reversibleToken(&id)
+			if err != nil {
+				return err
+			}
+			*v = newString(r)
+		} else {
+			*v = value{k: kString, s: id.token(), esc: needsEscape(id.domain)}
+		}
+	}
+	return nil
+}
+
+// pseudonymizeMatches replaces group 1 (or the whole match) of every match
+// by its pseudonym; ok is false when nothing matched.
+func (s *Ruleset) pseudonymizeMatches(t *transform, str string) (string, bool, error) {
+	if isBlank(str) {
+		return "", false, nil
+	}
+	all := t.regex.FindAllStringSubmatchIndex(str, -1)
+	if len(all) == 0 {
+		return "", false, nil
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range all {
+		a, e := m[0], m[1]
+		if len(m) >= 4 {
+			a, e = m[2], m[3]
+		}
+		if a < 0 || isBlank(str[a:e]) {
+			continue
+		}
+		id := s.ps.identify(str[a:e])
+		rep := ""
+		if t.includeReversible {
+			r, err := s.ps.reversibleToken(&id)
+			if err != nil {
+				return "", false, err
+			}
+			rep = r
+		} else {
+			rep = id.token()
+		}
+		b.WriteString(str[last:a])
+		b.WriteString(rep)
+		last = e
+	}
+	b.WriteString(str[last:])
+	return b.String(), true, nil
+}
+
+func (s *Ruleset) tokenize(t *transform, str string) (string, error) {
+	if t.regex == nil {
+		return s.ps.tokenizeValue(str)
+	}
+	m := t.fullRegex().FindStringSubmatch(str)
+	if m == nil || len(m) < 2 || m[1] == "" {
+		return str, nil
+	}
+	tok, err := s.ps.tokenizeValue(m[1])
+	if err != nil {
+		return "", err
+	}
+	return strings.ReplaceAll(str, m[1], tok), nil
+}
+
+// fullRegex anchors the transform's regex for Java's matches().
+func (t *transform) fullRegex() *regexp.Regexp {
+	return t.full
+}
