@@ -1,0 +1,122 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"m365export/sources"
+)
+
+// Collection is a Graph collection read owner by owner: a connector is
+// declared as data (which owners, which first URL, which headers, which
+// throttle scope), and Collection is its sources.Source.
+type Collection struct {
+	// Client sends the requests.
+	Client *Client
+	// Owners lists the partitions (nil: one tenant-wide partition "").
+	Owners func(ctx context.Context) ([]string, error)
+	// First returns the first page's URL for an owner (absolute, or a
+	// path under the Graph root such as "/v1.0/users/{id}/messages?…").
+	First func(owner string) string
+	// Headers go with every page, nextLinks included (e.g.
+	// ConsistencyLevel: eventual; Prefer: odata.maxpagesize=…).
+	Headers http.Header
+	// Scope gives an owner's throttle scope (nil: derived from each URL).
+	Scope func(owner string) Scope
+}
+
+var _ sources.Source = (*Collection)(nil)
+
+// Partitions lists the owners.
+func (c *Collection) Partitions(ctx context.Context) ([]string, error) {
+	if c.Owners == nil {
+		return []string{""}, nil
+	}
+	owners, err := c.Owners(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list owners: %w", err)
+	}
+	return owners, nil
+}
+
+// Page returns one page of owner p. token "" is the first page; otherwise
+// token is a nextLink or deltaLink, used verbatim.
+func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, error) {
+	u := token
+	if u == "" {
+		if c.First == nil {
+			return sources.Page{}, fmt.Errorf("collection has no First URL: %w", sources.ErrConfig)
+		}
+		u = c.First(p)
+	}
+	var l links
+	opts := make([]RequestOption, 0, 3)
+	opts = append(opts, WithValidate(func(b []byte) (err error) {
+		l, err = scanLinks(b)
+		return err
+	}))
+	if len(c.Headers) > 0 {
+		opts = append(opts, WithHeaders(c.Headers))
+	}
+	if c.Scope != nil {
+		opts = append(opts, WithScope(c.Scope(p)))
+	}
+	resp, err := c.Client.Get(ctx, u, opts...)
+	if err != nil {
+		if token == "" {
+			return sources.Page{}, fmt.Errorf("first page: %w", err)
+		}
+		return sources.Page{}, fmt.Errorf("next page: %w", err)
+	}
+	return sources.Page{URL: resp.URL, Body: resp.Body, Next: l.next, Delta: l.delta}, nil
+}
+
+// UsersPath lists every user's id, 999 (the maximum) per page.
+const UsersPath = "/v1.0/users?$select=id&$top=999"
+
+// UserIDs pages through the tenant's users and returns their ids, in
+// Graph's order. Use it as Collection.Owners:
+//
+//	Owners: func(ctx context.Context) ([]string, error) { return graph.UserIDs(ctx, c) }
+func UserIDs(ctx context.Context, c *Client) ([]string, error) {
+	var ids []string
+	src := &Collection{Client: c, First: func(string) string { return UsersPath }}
+	n := 0
+	for pg, err := range sources.Pages(ctx, src, "", "") {
+		if err != nil {
+			return nil, fmt.Errorf("users page %d: %w", n, err)
+		}
+		n++
+		var body struct {
+			Value []struct {
+				ID string `json:"id"`
+			} `json:"value"`
+		}
+		if err := json.Unmarshal(pg.Body, &body); err != nil {
+			return nil, fmt.Errorf("users page %d: %w", n, err)
+		}
+		for _, v := range body.Value {
+			if v.ID == "" {
+				return nil, fmt.Errorf("users page %d: a user without an id", n)
+			}
+			ids = append(ids, v.ID)
+		}
+	}
+	return ids, nil
+}
+
+// IsSkip reports whether err means "skip this owner", and Graph's code for
+// the ledger.
+func IsSkip(err error) (code string, ok bool) {
+	if !errors.Is(err, sources.ErrSkipOwner) {
+		return "", false
+	}
+	var ge *Error
+	if errors.As(err, &ge) {
+		return ge.Code, true
+	}
+	return "", true
+}

@@ -1,0 +1,299 @@
+package graph
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Rate is N requests (or resource units) per Per. The zero Rate is no limit.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+func (r Rate) zero() bool { return r.N <= 0 || r.Per <= 0 }
+
+// Limits are the limits the governor keeps. The zero Limits keeps none.
+type Limits struct {
+	// MailboxConcurrency is the most requests in flight per mailbox.
+	MailboxConcurrency int
+	// Mailbox is the request budget per mailbox.
+	Mailbox Rate
+	// ChatExport is users/{id}/chats/getAllMessages per tenant.
+	ChatExport Rate
+	// ChannelExport is teams/{id}/channels/getAllMessages per tenant.
+	ChannelExport Rate
+	// TeamOrChannel is the budget per team or channel.
+	TeamOrChannel Rate
+	// ChannelMessages is channel messages/delta and replies per tenant.
+	ChannelMessages Rate
+	// DirectoryRU is the directory resource-unit budget per tenant.
+	DirectoryRU Rate
+	// Headroom is the share of each budget left unused so that jitter
+	// between here and Graph does not tip a scope over (default 0.02).
+	Headroom float64
+	// Recovery is how long a slowed scope must go without a 429 before
+	// each step back toward full speed (default 1s).
+	Recovery time.Duration
+}
+
+// DefaultLimits are Graph's documented limits (graph-api-notes §2): 4 in
+// flight and 10,000 requests per 10 minutes per mailbox; getAllMessages 200
+// rps per tenant; 4 rps per team or channel; channel messages/delta and
+// replies 60 per minute per tenant; 3,500 directory resource units per 10 s
+// (the smallest tenant size; raise it for larger tenants).
+func DefaultLimits() Limits {
+	return Limits{
+		MailboxConcurrency: 4,
+		Mailbox:            Rate{10000, 10 * time.Minute},
+		ChatExport:         Rate{200, time.Second},
+		ChannelExport:      Rate{200, time.Second},
+		TeamOrChannel:      Rate{4, time.Second},
+		ChannelMessages:    Rate{60, time.Minute},
+		DirectoryRU:        Rate{3500, 10 * time.Second},
+		Headroom:           0.02,
+		Recovery:           time.Second,
+	}
+}
+
+// Scale returns the limits with time running f times faster: every window
+// (and Recovery) divided by f, so every rate is f times higher. Concurrency
+// is unchanged.
+func (l Limits) Scale(f float64) Limits {
+	s := func(r Rate) Rate {
+		if r.zero() {
+			return r
+		}
+		return Rate{r.N, max(time.Duration(float64(r.Per)/f), 1)}
+	}
+	l.Mailbox, l.ChatExport, l.ChannelExport = s(l.Mailbox), s(l.ChatExport), s(l.ChannelExport)
+	l.TeamOrChannel, l.ChannelMessages, l.DirectoryRU = s(l.TeamOrChannel), s(l.ChannelMessages), s(l.DirectoryRU)
+	if l.Recovery > 0 {
+		l.Recovery = max(time.Duration(float64(l.Recovery)/f), 1)
+	}
+	return l
+}
+
+// maxSlowdown bounds how far 429s slow a scope.
+const maxSlowdown = 64
+
+// limiter spaces requests of one scope evenly (GCRA: a token bucket of
+// burst 1, so no window of length Per ever holds more than N), optionally
+// bounds requests in flight, and pauses and slows down after a 429.
+type limiter struct {
+	sem chan struct{} // nil: no concurrency bound
+
+	// base is the interval per unit at full speed; 0 = no rate limit.
+	base time.Duration
+	mu   sync.Mutex
+	// interval is the current interval (base × slowdown).
+	interval time.Duration
+	tat      int64 // theoretical arrival time of the next unit, ns
+	last429  int64
+	lastStep int64
+	// pausedUntil is read without the lock on unlimited scopes.
+	pausedUntil atomic.Int64
+}
+
+func newLimiter(r Rate, headroom float64, concurrency int) *limiter {
+	l := &limiter{}
+	if concurrency > 0 {
+		l.sem = make(chan struct{}, concurrency)
+	}
+	if !r.zero() {
+		per := float64(r.Per) / float64(r.N)
+		l.base = time.Duration(per / (1 - headroom))
+		l.interval = l.base
+	}
+	return l
+}
+
+// reserve books cost units and returns how long to wait before sending.
+func (l *limiter) reserve(now int64, cost int, recovery time.Duration) time.Duration {
+	if l.base == 0 {
+		if p := l.pausedUntil.Load(); p > now {
+			return time.Duration(p - now)
+		}
+		return 0
+	}
+	l.mu.Lock()
+	if l.interval > l.base && now-l.last429 > int64(recovery) && now-l.lastStep > int64(recovery) {
+		l.interval = max(l.base, l.interval*3/4)
+		l.lastStep = now
+	}
+	t := max(l.tat, now, l.pausedUntil.Load())
+	l.tat = t + int64(cost)*int64(l.interval)
+	l.mu.Unlock()
+	return time.Duration(t - now)
+}
+
+// throttled records a 429: pause the scope for retryAfter and halve its
+// speed.
+func (l *limiter) throttled(now int64, retryAfter time.Duration) {
+	until := now + int64(retryAfter)
+	for {
+		p := l.pausedUntil.Load()
+		if p >= until || l.pausedUntil.CompareAndSwap(p, until) {
+			break
+		}
+	}
+	if l.base == 0 {
+		return
+	}
+	l.mu.Lock()
+	l.interval = min(l.interval*2, l.base*maxSlowdown)
+	l.last429, l.lastStep = now, now
+	l.mu.Unlock()
+}
+
+// slowdown reports the current slowdown factor (1 = full speed).
+func (l *limiter) slowdown() float64 {
+	if l.base == 0 {
+		return 1
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return float64(l.interval) / float64(l.base)
+}
+
+// Governor keeps requests within Graph's limits. One Governor is shared by
+// every worker of a tenant (a Client makes one unless given one); its hot
+// path takes no global lock: per-scope limiters sit in sync.Maps and
+// tenant-wide ones are only on low-rate kinds.
+type Governor struct {
+	limits Limits
+	now    func() time.Time
+	sleep  func(ctx context.Context, d time.Duration) error
+
+	mailboxes sync.Map // id → *limiter
+	teams     sync.Map // team or channel id → *limiter
+	others    sync.Map // id → *limiter
+	chatExport, channelExport, channelMessages, directory *limiter
+}
+
+// NewGovernor returns a governor keeping l. now and sleep may be nil (the
+// real clock).
+func NewGovernor(l Limits, now func() time.Time, sleep func(context.Context, time.Duration) error) *Governor {
+	if l.Recovery <= 0 {
+		l.Recovery = time.Second
+	}
+	if l.Headroom < 0 || l.Headroom >= 1 {
+		l.Headroom = 0
+	}
+	if now == nil {
+		now = time.Now
+	}
+	if sleep == nil {
+		sleep = sleepCtx
+	}
+	return &Governor{
+		limits: l, now: now, sleep: sleep,
+		chatExport:      newLimiter(l.ChatExport, l.Headroom, 0),
+		channelExport:   newLimiter(l.ChannelExport, l.Headroom, 0),
+		channelMessages: newLimiter(l.ChannelMessages, l.Headroom, 0),
+		directory:       newLimiter(l.DirectoryRU, l.Headroom, 0),
+	}
+}
+
+// Limits returns the limits the governor keeps.
+func (g *Governor) Limits() Limits { return g.limits }
+
+func (g *Governor) keyed(m *sync.Map, id string, r Rate, conc int) *limiter {
+	if v, ok := m.Load(id); ok {
+		return v.(*limiter)
+	}
+	v, _ := m.LoadOrStore(id, newLimiter(r, g.limits.Headroom, conc))
+	return v.(*limiter)
+}
+
+// chain returns the limiters a scope counts against, most specific first.
+func (g *Governor) chain(s Scope) (a, b *limiter) {
+	switch s.Kind {
+	case ScopeMailbox:
+		return g.keyed(&g.mailboxes, s.ID, g.limits.Mailbox, g.limits.MailboxConcurrency), nil
+	case ScopeDirectory:
+		return g.directory, nil
+	case ScopeChatExport:
+		return g.chatExport, nil
+	case ScopeChannelExport:
+		return g.keyed(&g.teams, s.ID, g.limits.TeamOrChannel, 0), g.channelExport
+	case ScopeChannelMessages:
+		return g.keyed(&g.teams, s.ID, g.limits.TeamOrChannel, 0), g.channelMessages
+	case ScopeTeam:
+		return g.keyed(&g.teams, s.ID, g.limits.TeamOrChannel, 0), nil
+	default:
+		return g.keyed(&g.others, s.ID, Rate{}, 0), nil
+	}
+}
+
+// permit is what Acquire hands out; Release it once the response is read.
+type permit struct{ sem chan struct{} }
+
+func (p permit) release() {
+	if p.sem != nil {
+		<-p.sem
+	}
+}
+
+// acquire waits until a request of scope s costing cost units may go.
+func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, error) {
+	a, b := g.chain(s)
+	var p permit
+	if a.sem != nil {
+		select {
+		case a.sem <- struct{}{}:
+			p.sem = a.sem
+		case <-ctx.Done():
+			return p, ctx.Err()
+		}
+	}
+	now := g.now().UnixNano()
+	wait := a.reserve(now, cost, g.limits.Recovery)
+	if b != nil {
+		wait = max(wait, b.reserve(now, cost, g.limits.Recovery))
+	}
+	if wait > 0 {
+		if err := g.sleep(ctx, wait); err != nil {
+			p.release()
+			return permit{}, err
+		}
+	}
+	return p, nil
+}
+
+// throttled tells the governor that a request of scope s got a 429.
+func (g *Governor) throttled(s Scope, retryAfter time.Duration) {
+	a, b := g.chain(s)
+	now := g.now().UnixNano()
+	a.throttled(now, retryAfter)
+	if b != nil {
+		b.throttled(now, retryAfter)
+	}
+}
+
+// Slowdown reports how much 429s have slowed scope s (1 = full speed).
+func (g *Governor) Slowdown(s Scope) float64 {
+	a, b := g.chain(s)
+	f := a.slowdown()
+	if b != nil {
+		f = max(f, b.slowdown())
+	}
+	return f
+}
+
+// sleepCtx sleeps d or until ctx is done.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

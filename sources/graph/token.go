@@ -1,0 +1,157 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+
+	"m365export/sources"
+)
+
+// TokenCredential is azcore's credential interface, named here so callers
+// need not import azcore.
+type TokenCredential = azcore.TokenCredential
+
+// finalError carries an error the retry loop must not retry (token
+// acquisition: azcore already retried it).
+type finalError struct{ err error }
+
+func (e *finalError) Error() string { return e.err.Error() }
+func (e *finalError) Unwrap() error { return e.err }
+
+// token is a bearer token ready to send, and the credential generation it
+// came from.
+type token struct {
+	header  string
+	expires time.Time
+	gen     uint64
+}
+
+// refreshMargin: a token this close to expiry is renewed before use.
+const refreshMargin = 2 * time.Minute
+
+// tokenSource keeps the current token where the request path reads it
+// without a lock.
+type tokenSource struct {
+	newCred   func() (TokenCredential, error)
+	scope     string
+	now       func() time.Time
+	mu        sync.Mutex
+	cred      TokenCredential
+	gen       uint64
+	cur       atomic.Pointer[token]
+	refreshes atomic.Int64
+}
+
+func (s *tokenSource) get(ctx context.Context) (*token, error) {
+	if t := s.cur.Load(); t != nil && s.now().Add(refreshMargin).Before(t.expires) {
+		return t, nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t := s.cur.Load(); t != nil && s.now().Add(refreshMargin).Before(t.expires) {
+		return t, nil
+	}
+	return s.fetchLocked(ctx)
+}
+
+// refresh builds a new credential and fetches a fresh token, unless another
+// request already did so since generation gen was used.
+func (s *tokenSource) refresh(ctx context.Context, gen uint64) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.gen != gen {
+		return nil
+	}
+	s.cred = nil
+	s.gen++
+	s.refreshes.Add(1)
+	_, err := s.fetchLocked(ctx)
+	return err
+}
+
+func (s *tokenSource) fetchLocked(ctx context.Context) (*token, error) {
+	if s.cred == nil {
+		c, err := s.newCred()
+		if err != nil {
+			return nil, fmt.Errorf("credential: %w", err)
+		}
+		s.cred = c
+	}
+	at, err := s.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.scope}})
+	if err != nil {
+		return nil, classifyTokenError(err)
+	}
+	t := &token{header: "Bearer " + at.Token, expires: at.ExpiresOn, gen: s.gen}
+	s.cur.Store(t)
+	return t, nil
+}
+
+// tokenErrorBody is the token endpoint's error answer.
+type tokenErrorBody struct {
+	Error      string `json:"error"`
+	ErrorCodes []int  `json:"error_codes"`
+}
+
+// AADSTS codes the token endpoint answers for a wrong setup.
+const (
+	aadstsAppNotFound      = 700016 // application not found in the directory
+	aadstsNoFederatedMatch = 70021  // no federated identity record matches the assertion
+	aadstsIssuerMismatch   = 700211
+	aadstsAudienceMismatch = 700212
+	aadstsSubjectMismatch  = 700213
+	aadstsTenantNotFound   = 90002
+)
+
+// classifyTokenError turns a token endpoint refusal into an *Error wrapping
+// sources.ErrConfig with DESIGN.md's advice; other failures (network,
+// assertion provider) pass through wrapped.
+func classifyTokenError(err error) error {
+	var afe *azidentity.AuthenticationFailedError
+	if !errors.As(err, &afe) || afe.RawResponse == nil {
+		return fmt.Errorf("get token: %w", err)
+	}
+	status := afe.RawResponse.StatusCode
+	var tb tokenErrorBody
+	if body, rerr := runtime.Payload(afe.RawResponse); rerr == nil {
+		_ = json.Unmarshal(body, &tb)
+	}
+	e := &Error{Status: status, Code: tb.Error}
+	for _, c := range tb.ErrorCodes {
+		switch c {
+		case aadstsAppNotFound:
+			e.Code = "AADSTS" + strconv.Itoa(c)
+			e.Advice = "the application was not found in the tenant: use the Application (client) ID, not the Object ID, and check the tenant id"
+		case aadstsNoFederatedMatch, aadstsIssuerMismatch, aadstsAudienceMismatch, aadstsSubjectMismatch:
+			e.Code = "AADSTS" + strconv.Itoa(c)
+			e.Advice = "the application's federated identity credential does not match the platform identity: compare its issuer, subject and audience with the assertion's"
+		case aadstsTenantNotFound:
+			e.Code = "AADSTS" + strconv.Itoa(c)
+			e.Advice = "the tenant was not found: check the tenant id"
+		}
+		if e.Advice != "" {
+			break
+		}
+	}
+	switch {
+	case e.Advice != "":
+		e.Kind = sources.ErrConfig
+	case status == http.StatusBadRequest || status == http.StatusUnauthorized:
+		e.Kind = sources.ErrConfig
+		e.Advice = "the token endpoint refused the request: check the tenant id, the client id (the Application ID, not the Object ID) and the credential"
+	default:
+		return fmt.Errorf("get token: %w", err)
+	}
+	return fmt.Errorf("get token: %w", e)
+}
