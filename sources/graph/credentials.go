@@ -104,6 +104,14 @@ func (c *Credentials) New() (TokenCredential, error) {
 	// Instance discovery asks login.microsoft.com about the authority:
 	// needless for the known clouds' hosts and impossible for an emulator.
 	disco := c.AuthorityHost != ""
+	cred, err := c.build(co, disco)
+	if err != nil {
+		return nil, fmt.Errorf("credential: %w: %w", sources.ErrConfig, err)
+	}
+	return cred, nil
+}
+
+func (c *Credentials) build(co azcore.ClientOptions, disco bool) (TokenCredential, error) {
 	switch {
 	case c.Assertion != nil:
 		return azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, c.Assertion,
@@ -111,7 +119,7 @@ func (c *Credentials) New() (TokenCredential, error) {
 	case len(c.Certificate) > 0:
 		certs, key, err := azidentity.ParseCertificates(c.Certificate, c.CertificatePassword)
 		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w: %w", sources.ErrConfig, err)
+			return nil, fmt.Errorf("client certificate: %w", err)
 		}
 		return azidentity.NewClientCertificateCredential(c.TenantID, c.ClientID, certs, key,
 			&azidentity.ClientCertificateCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disco})

@@ -1,0 +1,210 @@
+package graph
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestScopeOf(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want Scope
+		cost int
+	}{
+		{"https://graph.microsoft.com/v1.0/users/u1/mailFolders/SentItems/messages?$top=10&$skip=20", Scope{ScopeMailbox, "u1"}, 1},
+		{"/v1.0/users/u1/calendar/calendarView?startDateTime=a&endDateTime=b", Scope{ScopeMailbox, "u1"}, 1},
+		{"/v1.0/users/u1/mailboxSettings", Scope{ScopeMailbox, "u1"}, 1},
+		{"/v1.0/users/u1/chats/getAllMessages?model=A", Scope{ScopeChatExport, ""}, 1},
+		{"/v1.0/users/u1/chats", Scope{ScopeOther, "teams"}, 1},
+		{"/v1.0/teams/t1/channels/getAllMessages", Scope{ScopeChannelExport, "t1"}, 1},
+		{"/v1.0/teams/t1/channels/c1/messages/delta?$skiptoken=x", Scope{ScopeChannelMessages, "c1"}, 1},
+		{"/v1.0/teams/t1/channels/c1/messages/m1/replies", Scope{ScopeChannelMessages, "c1"}, 1},
+		{"/v1.0/teams/t1/channels/c1/messages", Scope{ScopeTeam, "c1"}, 1},
+		{"/v1.0/teams/t1/allChannels", Scope{ScopeTeam, "t1"}, 1},
+		{"/v1.0/users?$select=id&$top=999", Scope{ScopeDirectory, ""}, 1},
+		{"/v1.0/users", Scope{ScopeDirectory, ""}, 2},
+		{"/v1.0/users?%24select=id", Scope{ScopeDirectory, ""}, 1},
+		{"/v1.0/users/delta", Scope{ScopeDirectory, ""}, 2},
+		{"/v1.0/groups/g1/members?$top=999", Scope{ScopeDirectory, ""}, 3},
+		{"/v1.0/groups/g1/members?$top=10", Scope{ScopeDirectory, ""}, 2},
+		{"/v1.0/groups/g1/transitiveMembers?$expand=x", Scope{ScopeDirectory, ""}, 6},
+		{"/v1.0/groups?$select=id,displayName", Scope{ScopeDirectory, ""}, 1},
+		{"/beta/copilot/users/u1/interactionHistory/getAllEnterpriseInteractions?$top=100", Scope{ScopeOther, "copilot"}, 1},
+		{"/v1.0/communications/callRecords", Scope{ScopeOther, "communications"}, 1},
+		{"http://127.0.0.1:9/v1.0/users/u2/events", Scope{ScopeMailbox, "u2"}, 1},
+	} {
+		s, cost := ScopeOf(tc.url)
+		if s != tc.want || cost != tc.cost {
+			t.Errorf("ScopeOf(%s) = %v %q cost %d, want %v %q cost %d", tc.url, s.Kind, s.ID, cost, tc.want.Kind, tc.want.ID, tc.cost)
+		}
+	}
+}
+
+// fakeClock is a clock that only sleeping moves.
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+	return ctx.Err()
+}
+
+func TestGovernor_KeepsEveryWindowWithinBudget(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	l := Limits{Mailbox: Rate{100, 6 * time.Second}, Headroom: 0.01}
+	g := NewGovernor(l, clk.Now, clk.Sleep)
+	s := Scope{Kind: ScopeMailbox, ID: "u"}
+	var sent []time.Time
+	for range 1000 {
+		p, err := g.acquire(t.Context(), s, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, clk.Now())
+		p.release()
+	}
+	// Any window of 6 s holds at most 100 requests…
+	j := 0
+	for i := range sent {
+		for sent[i].Sub(sent[j]) >= 6*time.Second {
+			j++
+		}
+		if n := i - j + 1; n > 100 {
+			t.Fatalf("%d requests in the 6 s window ending at request %d", n, i)
+		}
+	}
+	// …and the budget is used: 1000 requests take about 60 s, not more.
+	if d := sent[len(sent)-1].Sub(sent[0]); d > 61*time.Second || d < 59*time.Second {
+		t.Errorf("1000 requests took %v, want about 60s", d)
+	}
+}
+
+func TestGovernor_DirectoryResourceUnits(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	g := NewGovernor(Limits{DirectoryRU: Rate{100, time.Second}}, clk.Now, clk.Sleep)
+	start := clk.Now()
+	for range 50 {
+		p, _ := g.acquire(t.Context(), Scope{Kind: ScopeDirectory}, 3) // group members: 3 RU
+		p.release()
+	}
+	// 150 RU at 100 RU/s: the 50th request goes at 49×3/100 s.
+	if d := clk.Now().Sub(start); d != 1470*time.Millisecond {
+		t.Errorf("50 requests of 3 RU at 100 RU/s took %v, want 1.47s", d)
+	}
+}
+
+func TestGovernor_SlowsAfter429AndRecovers(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	g := NewGovernor(Limits{TeamOrChannel: Rate{4, time.Second}, Recovery: time.Second}, clk.Now, clk.Sleep)
+	s := Scope{Kind: ScopeTeam, ID: "c1"}
+	gap := func() time.Duration {
+		p, _ := g.acquire(t.Context(), s, 1)
+		p.release()
+		before := clk.Now()
+		p, _ = g.acquire(t.Context(), s, 1)
+		p.release()
+		return clk.Now().Sub(before)
+	}
+	if d := gap(); d != 250*time.Millisecond {
+		t.Fatalf("gap at full speed = %v, want 250ms", d)
+	}
+	g.throttled(s, 2*time.Second)
+	g.throttled(s, 2*time.Second)
+	before := clk.Now()
+	p, _ := g.acquire(t.Context(), s, 1)
+	p.release()
+	if d := clk.Now().Sub(before); d < 2*time.Second {
+		t.Errorf("first request after a 429 waited %v, want the 2s Retry-After", d)
+	}
+	if f := g.Slowdown(s); f != 4 {
+		t.Errorf("slowdown after two 429s = %v, want 4", f)
+	}
+	// Other scopes are not slowed.
+	if f := g.Slowdown(Scope{Kind: ScopeTeam, ID: "c2"}); f != 1 {
+		t.Errorf("other scope slowdown = %v", f)
+	}
+	for range 100 {
+		clk.Sleep(t.Context(), 1100*time.Millisecond)
+		gap()
+	}
+	if f := g.Slowdown(s); f != 1 {
+		t.Errorf("slowdown after 429s stopped = %v, want back to 1", f)
+	}
+}
+
+func TestGovernor_MailboxConcurrency(t *testing.T) {
+	var in, peak atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := in.Add(1)
+		for {
+			p := peak.Load()
+			if n <= p || peak.CompareAndSwap(p, n) {
+				break
+			}
+		}
+		time.Sleep(2 * time.Millisecond)
+		in.Add(-1)
+		w.Write([]byte(`{"value":[]}`))
+	}))
+	defer srv.Close()
+	l := Limits{MailboxConcurrency: 4}
+	c, _ := New(&Options{GraphRoot: srv.URL, Limits: &l})
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			for range 5 {
+				if _, err := c.Get(t.Context(), "/v1.0/users/u1/messages"); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if p := peak.Load(); p > 4 || p < 2 {
+		t.Errorf("peak in flight on one mailbox = %d, want 2..4", p)
+	}
+}
+
+func TestLimits_Scale(t *testing.T) {
+	l := DefaultLimits().Scale(100)
+	if l.Mailbox != (Rate{10000, 6 * time.Second}) || l.TeamOrChannel != (Rate{4, 10 * time.Millisecond}) || l.MailboxConcurrency != 4 {
+		t.Errorf("Scale(100) = %+v", l)
+	}
+}
+
+func TestGovernor_CancelWhileWaiting(t *testing.T) {
+	g := NewGovernor(Limits{ChannelMessages: Rate{1, time.Hour}}, nil, nil)
+	s := Scope{Kind: ScopeChannelMessages, ID: "c"}
+	p, err := g.acquire(t.Context(), s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.release()
+	ctx, cancel := context.WithCancel(t.Context())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	if _, err := g.acquire(ctx, s, 1); err != context.Canceled {
+		t.Errorf("acquire during an hour's wait, cancelled = %v", err)
+	}
+}
+
+func ExampleLimits_Scale() {
+	l := DefaultLimits().Scale(100) // 10,000 per 10 min becomes 10,000 per 6 s
+	fmt.Println(l.Mailbox.N, l.Mailbox.Per)
+	// Output: 10000 6s
+}
