@@ -82,14 +82,14 @@ type errorBody struct {
 // in this run. (ErrorAccessDenied on every owner is a permission problem;
 // the pipeline sees that in its counts.)
 var skipOwnerCodes = map[string]bool{
-	"MailboxNotEnabledForRESTAPI": true,
+	"MailboxNotEnabledForRESTAPI":   true,
 	"MailboxNotSupportedForRESTAPI": true,
-	"ErrorInvalidUser":            true,
-	"ErrorAccessDenied":           true,
-	"Request_ResourceNotFound":    true,
-	"ResourceNotFound":            true,
-	"ErrorMailboxNotFound":        true,
-	"UserNotFound":                true,
+	"ErrorInvalidUser":              true,
+	"ErrorAccessDenied":             true,
+	"Request_ResourceNotFound":      true,
+	"ResourceNotFound":              true,
+	"ErrorMailboxNotFound":          true,
+	"UserNotFound":                  true,
 	// Copilot interaction history for a user without a Microsoft 365
 	// Copilot licence.
 	"CopilotLicenseRequired": true,

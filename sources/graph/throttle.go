@@ -167,9 +167,9 @@ type Governor struct {
 	now    func() time.Time
 	sleep  func(ctx context.Context, d time.Duration) error
 
-	mailboxes sync.Map // id → *limiter
-	teams     sync.Map // team or channel id → *limiter
-	others    sync.Map // id → *limiter
+	mailboxes                                             sync.Map // id → *limiter
+	teams                                                 sync.Map // team or channel id → *limiter
+	others                                                sync.Map // id → *limiter
 	chatExport, channelExport, channelMessages, directory *limiter
 }
 
