@@ -95,11 +95,11 @@ func (p *pseudonymizer) reversible(h [32]byte, original string) ([]byte, error) 
 
 // identity is psoxy's PseudonymizedIdentity before encoding.
 type identity struct {
-	domain     string
-	hasDomain  bool
-	hash       [32]byte
-	original   string
-	canonical  string
+	domain    string
+	hasDomain bool
+	hash      [32]byte
+	original  string
+	canonical string
 }
 
 // identify canonicalizes a scalar: emails become lower(local, cut at '+')

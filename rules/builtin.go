@@ -1,0 +1,162 @@
+package rules
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"slices"
+	"strings"
+	"text/template"
+)
+
+// IDs chooses how rules treat Graph object ids of people (user ids, ids
+// in from/mentions/reactions, chat and session ids that embed user ids).
+type IDs string
+
+const (
+	// IDsPseudonymized turns them into reversible p~ tokens (the default,
+	// as psoxy's default no-app-ids / no-userIds variants).
+	IDsPseudonymized IDs = "pseudonymized"
+	// IDsKept leaves them as Graph returns them (psoxy's base rules).
+	IDsKept IDs = "kept"
+	// IDsHashOnly turns them into irreversible t~ tokens (our extension).
+	IDsHashOnly IDs = "hash-only"
+)
+
+// ParseIDs validates an --ids value; "" means the default.
+func ParseIDs(s string) (IDs, error) {
+	switch IDs(s) {
+	case "":
+		return IDsPseudonymized, nil
+	case IDsPseudonymized, IDsKept, IDsHashOnly:
+		return IDs(s), nil
+	}
+	return "", fmt.Errorf("unknown ids mode %q (want pseudonymized, kept or hash-only)", s)
+}
+
+// Variant selects a variant of a connector's built-in rules. The zero
+// value is the default: pseudonymized ids, with groups.
+type Variant struct {
+	IDs      IDs
+	NoGroups bool // leave out the group endpoints (psoxy's no-groups)
+}
+
+//go:embed builtin/*.yaml.tmpl
+var builtinFS embed.FS
+
+var connectors = []string{"entra-id", "outlook-cal", "outlook-mail", "msft-teams", "msft-copilot"}
+
+// Connectors lists the connectors that have built-in rules.
+func Connectors() []string { return slices.Clone(connectors) }
+
+// Builtin renders the project's own rule file for a connector and variant.
+// name identifies connector and variant (for messages and manifests).
+func Builtin(connector string, v Variant) (name string, yamlSrc []byte, err error) {
+	if !slices.Contains(connectors, connector) {
+		return "", nil, fmt.Errorf("no built-in rules for connector %q (have %s)", connector, strings.Join(connectors, ", "))
+	}
+	ids, err := ParseIDs(string(v.IDs))
+	if err != nil {
+		return "", nil, err
+	}
+	t, err := template.New("").Funcs(builtinFuncs(ids)).ParseFS(builtinFS, "builtin/entra.yaml.tmpl", "builtin/"+connector+".yaml.tmpl")
+	if err != nil {
+		return "", nil, fmt.Errorf("built-in rules %s: %w", connector, err)
+	}
+	var b bytes.Buffer
+	data := struct {
+		IDs    IDs
+		Groups bool
+	}{ids, !v.NoGroups}
+	if err := t.ExecuteTemplate(&b, connector+".yaml.tmpl", data); err != nil {
+		return "", nil, fmt.Errorf("built-in rules %s: %w", connector, err)
+	}
+	name = "builtin:" + connector + "?ids=" + string(ids)
+	if v.NoGroups {
+		name += "&no-groups"
+	}
+	return name, b.Bytes(), nil
+}
+
+func yamlQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+func block(method string, paths []string, opts ...string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "      - !<%s>\n        jsonPaths:\n", method)
+	for _, p := range paths {
+		fmt.Fprintf(&b, "          - %s\n", yamlQuote(p))
+	}
+	for _, o := range opts {
+		fmt.Fprintf(&b, "        %s\n", o)
+	}
+	return b.String()
+}
+
+func builtinFuncs(ids IDs) template.FuncMap {
+	return template.FuncMap{
+		// userIDs: ids of people.
+		"userIDs": func(paths ...string) string {
+			switch ids {
+			case IDsPseudonymized:
+				return block("pseudonymize", paths, "includeReversible: true", `encoding: "URL_SAFE_TOKEN"`)
+			case IDsHashOnly:
+				return block("pseudonymize", paths, `encoding: "URL_SAFE_TOKEN"`)
+			}
+			return ""
+		},
+		// opaqueIDs: ids that embed user ids (1:1 chat ids, session ids).
+		"opaqueIDs": func(paths ...string) string {
+			switch ids {
+			case IDsPseudonymized:
+				return block("tokenize", paths)
+			case IDsHashOnly:
+				return block("pseudonymize", paths, `encoding: "URL_SAFE_TOKEN"`)
+			}
+			return ""
+		},
+		// noids: fields removed unless ids are kept (they embed user ids).
+		"noids": func(paths ...string) string {
+			if ids == IDsKept {
+				return ""
+			}
+			return block("redact", paths)
+		},
+		// links: paging links carry the user id of the request path.
+		"links": func(version string) string {
+			paths := []string{"$.['@odata.nextLink', '@odata.prevLink', '@odata.deltaLink']"}
+			switch ids {
+			case IDsPseudonymized:
+				return block("tokenize", paths, "regex: "+yamlQuote(`^https://graph\.microsoft\.com/`+strings.ReplaceAll(version, ".", `\.`)+`/users/([a-zA-Z0-9_-]+)/.*$`))
+			case IDsHashOnly:
+				return block("redact", paths)
+			}
+			return ""
+		},
+		// context: @odata.context and association links name the user.
+		"context": func() string {
+			if ids == IDsKept {
+				return ""
+			}
+			return block("redact", []string{"$..['@odata.context']", "$..['calendar@odata.associationLink']", "$..['calendar@odata.navigationLink']"})
+		},
+		"phrases": func() []string { return calendarPhrases },
+	}
+}
+
+// calendarPhrases are the words and phrases kept from event subjects: they
+// say what kind of meeting it is, not what it is about. The first match of
+// each, in this order, is kept with its casing; the rest is dropped.
+var calendarPhrases = []string{
+	"Focus Time", "Focus", "Deep Work", "No Meetings", "No Meeting",
+	"OOO", "Out of Office", "Vacation", "Holiday", "PTO", "Travel", "Commute",
+	"1:1", "1-on-1", "one-on-one", "Skip Level",
+	"Standup", "Stand-up", "Stand up", "Daily", "Weekly", "Biweekly", "Bi-weekly", "Monthly", "Quarterly",
+	"All Hands", "All-Hands", "Town Hall", "Team Meeting", "Staff Meeting",
+	"Planning", "Sprint", "Retro", "Retrospective", "Review", "Demo", "Sync", "Kickoff", "Kick-off",
+	"Brainstorm", "Workshop", "Training", "Onboarding", "Interview", "Office Hours",
+	"Check-in", "Check in", "Prep", "Handoff", "Hand-off", "Decision",
+	"Lunch", "Coffee", "Happy Hour", "Social", "Offsite", "Team Building",
+	"Customer", "Client", "Webinar", "Call", "Hold", "Block",
+}
