@@ -1,0 +1,62 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"m365export/jobs"
+	"m365export/sources/graph/graphsim"
+)
+
+func init() {
+	register(command{name: "graphsim", summary: "run the built-in Microsoft Graph emulator (synthetic tenant) until interrupted", run: runGraphsim})
+}
+
+func runGraphsim(ctx context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("m365export graphsim", flag.ContinueOnError)
+	var o graphsim.Options
+	fs.StringVar(&o.Listen, "listen", "127.0.0.1:8080", "loopback address to listen on (TLS: identity and Graph)")
+	fs.IntVar(&o.Users, "users", 50, "number of users in the synthetic tenant")
+	fs.Int64Var(&o.Seed, "seed", 1, "tenant seed: the same seed gives the same tenant")
+	now := fs.String("now", graphsim.DefaultNow.Format(time.RFC3339), "emulated clock (RFC 3339): data exists in the days before it")
+	fs.IntVar(&o.HistoryDays, "history-days", 14, "days of data before --now")
+	fs.Float64Var(&o.MessagesPerUserDay, "messages-per-user-day", 20, "mean SentItems messages per user per weekday")
+	fs.BoolVar(&o.PlainGraph, "plain-graph", false, "also serve Graph over plain HTTP on a second loopback port")
+	fs.BoolVar(&o.Auth.Anonymous, "anonymous", false, "accept Graph requests without a token")
+	fs.BoolVar(&o.Limits.Disabled, "no-limits", false, "disable throttling limits")
+	caFile := fs.String("ca-file", "", "where to write the CA certificate (default: a file in the temporary directory)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: m365export graphsim [--listen 127.0.0.1:8080] [--users N] [--seed S] [--now T]\n\nRuns a Microsoft Graph and identity platform emulator for a synthetic tenant on\nloopback and prints what a separate exporter process needs to reach it.")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	t, err := time.Parse(time.RFC3339, *now)
+	if err != nil {
+		return fmt.Errorf("%w: --now: %w", jobs.ErrUsage, err)
+	}
+	o.Now = t
+	s, err := graphsim.Start(o)
+	if err != nil {
+		return fmt.Errorf("start emulator: %w", err)
+	}
+	defer s.Close()
+	path := *caFile
+	if path == "" {
+		path = filepath.Join(os.TempDir(), "m365export-graphsim-ca.pem")
+	}
+	if err := os.WriteFile(path, s.CACertPEM(), 0o644); err != nil {
+		return fmt.Errorf("write CA certificate: %w", err)
+	}
+	fmt.Fprintf(stdout, "graph_url=%s\nauthority_host=%s\ntenant_id=%s\nclient_id=%s\nclient_secret=%s\nca_cert=%s\nnow=%s\nusers=%d\nseed=%d\n",
+		s.GraphURL(), s.AuthorityHost(), s.TenantID(), s.ClientID(), s.ClientSecret(), path,
+		s.Tenant().Now().Format(time.RFC3339), o.Users, o.Seed)
+	<-ctx.Done()
+	return nil
+}

@@ -1,0 +1,107 @@
+// Package graphsim emulates Microsoft Graph and the Microsoft identity
+// platform for one synthetic tenant, on loopback, so that the exporter can
+// be tried, tested and measured without a real tenant. It owns the tenant
+// model, the wire format, the identity side, limits and faults; it imports
+// no other m365export package.
+//
+// # Tenant
+//
+// Everything is derived from Options.Seed: user i, group g, chat c and every
+// record are pure functions of (seed, indices), generated on demand, so
+// 100,000 users cost almost no memory and the same seed always gives the
+// same tenant. Ids carry their index (obfuscated and checked), so
+// /users/{id}/… needs no lookup table. Data exists for HistoryDays before
+// the emulated clock Options.Now (default DefaultNow, 2026-11-27T12:00Z) and
+// never at or after it (calendar events also 14 days after it); weekdays
+// are busier than weekends.
+//
+// User classes are placed by index (i mod 50): 7 has no mailbox (mail,
+// calendar and settings answer 404 MailboxNotEnabledForRESTAPI), 13 is a
+// guest (no mailbox, no Copilot), 23 has its mailbox blocked by an
+// application access policy (403 ErrorAccessDenied), 31 is disabled; users
+// with i mod 5 = 3 have no Copilot licence (403 Forbidden on Copilot).
+// Deleted users (Tenant.DeleteUser, Faults.DeleteUsers) answer 404
+// Request_ResourceNotFound. User 0 is always an ordinary licensed member.
+// Group 0 is "All Company" with every user; every third group (g mod 3 = 1)
+// is a team with 1–5 channels.
+//
+// # Graph endpoints
+//
+// Under /v1.0 (and the same under /beta):
+//
+//	GET /users                    $top ≤ 999 (default 100), $select
+//	GET /users/delta              $select; nextLink, then deltaLink; later rounds list
+//	                              users deleted since as @removed {"reason":"changed"}
+//	GET /users/{id}               $select
+//	GET /groups                   $top ≤ 999, $select
+//	GET /groups/{id}/members      $top ≤ 999, $select (directoryObjects with @odata.type)
+//	GET /users/{id}/mailboxSettings
+//	GET /users/{id}/calendar/calendarView?startDateTime=&endDateTime=   (also /calendarView)
+//	                              $top ≤ 1000 (default 10), $select; events overlapping the range
+//	GET /users/{id}/mailFolders/SentItems/messages   (also mailFolders('SentItems'))
+//	                              $top ≤ 1000 (default 10), $select,
+//	                              $filter=sentDateTime ge|gt|le|lt X [and …],
+//	                              $orderby=sentDateTime [asc|desc] (default order: newest first);
+//	                              400 InefficientFilter when $orderby's property is not the
+//	                              first one filtered
+//	GET /teams                    $top ≤ 999, $select
+//	GET /teams/{id}/allChannels   (also /channels)
+//	GET /users/{id}/chats         $top ≤ 50
+//	GET /users/{id}/chats/getAllMessages?$filter=lastModifiedDateTime gt X and lastModifiedDateTime lt Y&model=A
+//	                              only gt/lt; $top ≤ 1000 (default 20); each chat's message
+//	                              is served to every participant
+//	GET /teams/{id}/channels/getAllMessages   same filter rules; replies carry replyToId
+//	GET /teams/{id}/channels/{id}/messages/delta   root messages; $top ≤ 50; deltaLink;
+//	                              later rounds serve new and edited roots and deleted ones as
+//	                              @removed {"reason":"deleted"}; 410 resyncRequired (with
+//	                              Location) for tokens older than DeltaTokenTTL or issued
+//	                              before ExpireDeltaTokens
+//	GET /communications/callRecords   $filter on startDateTime; pages of 60
+//	GET /copilot/users/{id}/interactionHistory/getAllEnterpriseInteractions   (/beta as psoxy)
+//	                              $filter=createdDateTime gt … and createdDateTime lt …
+//	                              [and appClass eq '…']; $top ≤ 100
+//
+// Pages link with @odata.nextLink: the request URL with an opaque
+// $skiptoken bound to the path. Errors have Graph's body
+// {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}.
+//
+// # Identity
+//
+// One TLS listener (a CA and certificate made at Start; CACertPEM,
+// HTTPClient) serves /{tenant}/v2.0/.well-known/openid-configuration and
+// POST /{tenant}/oauth2/v2.0/token (client_credentials with client_secret,
+// a certificate assertion signed by ClientCertificate's key, or a federated
+// assertion matching Auth.Federated, by default one from FederatedToken).
+// Unknown tenant: 400 AADSTS90002; unknown client id: 400 unauthorized_client
+// AADSTS700016; wrong secret: 401 AADSTS7000215; federated mismatch: 401
+// AADSTS700211/70021. Tokens carry the granted roles (Auth.Roles, SetRoles);
+// without consent (Auth.NoConsent, SetConsent) they carry none and Graph
+// answers 401 Authorization_IdentityNotFound; a missing role answers 403
+// Authorization_RequestDenied; no or bad token answers 401
+// InvalidAuthenticationToken (unless Auth.Anonymous). Clients use
+//
+//	azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{
+//		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: s.AuthorityHost()},
+//		Transport: s.HTTPClient()}, DisableInstanceDiscovery: true}
+//
+// # Limits
+//
+// Limits enforces, in fixed windows that TimeScale can shrink: 4 requests
+// in flight and 10,000 per 10 minutes per mailbox (429 ApplicationThrottled
+// "…MailboxConcurrency limit"), Teams rates per tenant (getAllMessages 200/s,
+// channel messages/delta 60/min, others 30/s; 4/s per team), and directory
+// resource units. Retry-After is whole seconds, fractional, or absent
+// (Limits.RetryAfter). Stats counts requests, served pages and records,
+// throttled and failed requests by endpoint.
+//
+// # Faults
+//
+// Faults injects, reproducibly from Faults.Seed and the request sequence:
+// 5xx answers, connection resets, truncated bodies, slow responses,
+// throttling storms and users deleted mid-run.
+//
+// # Ground truth
+//
+// Tenant.Owners and Tenant.Truth list what the emulator serves per
+// collection, owner and window, so tests compare an export with it exactly.
+package graphsim

@@ -1,0 +1,476 @@
+package graphsim
+
+import (
+	"math"
+	"net/url"
+	"strings"
+)
+
+// Endpoint names (keys of Stats and of the route table).
+const (
+	epUsers           = "users"
+	epUsersDelta      = "users/delta"
+	epUser            = "user"
+	epMailboxSettings = "mailboxSettings"
+	epCalendarView    = "calendarView"
+	epMessages        = "messages"
+	epChats           = "chats"
+	epChatMessages    = "chats/getAllMessages"
+	epGroups          = "groups"
+	epMembers         = "groups/members"
+	epTeams           = "teams"
+	epChannels        = "teams/allChannels"
+	epChannelMessages = "channels/getAllMessages"
+	epChannelDelta    = "channels/messages/delta"
+	epCallRecords     = "callRecords"
+	epCopilot         = "copilot/interactions"
+	epUnknown         = "unknown"
+)
+
+var endpoints = []string{epUsers, epUsersDelta, epUser, epMailboxSettings, epCalendarView, epMessages, epChats,
+	epChatMessages, epGroups, epMembers, epTeams, epChannels, epChannelMessages, epChannelDelta, epCallRecords,
+	epCopilot, epUnknown}
+
+// Limit classes.
+const (
+	clsDirectory = iota
+	clsMailbox
+	clsTeamsExport  // getAllMessages
+	clsTeamsDelta   // channel messages/delta (and replies)
+	clsTeamsOther   // other Teams GETs
+	clsCalls
+	clsCopilot
+)
+
+// route is a parsed Graph path.
+type route struct {
+	ep     string
+	role   string // application permission required
+	class  int
+	userID string // raw id segment for user-scoped routes
+	objID  string // group or team id
+	chanID string
+	folder string
+}
+
+// parseRoute maps a path below the version segment to a route.
+func parseRoute(p string) (route, bool) {
+	segs := strings.Split(strings.TrimSuffix(p, "/"), "/")
+	// mailFolders('SentItems') → mailFolders, SentItems
+	for i, sg := range segs {
+		if strings.HasPrefix(sg, "mailFolders(") && strings.HasSuffix(sg, ")") {
+			f := strings.Trim(sg[len("mailFolders("):len(sg)-1], "'")
+			segs = append(segs[:i], append([]string{"mailFolders", f}, segs[i+1:]...)...)
+			break
+		}
+	}
+	for i, sg := range segs {
+		segs[i] = strings.TrimSuffix(sg, "()")
+	}
+	eq := strings.EqualFold
+	n := len(segs)
+	switch {
+	case n == 1 && eq(segs[0], "users"):
+		return route{ep: epUsers, role: "User.Read.All", class: clsDirectory}, true
+	case n == 2 && eq(segs[0], "users") && eq(segs[1], "delta"):
+		return route{ep: epUsersDelta, role: "User.Read.All", class: clsDirectory}, true
+	case n == 2 && eq(segs[0], "users"):
+		return route{ep: epUser, role: "User.Read.All", class: clsDirectory, userID: segs[1]}, true
+	case n == 3 && eq(segs[0], "users") && eq(segs[2], "mailboxSettings"):
+		return route{ep: epMailboxSettings, role: "MailboxSettings.Read", class: clsMailbox, userID: segs[1]}, true
+	case n == 4 && eq(segs[0], "users") && eq(segs[2], "calendar") && eq(segs[3], "calendarView"),
+		n == 3 && eq(segs[0], "users") && eq(segs[2], "calendarView"):
+		return route{ep: epCalendarView, role: "Calendars.Read", class: clsMailbox, userID: segs[1]}, true
+	case n == 5 && eq(segs[0], "users") && eq(segs[2], "mailFolders") && eq(segs[4], "messages"):
+		return route{ep: epMessages, role: "Mail.ReadBasic.All", class: clsMailbox, userID: segs[1], folder: segs[3]}, true
+	case n == 3 && eq(segs[0], "users") && eq(segs[2], "chats"):
+		return route{ep: epChats, role: "Chat.Read.All", class: clsTeamsOther, userID: segs[1]}, true
+	case n == 4 && eq(segs[0], "users") && eq(segs[2], "chats") && eq(segs[3], "getAllMessages"):
+		return route{ep: epChatMessages, role: "Chat.Read.All", class: clsTeamsExport, userID: segs[1]}, true
+	case n == 1 && eq(segs[0], "groups"):
+		return route{ep: epGroups, role: "Group.Read.All", class: clsDirectory}, true
+	case n == 3 && eq(segs[0], "groups") && eq(segs[2], "members"):
+		return route{ep: epMembers, role: "Group.Read.All", class: clsDirectory, objID: segs[1]}, true
+	case n == 1 && eq(segs[0], "teams"):
+		return route{ep: epTeams, role: "Team.ReadBasic.All", class: clsTeamsOther}, true
+	case n == 3 && eq(segs[0], "teams") && (eq(segs[2], "allChannels") || eq(segs[2], "channels")):
+		return route{ep: epChannels, role: "Channel.ReadBasic.All", class: clsTeamsOther, objID: segs[1]}, true
+	case n == 4 && eq(segs[0], "teams") && eq(segs[2], "channels") && eq(segs[3], "getAllMessages"):
+		return route{ep: epChannelMessages, role: "ChannelMessage.Read.All", class: clsTeamsExport, objID: segs[1]}, true
+	case n == 6 && eq(segs[0], "teams") && eq(segs[2], "channels") && eq(segs[4], "messages") && eq(segs[5], "delta"):
+		return route{ep: epChannelDelta, role: "ChannelMessage.Read.All", class: clsTeamsDelta, objID: segs[1], chanID: segs[3]}, true
+	case n == 2 && eq(segs[0], "communications") && eq(segs[1], "callRecords"):
+		return route{ep: epCallRecords, role: "CallRecords.Read.All", class: clsCalls}, true
+	case n == 5 && eq(segs[0], "copilot") && eq(segs[1], "users") && eq(segs[3], "interactionHistory") && eq(segs[4], "getAllEnterpriseInteractions"):
+		return route{ep: epCopilot, role: "AiEnterpriseInteraction.Read.All", class: clsCopilot, userID: segs[2]}, true
+	}
+	return route{ep: epUnknown}, false
+}
+
+// Collections by endpoint.
+var (
+	collMessages        = &collection{name: "messages", fields: messageFields, walk: walkMail, render: renderMail}
+	collUsers           = &collection{name: "users", fields: userFields, walk: walkUsers, render: renderUser}
+	collGroups          = &collection{name: "groups", fields: groupFields, walk: walkGroups, render: renderGroup}
+	collMembers         = &collection{name: "group_members", fields: userFields, walk: walkMembers, render: renderMember}
+	collTeams           = &collection{name: "teams", fields: teamFields, walk: walkTeams, render: renderTeam}
+	collChannels        = &collection{name: "channels", fields: channelFields, walk: walkChannels, render: renderChannel}
+	collChats           = &collection{name: "chats", fields: chatFields, walk: walkChats, render: renderChat}
+	collChatMessages    = &collection{name: "chat_messages", fields: chatMessageFields, walk: walkChatMessages, render: renderChatMessage}
+	collChannelMessages = &collection{name: "channel_messages", fields: chatMessageFields, walk: walkChannelMessages, render: renderChannelMessage}
+	collChannelDelta    = &collection{name: "channel_messages_delta", fields: chatMessageFields, walk: walkChannelDelta, render: renderChannelDelta}
+)
+
+func notFoundUser() *apiError {
+	return &apiError{status: 404, code: "Request_ResourceNotFound", msg: "Resource could not be discovered."}
+}
+
+// lookupUser resolves a user-scoped route's user, with Graph's answers for
+// unknown and deleted users.
+func (s *Server) lookupUser(rc *reqCtx) (int, *apiError) {
+	u, ok := s.tenant.userIndex(rc.rt.userID)
+	if !ok || s.tenant.isDeleted(u) {
+		return 0, notFoundUser()
+	}
+	return u, nil
+}
+
+// mailbox checks that user u has a mailbox the application may read.
+func (s *Server) mailbox(u int) *apiError {
+	if !hasMailbox(u) {
+		return &apiError{status: 404, code: "MailboxNotEnabledForRESTAPI", msg: "The mailbox is either inactive, soft-deleted, or is hosted on-premise."}
+	}
+	if mailboxDenied(u) {
+		return &apiError{status: 403, code: "ErrorAccessDenied", msg: "Access to OData is disabled: blocked by tenant configured AppOnly AccessPolicy settings."}
+	}
+	return nil
+}
+
+func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
+	v := rc.r.URL.Query()
+	rt := rc.rt
+	t := s.tenant
+	ctx := rc.graphRoot(s) + "/" + rc.version + "/$metadata#"
+	switch rt.ep {
+	case epUsers:
+		q := fullQuery()
+		top, e := parseTop(v, 100, 999)
+		if e != nil {
+			return nil, 0, e
+		}
+		q.top = top
+		if q.sel, e = parseSelect(v, userFields, "user"); e != nil {
+			return nil, 0, e
+		}
+		q.defaults = q.sel == nil
+		if v.Get("$filter") != "" {
+			return nil, 0, badRequest("Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property of resource 'User'.")
+		}
+		return s.page(rc, b, collUsers, 0, q, ctx+"users"+selectSuffix(v))
+	case epUsersDelta:
+		return s.usersDelta(rc, b, v, ctx+"users"+selectSuffix(v))
+	case epUser:
+		u, e := s.lookupUser(rc)
+		if e != nil {
+			return nil, 0, e
+		}
+		sel, e := parseSelect(v, userFields, "user")
+		if e != nil {
+			return nil, 0, e
+		}
+		if sel == nil {
+			sel = defaultUserSel
+		}
+		b = append(b, `{"@odata.context":"`...)
+		b = append(b, ctx...)
+		b = append(b, `users/$entity",`...)
+		n := len(b)
+		b = t.appendUser(b, u, sel, false)
+		copy(b[n:], b[n+1:]) // drop the object's "{": it was opened above
+		return b[:len(b)-1], 1, nil
+	case epMailboxSettings:
+		u, e := s.lookupUser(rc)
+		if e == nil {
+			e = s.mailbox(u)
+		}
+		if e != nil {
+			return nil, 0, e
+		}
+		q := fullQuery()
+		if q.sel, e = parseSelect(v, mailboxSettingsFields, "mailboxSettings"); e != nil {
+			return nil, 0, e
+		}
+		b = append(b, `{"@odata.context":"`...)
+		b = append(b, ctx...)
+		b = append(b, `users('`...)
+		b = append(b, rt.userID...)
+		b = append(b, `')/mailboxSettings",`...)
+		n := len(b)
+		b = renderMailboxSettings(t, b, u, q)
+		copy(b[n:], b[n+1:])
+		return b[:len(b)-1], 1, nil
+	case epMessages:
+		u, e := s.lookupUser(rc)
+		if e == nil {
+			e = s.mailbox(u)
+		}
+		if e != nil {
+			return nil, 0, e
+		}
+		if !strings.EqualFold(rt.folder, "SentItems") {
+			return nil, 0, &apiError{status: 404, code: "ErrorItemNotFound", msg: "The specified object was not found in the store."}
+		}
+		q, e := mailQuery(v)
+		if e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collMessages, u, q, ctx+"users('"+rt.userID+"')/mailFolders('SentItems')/messages"+selectSuffix(v))
+	case epCalendarView:
+		u, e := s.lookupUser(rc)
+		if e == nil {
+			e = s.mailbox(u)
+		}
+		if e != nil {
+			return nil, 0, e
+		}
+		q, e := calendarQuery(v)
+		if e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collEvents, u, q, ctx+"users('"+rt.userID+"')/calendar/calendarView"+selectSuffix(v))
+	case epChats:
+		u, e := s.lookupUser(rc)
+		if e != nil {
+			return nil, 0, e
+		}
+		q := fullQuery()
+		if q.top, e = parseTop(v, 50, 50); e != nil {
+			return nil, 0, e
+		}
+		if q.sel, e = parseSelect(v, chatFields, "chat"); e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collChats, u, q, ctx+"chats")
+	case epChatMessages:
+		u, e := s.lookupUser(rc)
+		if e != nil {
+			return nil, 0, e
+		}
+		q, e := teamsExportQuery(v)
+		if e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collChatMessages, u, q, ctx+"Collection(chatMessage)")
+	case epGroups:
+		q := fullQuery()
+		var e *apiError
+		if q.top, e = parseTop(v, 100, 999); e != nil {
+			return nil, 0, e
+		}
+		if q.sel, e = parseSelect(v, groupFields, "group"); e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collGroups, 0, q, ctx+"groups"+selectSuffix(v))
+	case epMembers:
+		g, ok := t.groupIndex(rt.objID)
+		if !ok {
+			return nil, 0, &apiError{status: 404, code: "Request_ResourceNotFound", msg: "Resource '" + rt.objID + "' does not exist or one of its queried reference-property objects are not present."}
+		}
+		q := fullQuery()
+		var e *apiError
+		if q.top, e = parseTop(v, 100, 999); e != nil {
+			return nil, 0, e
+		}
+		if q.sel, e = parseSelect(v, userFields, "user"); e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collMembers, g, q, ctx+"directoryObjects"+selectSuffix(v))
+	case epTeams:
+		q := fullQuery()
+		var e *apiError
+		if q.top, e = parseTop(v, 100, 999); e != nil {
+			return nil, 0, e
+		}
+		if q.sel, e = parseSelect(v, teamFields, "team"); e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collTeams, 0, q, ctx+"teams"+selectSuffix(v))
+	case epChannels:
+		team, e := s.lookupTeam(rt.objID)
+		if e != nil {
+			return nil, 0, e
+		}
+		q := fullQuery()
+		q.top = 1000
+		if q.sel, e = parseSelect(v, channelFields, "channel"); e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collChannels, team, q, ctx+"teams('"+rt.objID+"')/allChannels")
+	case epChannelMessages:
+		team, e := s.lookupTeam(rt.objID)
+		if e != nil {
+			return nil, 0, e
+		}
+		q, e := teamsExportQuery(v)
+		if e != nil {
+			return nil, 0, e
+		}
+		return s.page(rc, b, collChannelMessages, team, q, ctx+"Collection(chatMessage)")
+	case epChannelDelta:
+		return s.channelDelta(rc, b, v, ctx+"Collection(chatMessage)")
+	case epCallRecords:
+		return s.callRecords(rc, b, v, ctx+"communications/callRecords")
+	case epCopilot:
+		return s.copilot(rc, b, v, rc.graphRoot(s)+"/"+rc.version+"/$metadata#Collection(microsoft.graph.aiInteraction)")
+	}
+	return nil, 0, &apiError{status: 400, code: "BadRequest", msg: "Unsupported request."}
+}
+
+func selectSuffix(v url.Values) string {
+	if s := v.Get("$select"); s != "" {
+		return "(" + s + ")"
+	}
+	return ""
+}
+
+// graphRoot is scheme://host of this request, as Graph's links use.
+func (rc *reqCtx) graphRoot(s *Server) string {
+	if rc.r.TLS == nil {
+		return "http://" + rc.r.Host
+	}
+	return "https://" + rc.r.Host
+}
+
+func (s *Server) lookupTeam(id string) (int, *apiError) {
+	g, ok := s.tenant.groupIndex(id)
+	if !ok || !s.tenant.isTeam(g) {
+		return 0, &apiError{status: 404, code: "NotFound", msg: "No team found with Group Id " + id}
+	}
+	return (g - 1) / 3, nil
+}
+
+// mailQuery parses the SentItems messages query: $top ≤ 1000 (default 10),
+// $select, $filter on sentDateTime/receivedDateTime and $orderby, which
+// must name the first filtered property (else InefficientFilter).
+func mailQuery(v url.Values) (*query, *apiError) {
+	q := fullQuery()
+	var e *apiError
+	if q.top, e = parseTop(v, 10, 1000); e != nil {
+		return nil, e
+	}
+	if q.sel, e = parseSelect(v, messageFields, "message"); e != nil {
+		return nil, e
+	}
+	cl, e := parseFilter(v.Get("$filter"))
+	if e != nil {
+		return nil, e
+	}
+	for _, c := range cl {
+		if !strings.EqualFold(c.prop, "sentDateTime") && !strings.EqualFold(c.prop, "receivedDateTime") {
+			return nil, badRequest("ErrorInvalidProperty", "The property '"+c.prop+"' does not support filtering.")
+		}
+		if e := applyTimeClause(q, c, "ge gt le lt eq"); e != nil {
+			return nil, e
+		}
+	}
+	ob := strings.Fields(v.Get("$orderby"))
+	if len(ob) > 0 {
+		if len(cl) > 0 && !strings.EqualFold(ob[0], cl[0].prop) {
+			return nil, badRequest("InefficientFilter", "The restriction or sort order is too complex for this operation.")
+		}
+		if !strings.EqualFold(ob[0], "sentDateTime") && !strings.EqualFold(ob[0], "receivedDateTime") {
+			return nil, badRequest("ErrorInvalidProperty", "The property '"+ob[0]+"' does not support sorting.")
+		}
+		q.desc = len(ob) > 1 && strings.EqualFold(ob[1], "desc")
+	} else {
+		q.desc = true // Graph's default order: newest first
+	}
+	return q, nil
+}
+
+// teamsExportQuery parses getAllMessages: $top ≤ 50 (default 20... Graph
+// allows larger pages; up to 1000 here), $filter on lastModifiedDateTime
+// with gt/lt only; model=A|B accepted.
+func teamsExportQuery(v url.Values) (*query, *apiError) {
+	q := fullQuery()
+	var e *apiError
+	if q.top, e = parseTop(v, 20, 1000); e != nil {
+		return nil, e
+	}
+	if v.Get("$select") != "" || v.Get("$orderby") != "" || v.Get("$expand") != "" {
+		return nil, badRequest("BadRequest", "Query option is not supported on this API.")
+	}
+	if m := v.Get("model"); m != "" && m != "A" && m != "B" {
+		return nil, badRequest("BadRequest", "Invalid model '"+m+"'; expected A or B.")
+	}
+	cl, e := parseFilter(v.Get("$filter"))
+	if e != nil {
+		return nil, e
+	}
+	for _, c := range cl {
+		if !strings.EqualFold(c.prop, "lastModifiedDateTime") {
+			return nil, badRequest("BadRequest", "Filter on property '"+c.prop+"' is not supported.")
+		}
+		if e := applyTimeClause(q, c, "gt lt"); e != nil {
+			return nil, e
+		}
+	}
+	return q, nil
+}
+
+// page serves one page of collection c for owner: it walks from the
+// request's $skiptoken, renders up to q.top records and links the next page.
+func (s *Server) page(rc *reqCtx, b []byte, c *collection, owner int, q *query, odataCtx string) ([]byte, int, *apiError) {
+	var start *cursor
+	ph := pathHash(rc.r.URL.Path)
+	if st := rc.r.URL.Query().Get("$skiptoken"); st != "" {
+		tk, err := s.decodeToken(st)
+		if err != nil || tk.pathHash != ph || tk.epoch != s.epoch.Load() {
+			return nil, 0, badRequest("BadRequest", "Invalid or expired $skiptoken.")
+		}
+		start = &tk.cur
+	}
+	curs := make([]cursor, 0, min(q.top+1, 1024))
+	c.walk(s.tenant, owner, q, start, func(cu cursor) bool {
+		curs = append(curs, cu)
+		return len(curs) <= q.top
+	})
+	b = append(b, `{"@odata.context":`...)
+	b = appendStr(b, odataCtx)
+	if len(curs) > q.top {
+		next := curs[q.top]
+		curs = curs[:q.top]
+		b = append(b, `,"@odata.nextLink":`...)
+		b = appendStr(b, s.nextLink(rc, token{pathHash: ph, cur: next, epoch: s.epoch.Load()}))
+	}
+	b = append(b, `,"value":[`...)
+	for i, cu := range curs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = c.render(s.tenant, b, owner, q, cu)
+	}
+	b = append(b, "]}"...)
+	return b, len(curs), nil
+}
+
+// nextLink is the request's URL with $skiptoken replaced.
+func (s *Server) nextLink(rc *reqCtx, tk token) string {
+	raw := stripParams(rc.r.URL.RawQuery, "$skiptoken", "$deltatoken")
+	u := rc.graphRoot(s) + rc.r.URL.EscapedPath() + "?"
+	if raw != "" {
+		u += raw + "&"
+	}
+	return u + "$skiptoken=" + s.encodeToken(tk)
+}
+
+func (s *Server) deltaLink(rc *reqCtx, tk token) string {
+	raw := stripParams(rc.r.URL.RawQuery, "$skiptoken", "$deltatoken")
+	u := rc.graphRoot(s) + rc.r.URL.EscapedPath() + "?"
+	if raw != "" {
+		u += raw + "&"
+	}
+	return u + "$deltatoken=" + s.encodeToken(tk)
+}
+
+var _ = math.MaxInt64
