@@ -80,21 +80,21 @@ var implied = map[string][]string{
 
 // authority is the identity side: keys, certificates and the token endpoint.
 type authority struct {
-	s                             *Server
-	tenantID, clientID, secret    string
-	caCert                        *x509.Certificate
-	caPEM                         []byte
-	serverCert                    tls.Certificate
-	signKey                       *ecdsa.PrivateKey // access tokens
-	issuerKey                     *ecdsa.PrivateKey // built-in test issuer
-	mu                            sync.Mutex
-	roles                         []string
-	consent                       bool
-	clientCert                    *x509.Certificate
-	clientKey                     *rsa.PrivateKey
-	verified                      sync.Map // access token -> *claims
-	federated                     []Federation
-	lifetime                      time.Duration
+	s                               *Server
+	tenantID, clientID, secret      string
+	caCert                          *x509.Certificate
+	caPEM                           []byte
+	serverCert                      tls.Certificate
+	signKey                         *ecdsa.PrivateKey // access tokens
+	issuerKey                       *ecdsa.PrivateKey // built-in test issuer
+	mu                              sync.Mutex
+	roles                           []string
+	consent                         bool
+	clientCert                      *x509.Certificate
+	clientKey                       *rsa.PrivateKey
+	verified                        sync.Map // access token -> *claims
+	federated                       []Federation
+	lifetime                        time.Duration
 	servicePrincipal, applicationID string
 }
 

@@ -303,7 +303,7 @@ type obj struct {
 	first bool
 }
 
-func (o *obj) open() { o.b = append(o.b, '{'); o.first = true }
+func (o *obj) open()  { o.b = append(o.b, '{'); o.first = true }
 func (o *obj) close() { o.b = append(o.b, '}') }
 
 // want reports whether field k is selected.

@@ -35,9 +35,9 @@ var endpoints = []string{epUsers, epUsersDelta, epUser, epMailboxSettings, epCal
 const (
 	clsDirectory = iota
 	clsMailbox
-	clsTeamsExport  // getAllMessages
-	clsTeamsDelta   // channel messages/delta (and replies)
-	clsTeamsOther   // other Teams GETs
+	clsTeamsExport // getAllMessages
+	clsTeamsDelta  // channel messages/delta (and replies)
+	clsTeamsOther  // other Teams GETs
 	clsCalls
 	clsCopilot
 )

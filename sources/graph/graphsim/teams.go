@@ -17,7 +17,7 @@ const editLagMS = 2 * hourMS
 // teamsMsg is one generated Teams message's timing and identity.
 type teamsMsg struct {
 	created, modified, edited, deleted int64 // ms; 0 = never
-	rnd                                  uint64
+	rnd                                uint64
 }
 
 // msgTimes derives message j of n on day for a stream identified by key
