@@ -286,7 +286,7 @@ func (p *parser) parseEscaped(start, i int) (string, bool, error) {
 				}
 				buf = utf8.AppendRune(buf, r)
 			default:
-				p.pos = i - 1
+				p.pos = i - 2
 				return "", false, p.fail("invalid escape")
 			}
 		case c < 0x20:
