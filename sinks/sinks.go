@@ -6,13 +6,34 @@
 // Table schemas are data, declared by each connector and handed to the
 // sink. Implementations live in sub-packages (sinks/parquetsink) and never
 // import pipeline, jobs, sources or rules.
+//
+// # Partition commit
+//
+// A sink that stages what its writers wrote until the whole partition is
+// done implements Committer. The caller, for each (table, partition) of its
+// shard, opens one writer, writes every record, closes it, and then calls
+// Commit with a Manifest that names the run. Commit promotes the staged
+// files to their final names, writes the shard's manifest and removes the
+// shard's parts that the manifest does not name. Commit is also called for a
+// partition that received no record, so that a re-run removes stale parts.
+// Until Commit returns nil, readers see the previously committed partition.
+//
+// # Errors
+//
+// Errors that mean "the destination or the configuration is wrong, retrying
+// cannot help" (unknown URL scheme, missing bucket, invalid schema) wrap
+// ErrConfig; the CLI maps them to exit code 2.
 package sinks
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"time"
 )
+
+// ErrConfig marks a destination or configuration error (exit code 2).
+var ErrConfig = errors.New("sink configuration error")
 
 // Sink opens writers.
 type Sink interface {
@@ -30,6 +51,14 @@ type RecordWriter interface {
 	Close() error
 }
 
+// Committer is implemented by sinks that stage a partition's files until
+// the caller commits it (see the package doc). partition is the day,
+// "YYYY-MM-DD"; the sink fills in the manifest's files, row counts and
+// schema version.
+type Committer interface {
+	Commit(ctx context.Context, t Table, partition string, m Manifest) error
+}
+
 // Record is one sanitized Graph object plus the columns every row carries.
 type Record struct {
 	JSON       json.RawMessage // the sanitized object
@@ -44,4 +73,40 @@ type Table struct {
 	Collection string // e.g. "messages"
 	Shard      int    // this process's shard index
 	Schema     *Schema
+}
+
+// Manifest is what a shard's commit of one partition records in
+// _manifest-{shard}.json. The caller fills the run's fields; the sink fills
+// Connector, Collection, Partition, Shard, SchemaVersion, Files, Rows and
+// CommittedAt.
+type Manifest struct {
+	Format          int            `json:"format"`
+	Connector       string         `json:"connector"`
+	Collection      string         `json:"collection"`
+	Partition       string         `json:"partition"`
+	Shard           int            `json:"shard"`
+	Shards          int            `json:"shards"`
+	RunID           string         `json:"run_id"`
+	Window          Window         `json:"window"`
+	SchemaVersion   int            `json:"schema_version"`
+	RulesHash       string         `json:"rules_hash"`
+	SaltFingerprint string         `json:"salt_fingerprint"`
+	ExporterVersion string         `json:"exporter_version"`
+	CommittedAt     time.Time      `json:"committed_at"`
+	Rows            int64          `json:"rows"`
+	Files           []ManifestFile `json:"files"`
+}
+
+// Window is the half-open time range [From, To) a run exports.
+type Window struct {
+	From time.Time `json:"from"`
+	To   time.Time `json:"to"`
+}
+
+// ManifestFile is one committed part.
+type ManifestFile struct {
+	Name   string `json:"name"` // base name, e.g. "part-0-0.parquet"
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"` // hex
 }

@@ -1,0 +1,703 @@
+package parquetsink
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/parquet-go/parquet-go"
+
+	"m365export/sinks"
+)
+
+// ErrInvalidRecord marks a record that does not fit its table's schema (a
+// value of the wrong JSON type, a malformed date-time, malformed JSON). The
+// writer stays usable: the record is not written.
+var ErrInvalidRecord = errors.New("invalid record")
+
+// decoder turns one record's JSON into the column values of one Parquet
+// row, streaming: it never builds a map or an interface value. Strings
+// without escapes are referenced in place; the caller keeps the JSON alive
+// until the row is written.
+type decoder struct {
+	c     *compiled
+	cols  [][]parquet.Value // per leaf column
+	data  []byte
+	pos   int
+	arena []byte // unescaped strings and _extra, reset per batch by the caller
+	extra []byte
+	path  []byte
+	seen  []bool
+	zones map[string]*time.Location
+}
+
+func newDecoder(c *compiled) *decoder {
+	d := &decoder{c: c, cols: make([][]parquet.Value, c.nLeaves), zones: map[string]*time.Location{}}
+	for i := range d.cols {
+		d.cols[i] = make([]parquet.Value, 0, 4)
+	}
+	return d
+}
+
+// fieldError is a value that does not fit its column.
+type fieldError struct {
+	path string
+	msg  string
+}
+
+func (e *fieldError) Error() string { return "field " + e.path + ": " + e.msg }
+
+// syntaxError is malformed JSON.
+type syntaxError struct {
+	pos int
+	msg string
+}
+
+func (e *syntaxError) Error() string { return fmt.Sprintf("malformed JSON at byte %d: %s", e.pos, e.msg) }
+
+// decode fills d.cols with the record's values. On error the columns hold
+// a partial row the caller must discard.
+func (d *decoder) decode(data []byte) error {
+	for i := range d.cols {
+		d.cols[i] = d.cols[i][:0]
+	}
+	d.data, d.pos = data, 0
+	d.extra = d.extra[:0]
+	d.path = d.path[:0]
+	d.seen = d.seen[:0]
+	d.ws()
+	if d.pos >= len(d.data) || d.data[d.pos] != '{' {
+		return d.syntax("a record must be a JSON object")
+	}
+	if err := d.object(d.c.root, 0); err != nil {
+		return err
+	}
+	d.ws()
+	if d.pos != len(d.data) {
+		return d.syntax("trailing data after the record")
+	}
+	return nil
+}
+
+func (d *decoder) syntax(msg string) error { return &syntaxError{pos: d.pos, msg: msg} }
+
+func (d *decoder) ws() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) put(leaf int, v parquet.Value, rep, def int) {
+	d.cols[leaf] = append(d.cols[leaf], v.Level(rep, def, leaf))
+}
+
+// nulls writes a null for every leaf under n, defined up to level def.
+func (d *decoder) nulls(n *node, rep, def int) {
+	for l := n.first; l < n.end; l++ {
+		d.cols[l] = append(d.cols[l], parquet.Value{}.Level(rep, def, l))
+	}
+}
+
+func (d *decoder) typeErr(n *node, want string) error {
+	got := "unknown"
+	if d.pos < len(d.data) {
+		switch c := d.data[d.pos]; {
+		case c == '"':
+			got = "string"
+		case c == '{':
+			got = "object"
+		case c == '[':
+			got = "array"
+		case c == 't' || c == 'f':
+			got = "boolean"
+		case c == '-' || (c >= '0' && c <= '9'):
+			got = "number"
+		}
+	}
+	return &fieldError{path: n.path, msg: "want " + want + ", got " + got}
+}
+
+// object decodes the members of a struct (or the record) at d.pos == '{'.
+func (d *decoder) object(n *node, rep int) error {
+	d.pos++ // '{'
+	base := len(d.seen)
+	for range n.fields {
+		d.seen = append(d.seen, false)
+	}
+	pathLen := len(d.path)
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+	} else {
+		for {
+			d.ws()
+			key, err := d.key()
+			if err != nil {
+				return err
+			}
+			child := n.byKey[string(key)]
+			d.path = d.path[:pathLen]
+			if pathLen > 0 {
+				d.path = append(d.path, '.')
+			}
+			d.path = append(d.path, key...)
+			d.ws()
+			if child == nil {
+				if err := d.unknown(); err != nil {
+					return err
+				}
+			} else {
+				i := child.idx
+				if d.seen[base+i] {
+					return &fieldError{path: child.path, msg: "duplicate key"}
+				}
+				d.seen[base+i] = true
+				if err := d.value(child, rep); err != nil {
+					return err
+				}
+			}
+			d.ws()
+			if d.pos >= len(d.data) {
+				return d.syntax("unterminated object")
+			}
+			c := d.data[d.pos]
+			d.pos++
+			if c == '}' {
+				break
+			}
+			if c != ',' {
+				return d.syntax("want , or } in object")
+			}
+		}
+	}
+	for i, f := range n.fields {
+		if !d.seen[base+i] {
+			d.nulls(f, rep, n.def)
+		}
+	}
+	d.seen = d.seen[:base]
+	d.path = d.path[:pathLen]
+	return nil
+}
+
+// key reads an object key and the colon after it; the key is returned in
+// its escaped JSON form (keys with escapes never match a column).
+func (d *decoder) key() ([]byte, error) {
+	if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		return nil, d.syntax("want object key")
+	}
+	start := d.pos + 1
+	end, err := d.skipString()
+	if err != nil {
+		return nil, err
+	}
+	key := d.data[start : end-1]
+	d.ws()
+	if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		return nil, d.syntax("want : after key")
+	}
+	d.pos++
+	return key, nil
+}
+
+// unknown keeps a member the schema does not name in _extra, under its
+// dotted path; nulls are dropped.
+func (d *decoder) unknown() error {
+	start := d.pos
+	if err := d.skipValue(); err != nil {
+		return err
+	}
+	raw := d.data[start:d.pos]
+	if string(raw) == "null" {
+		return nil
+	}
+	if len(d.extra) == 0 {
+		d.extra = append(d.extra, '{')
+	} else {
+		d.extra = append(d.extra, ',')
+	}
+	d.extra = append(d.extra, '"')
+	d.extra = append(d.extra, d.path...)
+	d.extra = append(d.extra, '"', ':')
+	d.extra = append(d.extra, raw...)
+	return nil
+}
+
+// value decodes the value at d.pos into column n.
+func (d *decoder) value(n *node, rep int) error {
+	if d.pos >= len(d.data) {
+		return d.syntax("unexpected end of record")
+	}
+	c := d.data[d.pos]
+	if c == 'n' {
+		if err := d.literal("null"); err != nil {
+			return err
+		}
+		d.nulls(n, rep, n.def-1)
+		return nil
+	}
+	switch n.typ {
+	case sinks.String:
+		switch {
+		case c == '"':
+			s, err := d.str()
+			if err != nil {
+				return err
+			}
+			d.put(n.leaf, parquet.ByteArrayValue(s), rep, n.def)
+		case c == 't' || c == 'f' || c == '-' || (c >= '0' && c <= '9'):
+			// Documented coercion: a number or boolean in a string
+			// column keeps its JSON text.
+			start := d.pos
+			if err := d.skipValue(); err != nil {
+				return err
+			}
+			d.put(n.leaf, parquet.ByteArrayValue(d.data[start:d.pos]), rep, n.def)
+		default:
+			return d.typeErr(n, "string")
+		}
+	case sinks.Int64:
+		if c != '-' && (c < '0' || c > '9') {
+			return d.typeErr(n, "integer")
+		}
+		start := d.pos
+		d.number()
+		v, err := strconv.ParseInt(unsafe.String(&d.data[start], d.pos-start), 10, 64)
+		if err != nil {
+			d.pos = start
+			return &fieldError{path: n.path, msg: "want a 64-bit integer, got " + strconv.Quote(string(d.numberText(start)))}
+		}
+		d.put(n.leaf, parquet.Int64Value(v), rep, n.def)
+	case sinks.Float64:
+		if c != '-' && (c < '0' || c > '9') {
+			return d.typeErr(n, "number")
+		}
+		start := d.pos
+		d.number()
+		v, err := strconv.ParseFloat(unsafe.String(&d.data[start], d.pos-start), 64)
+		if err != nil || math.IsInf(v, 0) {
+			return &fieldError{path: n.path, msg: "want a number, got " + strconv.Quote(string(d.data[start:d.pos]))}
+		}
+		d.put(n.leaf, parquet.DoubleValue(v), rep, n.def)
+	case sinks.Bool:
+		switch c {
+		case 't':
+			if err := d.literal("true"); err != nil {
+				return err
+			}
+			d.put(n.leaf, parquet.BooleanValue(true), rep, n.def)
+		case 'f':
+			if err := d.literal("false"); err != nil {
+				return err
+			}
+			d.put(n.leaf, parquet.BooleanValue(false), rep, n.def)
+		default:
+			return d.typeErr(n, "boolean")
+		}
+	case sinks.Timestamp:
+		if c != '"' {
+			return d.typeErr(n, "date-time string")
+		}
+		s, err := d.str()
+		if err != nil {
+			return err
+		}
+		us, ok := parseTimestamp(s)
+		if !ok {
+			return &fieldError{path: n.path, msg: "want an ISO 8601 date-time, got " + strconv.Quote(string(s))}
+		}
+		d.put(n.leaf, parquet.Int64Value(us), rep, n.def)
+	case sinks.JSON:
+		start := d.pos
+		if err := d.skipValue(); err != nil {
+			return err
+		}
+		d.put(n.leaf, parquet.ByteArrayValue(d.data[start:d.pos]), rep, n.def)
+	case sinks.Struct:
+		if c != '{' {
+			return d.typeErr(n, "object")
+		}
+		return d.object(n, rep)
+	case sinks.List:
+		if c != '[' {
+			return d.typeErr(n, "array")
+		}
+		return d.list(n, rep)
+	case sinks.DateTimeTimeZone:
+		if c != '{' {
+			return d.typeErr(n, "{dateTime, timeZone} object")
+		}
+		return d.dateTimeTimeZone(n, rep)
+	default:
+		return &fieldError{path: n.path, msg: "unsupported type " + string(n.typ)}
+	}
+	return nil
+}
+
+func (d *decoder) list(n *node, rep int) error {
+	d.pos++ // '['
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		d.nulls(n, rep, n.def) // present and empty
+		return nil
+	}
+	pathLen := len(d.path)
+	r := rep
+	for i := 0; ; i++ {
+		d.ws()
+		d.path = append(d.path[:pathLen], '[')
+		d.path = strconv.AppendInt(d.path, int64(i), 10)
+		d.path = append(d.path, ']')
+		if err := d.value(n.elem, r); err != nil {
+			return err
+		}
+		r = n.repList
+		d.ws()
+		if d.pos >= len(d.data) {
+			return d.syntax("unterminated array")
+		}
+		c := d.data[d.pos]
+		d.pos++
+		if c == ']' {
+			break
+		}
+		if c != ',' {
+			return d.syntax("want , or ] in array")
+		}
+	}
+	d.path = d.path[:pathLen]
+	return nil
+}
+
+// dateTimeTimeZone decodes Graph's {dateTime, timeZone}: both strings as
+// sent, plus the UTC instant when the zone is known (UTC, an IANA name or a
+// Windows zone name); utc is null for a zone it cannot resolve.
+func (d *decoder) dateTimeTimeZone(n *node, rep int) error {
+	d.pos++ // '{'
+	pathLen := len(d.path)
+	var dt, tz []byte
+	var haveDT, haveTZ bool
+	d.ws()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+	} else {
+		for {
+			d.ws()
+			key, err := d.key()
+			if err != nil {
+				return err
+			}
+			d.ws()
+			d.path = append(append(d.path[:pathLen], '.'), key...)
+			switch string(key) {
+			case "dateTime", "timeZone":
+				var s []byte
+				present := true
+				if d.pos < len(d.data) && d.data[d.pos] == 'n' {
+					if err := d.literal("null"); err != nil {
+						return err
+					}
+					present = false
+				} else if d.pos < len(d.data) && d.data[d.pos] == '"' {
+					if s, err = d.str(); err != nil {
+						return err
+					}
+				} else {
+					return &fieldError{path: n.path + "." + string(key), msg: "want string"}
+				}
+				if string(key) == "dateTime" {
+					if haveDT {
+						return &fieldError{path: n.path + ".dateTime", msg: "duplicate key"}
+					}
+					dt, haveDT = s, present
+				} else {
+					if haveTZ {
+						return &fieldError{path: n.path + ".timeZone", msg: "duplicate key"}
+					}
+					tz, haveTZ = s, present
+				}
+			default:
+				if err := d.unknown(); err != nil {
+					return err
+				}
+			}
+			d.ws()
+			if d.pos >= len(d.data) {
+				return d.syntax("unterminated object")
+			}
+			c := d.data[d.pos]
+			d.pos++
+			if c == '}' {
+				break
+			}
+			if c != ',' {
+				return d.syntax("want , or } in object")
+			}
+		}
+	}
+	d.path = d.path[:pathLen]
+	if haveDT {
+		d.put(n.dtDateTime.leaf, parquet.ByteArrayValue(dt), rep, n.def+1)
+	} else {
+		d.nulls(n.dtDateTime, rep, n.def)
+	}
+	if haveTZ {
+		d.put(n.dtTimeZone.leaf, parquet.ByteArrayValue(tz), rep, n.def+1)
+	} else {
+		d.nulls(n.dtTimeZone, rep, n.def)
+	}
+	if haveDT {
+		if us, ok := d.zoned(dt, tz, haveTZ); ok {
+			d.put(n.dtUTC.leaf, parquet.Int64Value(us), rep, n.def+1)
+			return nil
+		} else if _, ok := parseLocal(dt); !ok {
+			return &fieldError{path: n.path + ".dateTime", msg: "want an ISO 8601 date-time, got " + strconv.Quote(string(dt))}
+		}
+	}
+	d.nulls(n.dtUTC, rep, n.def)
+	return nil
+}
+
+func (d *decoder) literal(lit string) error {
+	if len(d.data)-d.pos < len(lit) || string(d.data[d.pos:d.pos+len(lit)]) != lit {
+		return d.syntax("invalid literal")
+	}
+	d.pos += len(lit)
+	return nil
+}
+
+func (d *decoder) number() {
+	for d.pos < len(d.data) {
+		switch c := d.data[d.pos]; {
+		case c >= '0' && c <= '9', c == '-', c == '+', c == '.', c == 'e', c == 'E':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) numberText(start int) []byte {
+	p := d.pos
+	d.pos = start
+	d.number()
+	t := d.data[start:d.pos]
+	d.pos = p
+	return t
+}
+
+// skipString moves past the string at d.pos == '"' and returns the offset
+// after its closing quote.
+func (d *decoder) skipString() (int, error) {
+	i := d.pos + 1
+	for {
+		j := indexQuoteOrBackslash(d.data[i:])
+		if j < 0 {
+			return 0, d.syntax("unterminated string")
+		}
+		i += j
+		if d.data[i] == '"' {
+			d.pos = i + 1
+			return d.pos, nil
+		}
+		i += 2 // skip the escaped byte
+		if i > len(d.data) {
+			return 0, d.syntax("unterminated string")
+		}
+	}
+}
+
+func indexQuoteOrBackslash(b []byte) int {
+	for i, c := range b {
+		if c == '"' || c == '\\' {
+			return i
+		}
+	}
+	return -1
+}
+
+// str reads the string at d.pos == '"' and returns its content, unescaped
+// into the arena when it has escapes.
+func (d *decoder) str() ([]byte, error) {
+	start := d.pos + 1
+	i := start
+	for i < len(d.data) {
+		c := d.data[i]
+		if c == '"' {
+			d.pos = i + 1
+			return d.data[start:i], nil
+		}
+		if c == '\\' {
+			return d.unescape(start)
+		}
+		i++
+	}
+	return nil, d.syntax("unterminated string")
+}
+
+func (d *decoder) unescape(start int) ([]byte, error) {
+	out := len(d.arena)
+	i := start
+	for i < len(d.data) {
+		c := d.data[i]
+		switch {
+		case c == '"':
+			d.pos = i + 1
+			return d.arena[out:len(d.arena):len(d.arena)], nil
+		case c != '\\':
+			d.arena = append(d.arena, c)
+			i++
+			continue
+		}
+		if i+1 >= len(d.data) {
+			break
+		}
+		e := d.data[i+1]
+		i += 2
+		switch e {
+		case '"', '\\', '/':
+			d.arena = append(d.arena, e)
+		case 'b':
+			d.arena = append(d.arena, '\b')
+		case 'f':
+			d.arena = append(d.arena, '\f')
+		case 'n':
+			d.arena = append(d.arena, '\n')
+		case 'r':
+			d.arena = append(d.arena, '\r')
+		case 't':
+			d.arena = append(d.arena, '\t')
+		case 'u':
+			r, ok := hex4(d.data, i)
+			if !ok {
+				d.pos = i
+				return nil, d.syntax("invalid \\u escape")
+			}
+			i += 4
+			if utf16.IsSurrogate(r) {
+				r2, ok := rune(0), false
+				if i+6 <= len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
+					r2, ok = hex4(d.data, i+2)
+				}
+				if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			d.arena = utf8.AppendRune(d.arena, r)
+		default:
+			d.pos = i
+			return nil, d.syntax("invalid escape")
+		}
+	}
+	return nil, d.syntax("unterminated string")
+}
+
+func hex4(b []byte, i int) (rune, bool) {
+	if i+4 > len(b) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[i : i+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	return r, true
+}
+
+// skipValue moves past one JSON value.
+func (d *decoder) skipValue() error {
+	if d.pos >= len(d.data) {
+		return d.syntax("unexpected end of record")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '"':
+		_, err := d.skipString()
+		return err
+	case c == '{' || c == '[':
+		depth := 0
+		for d.pos < len(d.data) {
+			switch d.data[d.pos] {
+			case '"':
+				if _, err := d.skipString(); err != nil {
+					return err
+				}
+				continue
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					d.pos++
+					return nil
+				}
+			}
+			d.pos++
+		}
+		return d.syntax("unterminated value")
+	case c == 't':
+		return d.literal("true")
+	case c == 'f':
+		return d.literal("false")
+	case c == 'n':
+		return d.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		d.number()
+		return nil
+	}
+	return d.syntax("invalid value")
+}
+
+// recordID finds the record's top-level "id" for error messages.
+func recordID(data []byte) string {
+	d := &decoder{data: data}
+	d.ws()
+	if d.pos >= len(data) || data[d.pos] != '{' {
+		return ""
+	}
+	d.pos++
+	for {
+		d.ws()
+		key, err := d.key()
+		if err != nil {
+			return ""
+		}
+		d.ws()
+		if string(key) == "id" && d.pos < len(data) && data[d.pos] == '"' {
+			s, err := d.str()
+			if err != nil {
+				return ""
+			}
+			return string(s)
+		}
+		if d.skipValue() != nil {
+			return ""
+		}
+		d.ws()
+		if d.pos >= len(data) || data[d.pos] != ',' {
+			return ""
+		}
+		d.pos++
+	}
+}

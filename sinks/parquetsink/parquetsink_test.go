@@ -1,0 +1,33 @@
+package parquetsink_test
+
+import (
+	"context"
+	"testing"
+
+	"gocloud.dev/blob"
+	"gocloud.dev/blob/fileblob"
+	"gocloud.dev/blob/memblob"
+
+	"m365export/sinks/sinktest"
+)
+
+type bucketHarness struct{ b *blob.Bucket }
+
+func (h *bucketHarness) Bucket() *blob.Bucket { return h.b }
+func (h *bucketHarness) Close()               { h.b.Close() }
+
+func TestConformance_Memblob(t *testing.T) {
+	sinktest.Run(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) {
+		return &bucketHarness{memblob.OpenBucket(nil)}, nil
+	})
+}
+
+func TestConformance_Fileblob(t *testing.T) {
+	sinktest.Run(t, func(ctx context.Context, t *testing.T) (sinktest.Harness, error) {
+		b, err := fileblob.OpenBucket(t.TempDir(), nil)
+		if err != nil {
+			return nil, err
+		}
+		return &bucketHarness{b}, nil
+	})
+}

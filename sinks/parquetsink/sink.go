@@ -1,0 +1,451 @@
+// Package parquetsink writes sanitized records as typed Parquet into a
+// gocloud *blob.Bucket (S3, GCS, a local directory or memory), one table per
+// collection, with an atomic commit per (collection, partition, shard).
+//
+// # Layout
+//
+//	{prefix}/{connector}/{collection}/dt=YYYY-MM-DD/part-{shard}-{seq}.parquet
+//	{prefix}/{connector}/{collection}/dt=YYYY-MM-DD/_manifest-{shard}.json
+//	{prefix}/{connector}/_staging/{collection}/dt=YYYY-MM-DD/part-{shard}-{seq}.{token}.tmp
+//
+// A writer writes its files under _staging, outside the collection's folder
+// and with no .parquet suffix, so no glob reader (read_parquet('…/*/*.parquet'),
+// a BigQuery or Athena external table on the collection's folder) sees them.
+// Files are rolled at Options.TargetFileSize; seq numbers are deterministic
+// (0, 1, … per partition and shard), so a re-run of the same window writes
+// the same names.
+//
+// # Commit
+//
+// The caller, for each (table, partition) of its shard: opens one writer
+// (NewWriter), writes every record, closes it, then calls Commit with a
+// sinks.Manifest naming the run. Commit:
+//
+//  1. copies each staged file to its final part-{shard}-{seq}.parquet name
+//     (bucket.Copy, server-side; an existing part of that name is replaced
+//     whole, never seen half-written);
+//  2. writes _manifest-{shard}.json (run id, window, files with row counts,
+//     byte sizes and sha256, schema version, rules hash, salt fingerprint,
+//     exporter version, shard count);
+//  3. deletes this shard's parts that the manifest does not name; shard 0
+//     also deletes the parts and manifests of shard indices ≥ the shard
+//     count (a re-run with fewer shards);
+//  4. deletes this shard's staged files of the partition, including ones an
+//     earlier, crashed run left behind.
+//
+// A run that fails or is cancelled before Commit leaves the committed
+// partition as it was (its files sit in _staging only). Once step 1 has
+// started, Commit runs to its end even if ctx is cancelled
+// (context.WithoutCancel, bounded by Options.CommitTimeout), which keeps
+// the window where a glob reader could see a mix of old and new parts down
+// to a few server-side copies. A process killed inside that window leaves
+// parts of both runs; every record is still in some part, the manifest
+// still names the previous run, and the next run of the window repairs it.
+// A writer whose context is cancelled leaves no object at all.
+//
+// A partition that received no record gets no part file; its manifest lists
+// no files, and committing it removes the parts of an earlier run.
+//
+// # Schema mapping
+//
+// Each sinks.Column becomes an optional Parquet column: String and JSON
+// → BYTE_ARRAY (STRING), Int64 → INT64, Float64 → DOUBLE, Bool → BOOLEAN,
+// Timestamp → INT64 TIMESTAMP(MICROS, isAdjustedToUTC), Struct → group,
+// List → 3-level LIST, DateTimeTimeZone → group {dateTime STRING, timeZone
+// STRING, utc TIMESTAMP}. Every row also has _owner, _run_id, _exported_at
+// and _extra (a JSON object of the sanitized members the schema does not
+// name, keyed by dotted path such as "newField", "from.emailAddress.name" or
+// "toRecipients[0].emailAddress.name"; null members are dropped; _extra is
+// null when nothing is left over).
+//
+// Conversions are strict: a value of the wrong JSON type for its column
+// fails the record with ErrInvalidRecord, naming the collection, the field
+// path and the record's id. Documented coercions: a number or boolean in a
+// String column keeps its JSON text; date-times are truncated to
+// microseconds and a date-time without an offset in a Timestamp column is
+// taken as UTC; the utc member of a DateTimeTimeZone is null when its zone
+// is neither UTC, an IANA name nor a known Windows zone name.
+//
+// # Config
+//
+// Open takes a bucket URL: file:///abs/dir, mem://, s3://bucket/prefix?region=…
+// (also endpoint, use_path_style, disable_https), gs://bucket/prefix. The
+// package blank-imports fileblob, memblob, s3blob and gcsblob, so callers
+// need not. A path after the bucket becomes a key prefix; so does gocloud's
+// ?prefix= parameter. Options set file size, row groups, compression
+// compatibility and logging; nil means defaults.
+//
+// # Errors
+//
+// An unknown scheme, a malformed URL, a missing or inaccessible bucket and
+// an invalid schema wrap sinks.ErrConfig and are reported by Open or
+// NewWriter before any object is written. A record that does not fit the
+// schema wraps ErrInvalidRecord. S3 multipart uploads (files over 16 MiB)
+// cancelled mid-write can leave an incomplete multipart upload: give the
+// bucket an AbortIncompleteMultipartUpload lifecycle rule.
+package parquetsink
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"gocloud.dev/blob"
+	_ "gocloud.dev/blob/fileblob" // file:// URLs
+	_ "gocloud.dev/blob/gcsblob"  // gs:// URLs
+	_ "gocloud.dev/blob/memblob"  // mem:// URLs
+	_ "gocloud.dev/blob/s3blob"   // s3:// URLs
+	"gocloud.dev/gcerrors"
+
+	"m365export/sinks"
+)
+
+// Options configure a Sink; the zero value (or nil) means defaults.
+type Options struct {
+	// Logger receives Debug lines per file and Info lines per commit; nil
+	// discards.
+	Logger *slog.Logger
+	// TargetFileSize rolls a writer to its next file once the current one
+	// reaches it, checked after each row group (default 128 MiB).
+	TargetFileSize int64
+	// RowGroupRows bounds the rows of a row group (default 65536).
+	RowGroupRows int64
+	// RowGroupBytes flushes a row group once this much record JSON went
+	// into it, which bounds memory (default 32 MiB).
+	RowGroupBytes int64
+	// PageBufferSize is the Parquet page buffer size (default 1 MiB).
+	PageBufferSize int
+	// Compat writes data page v1 and PLAIN strings for readers without
+	// DELTA_LENGTH_BYTE_ARRAY (older Spark, Velox, Iceberg vectorized
+	// readers); --parquet-compat.
+	Compat bool
+	// CreatedBy is the exporter version, written into each file's
+	// created_by (default "m365export").
+	CreatedBy string
+	// BeforeWrite, if set, is handed to every blob writer (gocloud's
+	// blob.WriterOptions.BeforeWrite), e.g. to set S3 server-side
+	// encryption through As.
+	BeforeWrite func(asFunc func(any) bool) error
+	// CommitTimeout bounds a Commit once it started promoting files
+	// (default 10 minutes).
+	CommitTimeout time.Duration
+	// Now is the clock for manifests (default time.Now).
+	Now func() time.Time
+}
+
+func (o *Options) withDefaults() Options {
+	var r Options
+	if o != nil {
+		r = *o
+	}
+	if r.Logger == nil {
+		r.Logger = slog.New(slog.DiscardHandler)
+	}
+	if r.TargetFileSize <= 0 {
+		r.TargetFileSize = 128 << 20
+	}
+	if r.RowGroupRows <= 0 {
+		r.RowGroupRows = 65536
+	}
+	if r.RowGroupBytes <= 0 {
+		r.RowGroupBytes = 32 << 20
+	}
+	if r.PageBufferSize <= 0 {
+		r.PageBufferSize = 1 << 20
+	}
+	if r.CreatedBy == "" {
+		r.CreatedBy = "m365export"
+	}
+	if r.CommitTimeout <= 0 {
+		r.CommitTimeout = 10 * time.Minute
+	}
+	if r.Now == nil {
+		r.Now = time.Now
+	}
+	return r
+}
+
+// Sink writes Parquet into a bucket. It implements sinks.Sink and
+// sinks.Committer and is safe for concurrent use.
+type Sink struct {
+	bucket *blob.Bucket
+	owned  bool
+	opts   Options
+	token  string // distinguishes this process's staged files
+
+	mu       sync.Mutex
+	schemas  map[schemaKey]*compiled
+	pending  map[partKey]*pendingPart
+	isClosed bool
+}
+
+type schemaKey struct {
+	schema *sinks.Schema
+	name   string
+}
+
+type partKey struct {
+	connector, collection, day string
+	shard                      int
+}
+
+// pendingPart is what writers staged for one partition and shard, waiting
+// for Commit.
+type pendingPart struct {
+	files   []stagedFile
+	nextSeq int
+	open    int // writers not yet closed
+}
+
+type stagedFile struct {
+	staging string // staging key
+	name    string // final base name
+	rows    int64
+	bytes   int64
+	sha256  string
+}
+
+// Open opens the bucket at bucketURL and checks that it exists before any
+// work. Errors that retrying cannot fix wrap sinks.ErrConfig. Close the Sink
+// to close the bucket.
+func Open(ctx context.Context, bucketURL string, opts *Options) (*Sink, error) {
+	b, err := openBucket(ctx, bucketURL)
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(b, opts)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+func openBucket(ctx context.Context, bucketURL string) (*blob.Bucket, error) {
+	u, err := url.Parse(bucketURL)
+	if err != nil {
+		return nil, fmt.Errorf("bucket URL: %w: %w", sinks.ErrConfig, err)
+	}
+	if u.Scheme == "" || !blob.DefaultURLMux().ValidBucketScheme(u.Scheme) {
+		return nil, fmt.Errorf("bucket URL scheme %q: %w: want file, mem, s3 or gs", u.Scheme, sinks.ErrConfig)
+	}
+	prefix := ""
+	if u.Scheme != "file" {
+		prefix = strings.Trim(u.Path, "/")
+		if prefix != "" {
+			prefix += "/"
+		}
+		u.Path, u.RawPath = "", ""
+		if u.Scheme != "mem" && u.Host == "" {
+			return nil, fmt.Errorf("bucket URL %s: %w: no bucket name", redactURL(u), sinks.ErrConfig)
+		}
+	}
+	b, err := blob.DefaultURLMux().OpenBucketURL(ctx, u)
+	if err != nil {
+		return nil, fmt.Errorf("open bucket %s: %w: %w", redactURL(u), sinks.ErrConfig, err)
+	}
+	ok, err := b.IsAccessible(ctx)
+	if err == nil && !ok {
+		err = fmt.Errorf("bucket %s does not exist: %w", redactURL(u), sinks.ErrConfig)
+	} else if err != nil {
+		switch gcerrors.Code(err) {
+		case gcerrors.PermissionDenied, gcerrors.NotFound, gcerrors.InvalidArgument:
+			err = fmt.Errorf("bucket %s: %w: %w", redactURL(u), sinks.ErrConfig, err)
+		default:
+			err = fmt.Errorf("bucket %s: %w", redactURL(u), err)
+		}
+	}
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	if prefix != "" {
+		b = blob.PrefixedBucket(b, prefix)
+	}
+	return b, nil
+}
+
+// redactURL drops query parameters and user info from a URL for messages.
+func redactURL(u *url.URL) string {
+	c := *u
+	c.User = nil
+	c.RawQuery = ""
+	return c.String()
+}
+
+// New makes a Sink writing into b, which the caller keeps and closes.
+func New(b *blob.Bucket, opts *Options) (*Sink, error) {
+	if b == nil {
+		return nil, fmt.Errorf("nil bucket: %w", sinks.ErrConfig)
+	}
+	var tok [6]byte
+	if _, err := rand.Read(tok[:]); err != nil {
+		return nil, fmt.Errorf("staging token: %w", err)
+	}
+	return &Sink{
+		bucket:  b,
+		opts:    opts.withDefaults(),
+		token:   hex.EncodeToString(tok[:]),
+		schemas: map[schemaKey]*compiled{},
+		pending: map[partKey]*pendingPart{},
+	}, nil
+}
+
+// Close closes the bucket if Open opened it. Staged files that were never
+// committed are left for the next commit of their partition to remove.
+func (s *Sink) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.isClosed {
+		return nil
+	}
+	s.isClosed = true
+	if s.owned {
+		return s.bucket.Close()
+	}
+	return nil
+}
+
+var (
+	nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]{0,62}$`)
+	dayRE  = regexp.MustCompile(`^[0-9]{4}-[0-9]{2}-[0-9]{2}$`)
+)
+
+// day accepts "YYYY-MM-DD" or "dt=YYYY-MM-DD".
+func day(partition string) (string, error) {
+	d := strings.TrimPrefix(partition, "dt=")
+	if !dayRE.MatchString(d) {
+		return "", fmt.Errorf("partition %q: %w: want YYYY-MM-DD", partition, sinks.ErrConfig)
+	}
+	if _, err := time.Parse("2006-01-02", d); err != nil {
+		return "", fmt.Errorf("partition %q: %w: %w", partition, sinks.ErrConfig, err)
+	}
+	return d, nil
+}
+
+func checkTable(t sinks.Table) error {
+	if !nameRE.MatchString(t.Connector) {
+		return fmt.Errorf("connector %q: %w: want [a-z0-9_-]", t.Connector, sinks.ErrConfig)
+	}
+	if !nameRE.MatchString(t.Collection) {
+		return fmt.Errorf("collection %q: %w: want [a-z0-9_-]", t.Collection, sinks.ErrConfig)
+	}
+	if t.Shard < 0 {
+		return fmt.Errorf("shard %d: %w", t.Shard, sinks.ErrConfig)
+	}
+	return nil
+}
+
+func (s *Sink) compiled(t sinks.Table) (*compiled, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := schemaKey{t.Schema, t.Collection}
+	if c, ok := s.schemas[k]; ok {
+		return c, nil
+	}
+	c, err := compile(t.Collection, t.Schema)
+	if err != nil {
+		return nil, fmt.Errorf("schema of %s: %w", t.Collection, err)
+	}
+	s.schemas[k] = c
+	return c, nil
+}
+
+func (s *Sink) partDir(k partKey) string {
+	return k.connector + "/" + k.collection + "/dt=" + k.day + "/"
+}
+
+func (s *Sink) stagingDir(k partKey) string {
+	return k.connector + "/_staging/" + k.collection + "/dt=" + k.day + "/"
+}
+
+// NewWriter opens a writer for one day partition ("YYYY-MM-DD" or
+// "dt=YYYY-MM-DD") of t on shard t.Shard. The writer is not safe for
+// concurrent use. Its files become visible at Commit.
+func (s *Sink) NewWriter(ctx context.Context, t sinks.Table, partition string) (sinks.RecordWriter, error) {
+	if err := checkTable(t); err != nil {
+		return nil, err
+	}
+	d, err := day(partition)
+	if err != nil {
+		return nil, err
+	}
+	c, err := s.compiled(t)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("open writer for %s dt=%s: %w", t.Collection, d, err)
+	}
+	k := partKey{t.Connector, t.Collection, d, t.Shard}
+	s.mu.Lock()
+	if s.isClosed {
+		s.mu.Unlock()
+		return nil, errors.New("sink is closed")
+	}
+	p := s.pending[k]
+	if p == nil {
+		p = &pendingPart{}
+		s.pending[k] = p
+	}
+	p.open++
+	s.mu.Unlock()
+	return newWriter(ctx, s, k, c), nil
+}
+
+// nextSeq reserves the next part number of a partition.
+func (s *Sink) nextSeq(k partKey) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending[k]
+	n := p.nextSeq
+	p.nextSeq++
+	return n
+}
+
+// finish records a closed writer's staged files (nil on failure).
+func (s *Sink) finish(k partKey, files []stagedFile, ok bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.pending[k]
+	p.open--
+	if ok {
+		p.files = append(p.files, files...)
+	}
+}
+
+// deleteQuietly deletes keys, ignoring NotFound, and returns the first
+// other error.
+func (s *Sink) deleteQuietly(ctx context.Context, keys ...string) error {
+	var first error
+	for _, k := range keys {
+		if err := s.bucket.Delete(ctx, k); err != nil && gcerrors.Code(err) != gcerrors.NotFound && first == nil {
+			first = fmt.Errorf("delete %s: %w", k, err)
+		}
+	}
+	return first
+}
+
+// countingWriter counts and hashes what goes to the blob writer.
+type countingWriter struct {
+	w io.Writer
+	n int64
+	h io.Writer
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.h.Write(p[:n])
+	return n, err
+}

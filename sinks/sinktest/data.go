@@ -1,0 +1,187 @@
+package sinktest
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"m365export/sinks"
+)
+
+// Schema is the suite's table: every column type, renamed sources, nested
+// structs, lists of scalars and of structs, and calendar date-times.
+var Schema = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	{Name: "id", Type: sinks.String},
+	{Name: "odata_type", Source: "@odata.type", Type: sinks.String},
+	{Name: "n", Type: sinks.Int64},
+	{Name: "score", Type: sinks.Float64},
+	{Name: "ok", Type: sinks.Bool},
+	{Name: "at", Type: sinks.Timestamp},
+	{Name: "tags", Type: sinks.List, Elem: &sinks.Column{Type: sinks.String}},
+	{Name: "counts", Type: sinks.List, Elem: &sinks.Column{Type: sinks.Int64}},
+	{Name: "from", Type: sinks.Struct, Fields: []sinks.Column{
+		{Name: "emailAddress", Type: sinks.Struct, Fields: []sinks.Column{
+			{Name: "address", Type: sinks.String},
+			{Name: "name", Type: sinks.String},
+		}},
+	}},
+	{Name: "toRecipients", Type: sinks.List, Elem: &sinks.Column{Type: sinks.Struct, Fields: []sinks.Column{
+		{Name: "emailAddress", Type: sinks.Struct, Fields: []sinks.Column{
+			{Name: "address", Type: sinks.String},
+		}},
+		{Name: "seen", Type: sinks.Timestamp},
+	}}},
+	{Name: "start", Type: sinks.DateTimeTimeZone},
+	{Name: "meta", Type: sinks.JSON},
+	{Name: "content_text_digest", Source: "+content:textDigest", Type: sinks.JSON},
+}}
+
+var zones = []string{"UTC", "Pacific Standard Time", "Europe/Paris", "Mars Standard Time", "W. Europe Standard Time"}
+
+// RecordJSON returns the suite's i-th synthetic record. Records vary:
+// missing and null members, empty lists and null elements, escapes and
+// non-ASCII text, 7 fractional digits and offsets, integers beyond float64
+// precision, numbers in string columns, and members the schema does not
+// name (top level, nested, inside list elements).
+func RecordJSON(i int) []byte {
+	var b strings.Builder
+	id := fmt.Sprintf("rec-%06d", i)
+	b.WriteString(`{"id":"` + id + `"`)
+	switch {
+	case i%11 == 0: // only the id
+		b.WriteString(`}`)
+		return []byte(b.String())
+	case i%7 == 1: // explicit nulls everywhere
+		b.WriteString(`,"@odata.type":null,"n":null,"score":null,"ok":null,"at":null,"tags":null,"counts":null,"from":null,"toRecipients":null,"start":null,"meta":null,"+content:textDigest":null,"gone":null}`)
+		return []byte(b.String())
+	}
+	fmt.Fprintf(&b, `,"@odata.type":"#microsoft.graph.t%d"`, i%3)
+	fmt.Fprintf(&b, `, "n" : %d`, int64(9007199254740993)+int64(i)*1000003)
+	fmt.Fprintf(&b, `,"score":%g`, float64(i)*0.25-3)
+	fmt.Fprintf(&b, `,"ok":%t`, i%2 == 0)
+	at := time.Date(2021, 12, 2, 17, 5, 15, 0, time.UTC).Add(time.Duration(i) * 1234567891 * time.Nanosecond)
+	switch i % 3 {
+	case 0:
+		fmt.Fprintf(&b, `,"at":"%s"`, at.Format("2006-01-02T15:04:05.0000000Z"))
+	case 1:
+		fmt.Fprintf(&b, `,"at":"%s"`, at.In(time.FixedZone("", 2*3600)).Format("2006-01-02T15:04:05.000-07:00"))
+	default:
+		fmt.Fprintf(&b, `,"at":"%s"`, at.Format("2006-01-02T15:04:05Z"))
+	}
+	switch i % 4 {
+	case 0:
+		b.WriteString(`,"tags":[]`)
+	case 1:
+		b.WriteString(`,"tags":["a",null,"Zoë \"quoted\" \\ \u00e9 \ud83d\ude00\nline"]`)
+	case 2:
+		fmt.Fprintf(&b, `,"tags":["t%d", 42, true]`, i)
+	}
+	if i%5 != 0 {
+		b.WriteString(`,"counts":[`)
+		for j := 0; j < i%5; j++ {
+			if j > 0 {
+				b.WriteString(",")
+			}
+			b.WriteString(strconv.Itoa(j * i))
+		}
+		b.WriteString(`]`)
+	}
+	fmt.Fprintf(&b, `,"from":{"emailAddress":{"address":"t~%08x@example.com"`, i*2654435761)
+	if i%3 == 2 {
+		b.WriteString(`,"extraNested":"x"`)
+	}
+	b.WriteString(`}}`)
+	b.WriteString(`,"toRecipients":[`)
+	for j := 0; j < i%4; j++ {
+		if j > 0 {
+			b.WriteString(",")
+		}
+		if j == 2 {
+			b.WriteString(`null`)
+			continue
+		}
+		fmt.Fprintf(&b, `{"emailAddress":{"address":"p~%d-%d"}`, i, j)
+		if j == 1 {
+			fmt.Fprintf(&b, `,"seen":"2024-02-29T23:59:59.9999999Z","unknownInList":{"k":%d}`, j)
+		}
+		b.WriteString(`}`)
+	}
+	b.WriteString(`]`)
+	z := zones[i%len(zones)]
+	fmt.Fprintf(&b, `,"start":{"dateTime":"2023-%02d-28T16:30:00.0000000","timeZone":"%s"}`, i%12+1, z)
+	if i%2 == 0 {
+		fmt.Fprintf(&b, `,"meta":{"b":[1,2,{"c":null}],"a":"%d"}`, i)
+	} else {
+		b.WriteString(`,"meta":"just a string"`)
+	}
+	if i%3 == 0 {
+		b.WriteString(`,"+content:textDigest":{"length":63,"word_count":2}`)
+	}
+	if i%3 == 2 {
+		fmt.Fprintf(&b, `,"newField":{"x":[%d]},"@odata.etag":"W/\"%d\""`, i, i)
+	}
+	b.WriteString("}")
+	return []byte(b.String())
+}
+
+// MessageJSON appends the i-th synthetic sanitized sent-mail message (the
+// shape of Graph's message after psoxy-style rules: pseudonymized
+// addresses, no subject or body) to buf.
+func MessageJSON(buf []byte, i int) []byte {
+	t := time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i) * 997 * time.Millisecond)
+	ts := t.Format("2006-01-02T15:04:05Z")
+	id := fmt.Sprintf("AAMkAGVmMDEzMTM4LTZmYWUtNDdkNC1hMDZiLTU1OGY5OTZhYmY4OABGAAAAAAAiQ8W967B7TKBjgx9rVEURBwAiIsqMbYjsT5e-T7KzowPTAAAAAAEJAAAiIsqMbYjsT5e-T7KzowPTAA%08dAAA=", i)
+	buf = append(buf, `{"@odata.etag":"W/\"CQAAABYAAAAiIsqMbYjsT5e/T7KzowPTAAQSDE1C\"","id":"`...)
+	buf = append(buf, id...)
+	buf = append(buf, `","createdDateTime":"`...)
+	buf = append(buf, ts...)
+	buf = append(buf, `","lastModifiedDateTime":"`...)
+	buf = append(buf, t.Add(3*time.Second).Format("2006-01-02T15:04:05.0000000Z")...)
+	buf = append(buf, `","changeKey":"CQAAABYAAAAiIsqMbYjsT5e/T7KzowPTAAQSDE1C","categories":[],"receivedDateTime":"`...)
+	buf = append(buf, ts...)
+	buf = append(buf, `","sentDateTime":"`...)
+	buf = append(buf, ts...)
+	buf = append(buf, `","hasAttachments":`...)
+	buf = strconv.AppendBool(buf, i%9 == 0)
+	buf = append(buf, `,"internetMessageId":"<t~`...)
+	buf = strconv.AppendInt(buf, int64(i)*7919, 36)
+	buf = append(buf, `@example.onmicrosoft.com>","importance":"normal","parentFolderId":"AAMkAGVmMDEzMTM4LTZmYWUtNDdkNC1hMDZiLTU1OGY5OTZhYmY4OAAuAAAAAAAiQ8W967B7TKBjgx9rVEURAQAiIsqMbYjsT5e-T7KzowPTAAAAAAEJAAA=","conversationId":"AAQkAGVmMDEzMTM4LTZmYWUtNDdkNC1hMDZiLTU1OGY5OTZhYmY4OAAQABSf9W_i_01LsCsz0w-e`...)
+	buf = strconv.AppendInt(buf, int64(i/3), 16)
+	buf = append(buf, `=","conversationIndex":"AQHX557HFJ/1b6L7TUuwKzPTD95/LA==","isDeliveryReceiptRequested":false,"isReadReceiptRequested":false,"isRead":true,"isDraft":false,"webLink":"https://outlook.office365.com/owa/?ItemID=`...)
+	buf = append(buf, id...)
+	buf = append(buf, `&exvsurl=1&viewmodel=ReadMessageItem","inferenceClassification":"focused","sender":{"emailAddress":{"address":"`...)
+	sender := pseudonym(i % 5000)
+	buf = append(buf, sender...)
+	buf = append(buf, `"}},"from":{"emailAddress":{"address":"`...)
+	buf = append(buf, sender...)
+	buf = append(buf, `"}},"toRecipients":[`...)
+	for j := 0; j < 1+i%3; j++ {
+		if j > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, `{"emailAddress":{"address":"`...)
+		buf = append(buf, pseudonym(i*31+j)...)
+		buf = append(buf, `"}}`...)
+	}
+	buf = append(buf, `],"ccRecipients":[`...)
+	if i%4 == 0 {
+		buf = append(buf, `{"emailAddress":{"address":"`...)
+		buf = append(buf, pseudonym(i*17)...)
+		buf = append(buf, `"}}`...)
+	}
+	buf = append(buf, `],"bccRecipients":[],"replyTo":[],"flag":{"flagStatus":"notFlagged"}}`...)
+	return buf
+}
+
+func pseudonym(n int) string {
+	const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+	var b [43]byte
+	x := uint64(n)*0x9E3779B97F4A7C15 + 1
+	for i := range b {
+		x ^= x >> 29
+		x *= 0xBF58476D1CE4E5B9
+		b[i] = alphabet[x>>58]
+	}
+	return "t~" + string(b[:]) + "@example.onmicrosoft.com"
+}

@@ -1,0 +1,688 @@
+// Package sinktest is the conformance suite of the Parquet sink: one call
+// per storage backend (memblob, fileblob, S3 through gofakes3, GCS through
+// fake-gcs-server) runs every case against a fresh bucket:
+//
+//	func TestConformance(t *testing.T) { sinktest.Run(t, newHarness) }
+//
+// Every round trip reads the committed files back with Apache Arrow's
+// Parquet implementation (pqarrow), not with the library that wrote them,
+// and compares rows as canonical JSON with what encoding/json makes of the
+// input.
+package sinktest
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/format"
+	"gocloud.dev/blob"
+
+	"m365export/sinks"
+	"m365export/sinks/parquetsink"
+)
+
+// Harness gives the suite a fresh, empty bucket of one backend.
+type Harness interface {
+	// Bucket is the bucket under test; the suite writes through it and
+	// inspects it. The harness closes it.
+	Bucket() *blob.Bucket
+	// Close releases the bucket and any server behind it.
+	Close()
+}
+
+// HarnessMaker makes a Harness for one test case.
+type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
+
+// Run runs every conformance case.
+func Run(t *testing.T, newHarness HarnessMaker) {
+	cases := []struct {
+		name string
+		fn   func(*testing.T, *blob.Bucket)
+	}{
+		{"RoundTrip", testRoundTrip},
+		{"ZeroRecords", testZeroRecords},
+		{"CancelLeavesNoObject", testCancel},
+		{"CloseErrorSurfaces", testCloseError},
+		{"OddKeys", testOddKeys},
+		{"ConcurrentWriters", testConcurrent},
+		{"RerunIdempotent", testRerun},
+		{"SeveralShards", testShards},
+		{"RowGroups", testRowGroups},
+		{"RollsFiles", testRolling},
+		{"FailedRunKeepsCommitted", testFailedRun},
+		{"InvalidRecord", testInvalidRecord},
+		{"Compat", testCompat},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			h, err := newHarness(t.Context(), t)
+			if err != nil {
+				t.Fatalf("harness: %v", err)
+			}
+			defer h.Close()
+			c.fn(t, h.Bucket())
+		})
+	}
+}
+
+// Table is the suite's table on shard 0.
+var Table = sinks.Table{Connector: "test-conn", Collection: "widgets", Schema: Schema}
+
+var (
+	runAt  = time.Date(2024, 3, 2, 1, 2, 3, 456789123, time.UTC)
+	window = sinks.Window{From: time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2024, 3, 2, 0, 0, 0, 0, time.UTC)}
+)
+
+// Records makes n records [first, first+n) of the suite's data.
+func Records(first, n int, runID string) []sinks.Record {
+	out := make([]sinks.Record, n)
+	for i := range out {
+		out[i] = sinks.Record{JSON: RecordJSON(first + i), Owner: fmt.Sprintf("p~owner%d", (first+i)%3), RunID: runID, ExportedAt: runAt}
+	}
+	return out
+}
+
+func newSink(t *testing.T, b *blob.Bucket, opts *parquetsink.Options) *parquetsink.Sink {
+	t.Helper()
+	s, err := parquetsink.New(b, opts)
+	if err != nil {
+		t.Fatalf("parquetsink.New: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func manifest(runID string, shards int) sinks.Manifest {
+	return sinks.Manifest{RunID: runID, Window: window, Shards: shards, RulesHash: "rules-sha", SaltFingerprint: "salt-fp", ExporterVersion: "test"}
+}
+
+// writePartition writes recs into one partition with one writer, closes
+// it and commits.
+func writePartition(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, dt string, recs []sinks.Record, m sinks.Manifest) {
+	t.Helper()
+	ctx := t.Context()
+	w, err := s.NewWriter(ctx, tbl, dt)
+	if err != nil {
+		t.Fatalf("NewWriter(%s, %s) = %v", tbl.Collection, dt, err)
+	}
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatalf("Write = %v", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := s.Commit(ctx, tbl, dt, m); err != nil {
+		t.Fatalf("Commit(%s, %s) = %v", tbl.Collection, dt, err)
+	}
+}
+
+// keys lists every object in the bucket.
+func keys(t *testing.T, b *blob.Bucket) []string {
+	t.Helper()
+	var out []string
+	it := b.List(nil)
+	for {
+		obj, err := it.Next(t.Context())
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		out = append(out, obj.Key)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func partDir(tbl sinks.Table, dt string) string {
+	return tbl.Connector + "/" + tbl.Collection + "/dt=" + dt + "/"
+}
+
+// parquetKeys lists what a glob reader of {collection}/*/*.parquet sees.
+func parquetKeys(t *testing.T, b *blob.Bucket, tbl sinks.Table) []string {
+	var out []string
+	prefix := tbl.Connector + "/" + tbl.Collection + "/"
+	for _, k := range keys(t, b) {
+		rest, ok := strings.CutPrefix(k, prefix)
+		if ok && strings.Count(rest, "/") == 1 && strings.HasSuffix(rest, ".parquet") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func readManifest(t *testing.T, b *blob.Bucket, tbl sinks.Table, dt string, shard int) sinks.Manifest {
+	t.Helper()
+	data, err := b.ReadAll(t.Context(), fmt.Sprintf("%s_manifest-%d.json", partDir(tbl, dt), shard))
+	if err != nil {
+		t.Fatalf("read manifest: %v", err)
+	}
+	var m sinks.Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		t.Fatalf("decode manifest: %v", err)
+	}
+	return m
+}
+
+// readRows reads every part a glob reader sees, checks each file's bytes
+// against its manifest entry, and returns the rows sorted by id.
+func readRows(t *testing.T, b *blob.Bucket, tbl sinks.Table) []Row {
+	t.Helper()
+	ctx := t.Context()
+	manifests := map[string]sinks.ManifestFile{}
+	for _, k := range keys(t, b) {
+		if strings.Contains(k, "/_manifest-") {
+			data, err := b.ReadAll(ctx, k)
+			if err != nil {
+				t.Fatalf("read %s: %v", k, err)
+			}
+			var m sinks.Manifest
+			if err := json.Unmarshal(data, &m); err != nil {
+				t.Fatalf("decode %s: %v", k, err)
+			}
+			dir := k[:strings.LastIndexByte(k, '/')+1]
+			for _, f := range m.Files {
+				manifests[dir+f.Name] = f
+			}
+		}
+	}
+	var rows []Row
+	for _, k := range parquetKeys(t, b, tbl) {
+		data, err := b.ReadAll(ctx, k)
+		if err != nil {
+			t.Fatalf("read %s: %v", k, err)
+		}
+		mf, ok := manifests[k]
+		if !ok {
+			t.Errorf("%s: no manifest names it", k)
+		}
+		sum := sha256.Sum256(data)
+		if got := hex.EncodeToString(sum[:]); got != mf.SHA256 || int64(len(data)) != mf.Bytes {
+			t.Errorf("%s: %d bytes sha256 %s, manifest says %d bytes %s", k, len(data), got, mf.Bytes, mf.SHA256)
+		}
+		r, err := ReadArrow(ctx, tbl.Schema, data)
+		if err != nil {
+			t.Fatalf("arrow read %s: %v", k, err)
+		}
+		if int64(len(r)) != mf.Rows {
+			t.Errorf("%s: %d rows, manifest says %d", k, len(r), mf.Rows)
+		}
+		rows = append(rows, r...)
+	}
+	sortRows(rows)
+	return rows
+}
+
+func sortRows(rows []Row) {
+	sort.SliceStable(rows, func(i, j int) bool {
+		a, _ := rows[i]["id"].(string)
+		b, _ := rows[j]["id"].(string)
+		return a < b
+	})
+}
+
+func expectRows(t *testing.T, tbl sinks.Table, recs []sinks.Record) []Row {
+	t.Helper()
+	var rows []Row
+	for _, r := range recs {
+		row, err := Expect(tbl.Schema, r)
+		if err != nil {
+			t.Fatalf("expect %s: %v", r.JSON, err)
+		}
+		rows = append(rows, row)
+	}
+	sortRows(rows)
+	return rows
+}
+
+func checkRows(t *testing.T, b *blob.Bucket, tbl sinks.Table, recs []sinks.Record) {
+	t.Helper()
+	want := expectRows(t, tbl, recs)
+	got := readRows(t, b, tbl)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("rows read back (-want +got):\n%s", diff)
+	}
+}
+
+func testRoundTrip(t *testing.T, b *blob.Bucket) {
+	s := newSink(t, b, &parquetsink.Options{RowGroupRows: 64})
+	recs := Records(0, 300, "run-1")
+	writePartition(t, s, Table, "2024-03-01", recs, manifest("run-1", 1))
+	checkRows(t, b, Table, recs)
+	m := readManifest(t, b, Table, "2024-03-01", 0)
+	if m.RunID != "run-1" || m.Rows != 300 || len(m.Files) != 1 || m.Files[0].Name != "part-0-0.parquet" ||
+		m.Shards != 1 || m.SchemaVersion != 1 || m.Partition != "dt=2024-03-01" || m.Collection != "widgets" ||
+		m.RulesHash != "rules-sha" || m.SaltFingerprint != "salt-fp" || m.ExporterVersion != "test" || !m.Window.From.Equal(window.From) {
+		t.Errorf("manifest = %+v", m)
+	}
+	want := []string{"test-conn/widgets/dt=2024-03-01/_manifest-0.json", "test-conn/widgets/dt=2024-03-01/part-0-0.parquet"}
+	if diff := cmp.Diff(want, keys(t, b)); diff != "" {
+		t.Errorf("objects after commit (-want +got):\n%s", diff)
+	}
+}
+
+func testZeroRecords(t *testing.T, b *blob.Bucket) {
+	s := newSink(t, b, nil)
+	writePartition(t, s, Table, "2024-03-01", Records(0, 20, "run-1"), manifest("run-1", 1))
+	writePartition(t, s, Table, "2024-03-01", nil, manifest("run-2", 1))
+	if got := parquetKeys(t, b, Table); len(got) != 0 {
+		t.Errorf("parts after an empty re-run = %v, want none", got)
+	}
+	m := readManifest(t, b, Table, "2024-03-01", 0)
+	if m.RunID != "run-2" || m.Rows != 0 || len(m.Files) != 0 {
+		t.Errorf("manifest = %+v, want run-2 with no files", m)
+	}
+}
+
+func testCancel(t *testing.T, b *blob.Bucket) {
+	// Small files so that some are complete (staged) before the cancel.
+	s := newSink(t, b, &parquetsink.Options{RowGroupRows: 16, TargetFileSize: 2 << 10})
+	ctx, cancel := context.WithCancel(t.Context())
+	w, err := s.NewWriter(ctx, Table, "2024-03-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Records(0, 200, "run-1") {
+		if err := w.Write(r); err != nil {
+			t.Fatalf("Write = %v", err)
+		}
+	}
+	cancel()
+	if err := w.Write(Records(500, 1, "run-1")[0]); !errors.Is(err, context.Canceled) {
+		t.Errorf("Write after cancel = %v, want context.Canceled", err)
+	}
+	if err := w.Close(); err == nil {
+		t.Errorf("Close after cancel = nil, want an error")
+	}
+	if got := keys(t, b); len(got) != 0 {
+		t.Errorf("objects after a cancelled writer = %v, want none", got)
+	}
+	if _, err := s.NewWriter(ctx, Table, "2024-03-01"); !errors.Is(err, context.Canceled) {
+		t.Errorf("NewWriter(cancelled ctx) = %v, want context.Canceled", err)
+	}
+}
+
+func testCloseError(t *testing.T, b *blob.Bucket) {
+	boom := errors.New("injected upload failure")
+	s := newSink(t, b, &parquetsink.Options{BeforeWrite: func(func(any) bool) error { return boom }})
+	w, err := s.NewWriter(t.Context(), Table, "2024-03-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var werr error
+	for _, r := range Records(0, 50, "run-1") {
+		if werr = w.Write(r); werr != nil {
+			break
+		}
+	}
+	cerr := w.Close()
+	if cerr == nil {
+		t.Fatalf("Close = nil (Write = %v), want the upload error", werr)
+	}
+	if !errors.Is(cerr, boom) && !errors.Is(werr, boom) {
+		t.Errorf("Write = %v, Close = %v; want one to wrap %v", werr, cerr, boom)
+	}
+	if got := keys(t, b); len(got) != 0 {
+		t.Errorf("objects after a failed upload = %v, want none", got)
+	}
+}
+
+func testOddKeys(t *testing.T, b *blob.Bucket) {
+	const prefix = "odd prefix ü/a+b=c&d %41/"
+	// PrefixedBucket takes b over; the harness's Close of b is then a no-op.
+	pb := blob.PrefixedBucket(b, prefix)
+	t.Cleanup(func() { pb.Close() })
+	s := newSink(t, pb, nil)
+	tbl := Table
+	tbl.Connector, tbl.Collection = "odd-conn_1", "weird_name-2"
+	recs := Records(0, 30, "run-1")
+	writePartition(t, s, tbl, "dt=2024-02-29", recs, manifest("run-1", 1))
+	got := keys(t, pb)
+	want := []string{"odd-conn_1/weird_name-2/dt=2024-02-29/_manifest-0.json", "odd-conn_1/weird_name-2/dt=2024-02-29/part-0-0.parquet"}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("objects (-want +got):\n%s", diff)
+	}
+	checkRows(t, pb, tbl, recs)
+	for _, bad := range []sinks.Table{{Connector: "../x", Collection: "c", Schema: Schema}, {Connector: "c", Collection: "a/b", Schema: Schema}} {
+		if _, err := s.NewWriter(t.Context(), bad, "2024-01-01"); !errors.Is(err, sinks.ErrConfig) {
+			t.Errorf("NewWriter(%q, %q) = %v, want ErrConfig", bad.Connector, bad.Collection, err)
+		}
+	}
+	for _, p := range []string{"2024-13-01", "2024-01-01/..", "x", ""} {
+		if _, err := s.NewWriter(t.Context(), Table, p); !errors.Is(err, sinks.ErrConfig) {
+			t.Errorf("NewWriter(partition %q) = %v, want ErrConfig", p, err)
+		}
+	}
+}
+
+func testConcurrent(t *testing.T, b *blob.Bucket) {
+	s := newSink(t, b, &parquetsink.Options{RowGroupRows: 32})
+	days := []string{"2024-03-01", "2024-03-02", "2024-03-03", "2024-03-04"}
+	tables := []sinks.Table{Table, {Connector: Table.Connector, Collection: "gadgets", Schema: Schema}}
+	var wg sync.WaitGroup
+	errs := make(chan error, len(days)*len(tables))
+	for ti, tbl := range tables {
+		for di, dt := range days {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				ctx := t.Context()
+				w, err := s.NewWriter(ctx, tbl, dt)
+				if err != nil {
+					errs <- err
+					return
+				}
+				for _, r := range Records((ti*4+di)*1000, 100, "run-1") {
+					if err := w.Write(r); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if err := w.Close(); err != nil {
+					errs <- err
+					return
+				}
+				errs <- s.Commit(ctx, tbl, dt, manifest("run-1", 1))
+			}()
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Errorf("concurrent writer: %v", err)
+		}
+	}
+	for ti, tbl := range tables {
+		var recs []sinks.Record
+		for di := range days {
+			recs = append(recs, Records((ti*4+di)*1000, 100, "run-1")...)
+		}
+		checkRows(t, b, tbl, recs)
+	}
+}
+
+func testRerun(t *testing.T, b *blob.Bucket) {
+	opts := &parquetsink.Options{RowGroupRows: 16, TargetFileSize: 4 << 10}
+	s1 := newSink(t, b, opts)
+	writePartition(t, s1, Table, "2024-03-01", Records(0, 200, "run-1"), manifest("run-1", 1))
+	if n := len(parquetKeys(t, b, Table)); n < 3 {
+		t.Fatalf("first run wrote %d parts, want several", n)
+	}
+	// The same window again, same records: exactly one copy of each.
+	s2 := newSink(t, b, opts)
+	recs := Records(0, 200, "run-2")
+	writePartition(t, s2, Table, "2024-03-01", recs, manifest("run-2", 1))
+	checkRows(t, b, Table, recs)
+	// And again with fewer records: fewer parts, no leftovers.
+	s3 := newSink(t, b, opts)
+	recs = Records(0, 20, "run-3")
+	writePartition(t, s3, Table, "2024-03-01", recs, manifest("run-3", 1))
+	checkRows(t, b, Table, recs)
+	if got := parquetKeys(t, b, Table); len(got) != 1 || !strings.HasSuffix(got[0], "/part-0-0.parquet") {
+		t.Errorf("parts after the small re-run = %v, want only part-0-0", got)
+	}
+	for _, k := range keys(t, b) {
+		if strings.Contains(k, "_staging") {
+			t.Errorf("staged object left after commit: %s", k)
+		}
+	}
+}
+
+func testShards(t *testing.T, b *blob.Bucket) {
+	const dt = "2024-03-01"
+	var all []sinks.Record
+	for shard := 0; shard < 3; shard++ {
+		s := newSink(t, b, &parquetsink.Options{RowGroupRows: 16, TargetFileSize: 4 << 10})
+		tbl := Table
+		tbl.Shard = shard
+		recs := Records(shard*1000, 60, "run-1")
+		all = append(all, recs...)
+		writePartition(t, s, tbl, dt, recs, manifest("run-1", 3))
+	}
+	checkRows(t, b, Table, all)
+	for shard := 0; shard < 3; shard++ {
+		if m := readManifest(t, b, Table, dt, shard); m.Shard != shard || m.Shards != 3 || m.Rows != 60 {
+			t.Errorf("manifest of shard %d = %+v", shard, m)
+		}
+	}
+	// Re-run shard 1 alone: shards 0 and 2 keep their files.
+	s := newSink(t, b, nil)
+	tbl := Table
+	tbl.Shard = 1
+	rerun := Records(1000, 60, "run-2")
+	writePartition(t, s, tbl, dt, rerun, manifest("run-2", 3))
+	copy(all[60:120], rerun)
+	checkRows(t, b, Table, all)
+	// A re-run with two shards: shard 0 removes shard 2's parts and manifest.
+	var two []sinks.Record
+	for shard := 0; shard < 2; shard++ {
+		s := newSink(t, b, nil)
+		tbl := Table
+		tbl.Shard = shard
+		recs := Records(shard*1000+5000, 40, "run-3")
+		two = append(two, recs...)
+		writePartition(t, s, tbl, dt, recs, manifest("run-3", 2))
+	}
+	checkRows(t, b, Table, two)
+	for _, k := range keys(t, b) {
+		if strings.Contains(k, "part-2-") || strings.Contains(k, "_manifest-2") {
+			t.Errorf("shard 2 object left after a two-shard run: %s", k)
+		}
+	}
+}
+
+func rowGroups(t *testing.T, data []byte) int {
+	t.Helper()
+	f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatalf("parquet.OpenFile: %v", err)
+	}
+	return len(f.RowGroups())
+}
+
+func testRowGroups(t *testing.T, b *blob.Bucket) {
+	for _, tc := range []struct {
+		rows, groups int64
+	}{{0, 1}, {10, 10}} {
+		bb := b
+		tbl := Table
+		tbl.Collection = fmt.Sprintf("rows_%d", tc.rows)
+		s := newSink(t, bb, &parquetsink.Options{RowGroupRows: tc.rows})
+		recs := Records(0, 100, "run-1")
+		writePartition(t, s, tbl, "2024-03-01", recs, manifest("run-1", 1))
+		checkRows(t, bb, tbl, recs)
+		data, err := bb.ReadAll(t.Context(), partDir(tbl, "2024-03-01")+"part-0-0.parquet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := rowGroups(t, data); int64(got) != tc.groups {
+			t.Errorf("RowGroupRows %d: %d row groups, want %d", tc.rows, got, tc.groups)
+		}
+	}
+}
+
+func testRolling(t *testing.T, b *blob.Bucket) {
+	s := newSink(t, b, &parquetsink.Options{RowGroupRows: 20, TargetFileSize: 3 << 10})
+	recs := Records(0, 400, "run-1")
+	writePartition(t, s, Table, "2024-03-01", recs, manifest("run-1", 1))
+	m := readManifest(t, b, Table, "2024-03-01", 0)
+	if len(m.Files) < 3 {
+		t.Fatalf("manifest names %d files, want several", len(m.Files))
+	}
+	for i, f := range m.Files {
+		if want := fmt.Sprintf("part-0-%d.parquet", i); f.Name != want {
+			t.Errorf("file %d named %s, want %s", i, f.Name, want)
+		}
+	}
+	checkRows(t, b, Table, recs)
+}
+
+func testFailedRun(t *testing.T, b *blob.Bucket) {
+	const dt = "2024-03-01"
+	opts := &parquetsink.Options{RowGroupRows: 16, TargetFileSize: 4 << 10}
+	s := newSink(t, b, opts)
+	recs := Records(0, 150, "run-1")
+	writePartition(t, s, Table, dt, recs, manifest("run-1", 1))
+	before := parquetKeys(t, b, Table)
+
+	// A run that closes its writer but dies before Commit.
+	s2 := newSink(t, b, opts)
+	w, err := s2.NewWriter(t.Context(), Table, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Records(0, 20, "run-2") {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// A run cancelled mid-write.
+	ctx, cancel := context.WithCancel(t.Context())
+	s3 := newSink(t, b, opts)
+	w, err = s3.NewWriter(ctx, Table, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Records(0, 100, "run-3") {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cancel()
+	w.Close()
+	// A commit with a cancelled context changes nothing.
+	if err := s2.Commit(ctx, Table, dt, manifest("run-2", 1)); !errors.Is(err, context.Canceled) {
+		t.Errorf("Commit(cancelled) = %v, want context.Canceled", err)
+	}
+
+	if diff := cmp.Diff(before, parquetKeys(t, b, Table)); diff != "" {
+		t.Errorf("parts a glob reader sees after failed runs (-before +after):\n%s", diff)
+	}
+	checkRows(t, b, Table, recs)
+	if m := readManifest(t, b, Table, dt, 0); m.RunID != "run-1" {
+		t.Errorf("manifest run id %q after failed runs, want run-1", m.RunID)
+	}
+	// The next successful run cleans what the dead one staged.
+	s4 := newSink(t, b, opts)
+	recs = Records(0, 30, "run-4")
+	writePartition(t, s4, Table, dt, recs, manifest("run-4", 1))
+	checkRows(t, b, Table, recs)
+	for _, k := range keys(t, b) {
+		if strings.Contains(k, "_staging") {
+			t.Errorf("staged object left after the next commit: %s", k)
+		}
+	}
+}
+
+func testInvalidRecord(t *testing.T, b *blob.Bucket) {
+	s := newSink(t, b, nil)
+	w, err := s.NewWriter(t.Context(), Table, "2024-03-01")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := []struct{ json, field string }{
+		{`{"id":"bad-1","n":"12"}`, "n"},
+		{`{"id":"bad-2","n":1.5}`, "n"},
+		{`{"id":"bad-3","ok":"yes"}`, "ok"},
+		{`{"id":"bad-4","at":"yesterday"}`, "at"},
+		{`{"id":"bad-5","from":{"emailAddress":"x"}}`, "from.emailAddress"},
+		{`{"id":"bad-6","tags":"a"}`, "tags"},
+		{`{"id":"bad-7","toRecipients":[{"seen":17}]}`, "toRecipients[].seen"},
+		{`{"id":"bad-8","score":true}`, "score"},
+		{`{"id":"bad-9","start":{"dateTime":"soon","timeZone":"UTC"}}`, "start.dateTime"},
+		{`{"n":"x","id":"bad-10"}`, "n"},
+		{`{"id":"bad-11","tags":[{}]}`, "tags[]"},
+		{`{"id":"bad-12","n":1,"n":2}`, "n"},
+	}
+	good := Records(0, 3, "run-1")
+	if err := w.Write(good[0]); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range bad {
+		err := w.Write(sinks.Record{JSON: []byte(c.json), RunID: "run-1"})
+		if !errors.Is(err, parquetsink.ErrInvalidRecord) {
+			t.Errorf("Write(%s) = %v, want ErrInvalidRecord", c.json, err)
+			continue
+		}
+		var id string
+		json.Unmarshal([]byte(c.json), &struct{ ID *string }{&id})
+		for _, want := range []string{"widgets", c.field, id} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("Write(%s) = %q, want it to name %q", c.json, err, want)
+			}
+		}
+	}
+	for _, raw := range []string{`[1]`, `{"id":"x"`, `{"id":"x"} {}`, `{"id":x}`} {
+		if err := w.Write(sinks.Record{JSON: []byte(raw)}); !errors.Is(err, parquetsink.ErrInvalidRecord) {
+			t.Errorf("Write(%s) = %v, want ErrInvalidRecord", raw, err)
+		}
+	}
+	for _, r := range good[1:] {
+		if err := w.Write(r); err != nil {
+			t.Fatalf("Write after rejected records = %v", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(t.Context(), Table, "2024-03-01", manifest("run-1", 1)); err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, b, Table, good)
+}
+
+func testCompat(t *testing.T, b *blob.Bucket) {
+	for _, compat := range []bool{false, true} {
+		bb := b
+		tbl := Table
+		tbl.Collection = fmt.Sprintf("compat_%t", compat)
+		s := newSink(t, bb, &parquetsink.Options{Compat: compat})
+		recs := Records(0, 50, "run-1")
+		writePartition(t, s, tbl, "2024-03-01", recs, manifest("run-1", 1))
+		checkRows(t, bb, tbl, recs)
+		data, err := bb.ReadAll(t.Context(), partDir(tbl, "2024-03-01")+"part-0-0.parquet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, err := parquet.OpenFile(bytes.NewReader(data), int64(len(data)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var delta bool
+		for _, rg := range f.Metadata().RowGroups {
+			for _, cc := range rg.Columns {
+				for _, e := range cc.MetaData.Encoding {
+					if e == format.DeltaLengthByteArray {
+						delta = true
+					}
+				}
+				if cc.MetaData.Codec != format.Zstd {
+					t.Errorf("compat=%t: column %v codec %v, want ZSTD", compat, cc.MetaData.PathInSchema, cc.MetaData.Codec)
+				}
+			}
+		}
+		if delta == compat {
+			t.Errorf("compat=%t: DELTA_LENGTH_BYTE_ARRAY used = %t", compat, delta)
+		}
+	}
+}
