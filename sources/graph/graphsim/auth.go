@@ -325,7 +325,7 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 		a.oauthError(w, 400, "unauthorized_client", 700016, "Application with identifier '"+cid+"' was not found in the directory '"+a.s.tenant.Domain()+"'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.")
 		return
 	}
-	if sc := f.Get("scope"); !strings.HasSuffix(sc, "/.default") {
+	if sc := f.Get("scope"); !slices.ContainsFunc(strings.Fields(sc), func(x string) bool { return strings.HasSuffix(x, "/.default") }) {
 		a.oauthError(w, 400, "invalid_scope", 1002012, "The provided value for scope "+sc+" is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).")
 		return
 	}
@@ -390,8 +390,10 @@ func (a *authority) checkAssertion(jwt, tenant string) (int, string) {
 		}
 		s1 := sha1.Sum(cert.Raw)
 		s256 := sha256.Sum256(cert.Raw)
-		if x5t != base64.RawURLEncoding.EncodeToString(s1[:]) && x5tS != base64.RawURLEncoding.EncodeToString(s256[:]) &&
-			x5t != base64.StdEncoding.EncodeToString(s1[:]) {
+		match := func(got string, sum []byte) bool {
+			return got != "" && (got == base64.RawURLEncoding.EncodeToString(sum) || got == base64.StdEncoding.EncodeToString(sum))
+		}
+		if !match(x5t, s1[:]) && !match(x5tS, s256[:]) {
 			return 700027, "Client assertion contains an invalid signature. [Reason - The key was not found.]"
 		}
 		if err := verifyJWT(hdr, signed, sig, cert.PublicKey); err != nil {
