@@ -272,9 +272,9 @@ func (t *Tenant) emailFor(i int) (name, addr string) {
 // Groups: group 0 is "All Company" (every user); the others have 3–40
 // members drawn from the directory. Every third group (g%3 == 1) is a team.
 func (t *Tenant) groups() int {
-	n := t.users / 25
-	if n < 4 {
-		n = 4
+	n := t.users / 10
+	if n < 9 {
+		n = 9
 	}
 	return n
 }
