@@ -55,6 +55,36 @@ type Harness interface {
 // HarnessMaker makes a new harness for one test.
 type HarnessMaker func(ctx context.Context, t *testing.T) (Harness, error)
 
+// T is the part of *testing.T the checks use (the suite's own tests run
+// them against a recorder to prove that each check can fail).
+type T interface {
+	Helper()
+	Context() context.Context
+	Error(args ...any)
+	Errorf(format string, args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+	Skip(args ...any)
+	Skipf(format string, args ...any)
+}
+
+// check is one conformance check.
+type check struct {
+	name string
+	fn   func(T, Harness, Opt)
+}
+
+var checks = []check{
+	{"Partitions", testPartitions},
+	{"AllRecordsOnceInOrder", testAllRecords},
+	{"EmptyPartition", testEmptyPartition},
+	{"SameTokenSamePage", testSameToken},
+	{"CancelledContext", testCancelled},
+	{"CancelWhileStalled", testCancelStalled},
+	{"ErrorsClassified", testErrorsClassified},
+	{"FaultyRunSameRecords", testFaulty},
+}
+
 // Opt waives checks an implementation cannot meet; each waiver carries its
 // reason.
 type Opt struct {
@@ -80,20 +110,7 @@ func Run(t *testing.T, newHarness HarnessMaker, opt *Opt) {
 	if o.MaxPages <= 0 {
 		o.MaxPages = 100_000
 	}
-	tests := []struct {
-		name string
-		fn   func(*testing.T, Harness, Opt)
-	}{
-		{"Partitions", testPartitions},
-		{"AllRecordsOnceInOrder", testAllRecords},
-		{"EmptyPartition", testEmptyPartition},
-		{"SameTokenSamePage", testSameToken},
-		{"CancelledContext", testCancelled},
-		{"CancelWhileStalled", testCancelStalled},
-		{"ErrorsClassified", testErrorsClassified},
-		{"FaultyRunSameRecords", testFaulty},
-	}
-	for _, tc := range tests {
+	for _, tc := range checks {
 		t.Run(tc.name, func(t *testing.T) {
 			h, err := newHarness(t.Context(), t)
 			if err != nil {
@@ -105,7 +122,7 @@ func Run(t *testing.T, newHarness HarnessMaker, opt *Opt) {
 	}
 }
 
-func makeSource(t *testing.T, h Harness, f Faults) sources.Source {
+func makeSource(t T, h Harness, f Faults) sources.Source {
 	t.Helper()
 	s, err := h.MakeSource(t.Context(), f)
 	if errors.Is(err, errors.ErrUnsupported) {
@@ -117,7 +134,7 @@ func makeSource(t *testing.T, h Harness, f Faults) sources.Source {
 	return s
 }
 
-func want(t *testing.T, h Harness) map[string][]json.RawMessage {
+func want(t T, h Harness) map[string][]json.RawMessage {
 	t.Helper()
 	w, err := h.Want(t.Context())
 	if err != nil {
@@ -173,7 +190,7 @@ func readAll(ctx context.Context, s sources.Source, p string, o Opt) ([]json.Raw
 }
 
 // canon re-encodes records so that equal JSON compares equal.
-func canon(t *testing.T, recs []json.RawMessage) []string {
+func canon(t T, recs []json.RawMessage) []string {
 	t.Helper()
 	out := make([]string, len(recs))
 	for i, r := range recs {
@@ -190,7 +207,7 @@ func canon(t *testing.T, recs []json.RawMessage) []string {
 	return out
 }
 
-func compare(t *testing.T, p string, got, wantRecs []json.RawMessage) {
+func compare(t T, p string, got, wantRecs []json.RawMessage) {
 	t.Helper()
 	g, w := canon(t, got), canon(t, wantRecs)
 	seen := make(map[string]int, len(g))
@@ -220,7 +237,7 @@ func compare(t *testing.T, p string, got, wantRecs []json.RawMessage) {
 	}
 }
 
-func testPartitions(t *testing.T, h Harness, _ Opt) {
+func testPartitions(t T, h Harness, _ Opt) {
 	s := makeSource(t, h, Faults{})
 	ps, err := s.Partitions(t.Context())
 	if err != nil {
@@ -249,7 +266,7 @@ func testPartitions(t *testing.T, h Harness, _ Opt) {
 	}
 }
 
-func testAllRecords(t *testing.T, h Harness, o Opt) {
+func testAllRecords(t T, h Harness, o Opt) {
 	s := makeSource(t, h, Faults{})
 	multi := false
 	for p, w := range want(t, h) {
@@ -273,7 +290,7 @@ func testAllRecords(t *testing.T, h Harness, o Opt) {
 	}
 }
 
-func testEmptyPartition(t *testing.T, h Harness, o Opt) {
+func testEmptyPartition(t T, h Harness, o Opt) {
 	s := makeSource(t, h, Faults{})
 	n := 0
 	for p, w := range want(t, h) {
@@ -298,7 +315,7 @@ func testEmptyPartition(t *testing.T, h Harness, o Opt) {
 	}
 }
 
-func testSameToken(t *testing.T, h Harness, o Opt) {
+func testSameToken(t T, h Harness, o Opt) {
 	s := makeSource(t, h, Faults{})
 	for p, w := range want(t, h) {
 		if len(w) == 0 {
@@ -329,7 +346,7 @@ func testSameToken(t *testing.T, h Harness, o Opt) {
 	t.Error("no partition has two pages")
 }
 
-func anyPartition(t *testing.T, h Harness) string {
+func anyPartition(t T, h Harness) string {
 	for p, w := range want(t, h) {
 		if len(w) > 0 {
 			return p
@@ -341,7 +358,7 @@ func anyPartition(t *testing.T, h Harness) string {
 	return ""
 }
 
-func testCancelled(t *testing.T, h Harness, _ Opt) {
+func testCancelled(t T, h Harness, _ Opt) {
 	s := makeSource(t, h, Faults{})
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -350,7 +367,7 @@ func testCancelled(t *testing.T, h Harness, _ Opt) {
 	}
 }
 
-func testCancelStalled(t *testing.T, h Harness, _ Opt) {
+func testCancelStalled(t T, h Harness, _ Opt) {
 	s := makeSource(t, h, Faults{Stall: true})
 	p := anyPartition(t, h)
 	ctx, cancel := context.WithCancel(t.Context())
@@ -372,7 +389,7 @@ func testCancelStalled(t *testing.T, h Harness, _ Opt) {
 	}
 }
 
-func testErrorsClassified(t *testing.T, h Harness, o Opt) {
+func testErrorsClassified(t T, h Harness, o Opt) {
 	broken, err := h.Broken(t.Context())
 	if err != nil {
 		t.Fatalf("Broken: %v", err)
@@ -389,7 +406,7 @@ func testErrorsClassified(t *testing.T, h Harness, o Opt) {
 	}
 }
 
-func testFaulty(t *testing.T, h Harness, o Opt) {
+func testFaulty(t T, h Harness, o Opt) {
 	s := makeSource(t, h, Faults{Flaky: true})
 	for p, w := range want(t, h) {
 		got, _, err := readAll(t.Context(), s, p, o)
