@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -431,7 +432,13 @@ func (c *Client) attempt(ctx context.Context, full string, scope Scope, cost int
 	c.stats.requests.Add(1)
 	hr, err := c.http.Do(req)
 	if err != nil {
-		return nil, gen, fmt.Errorf("send: %w", err)
+		// *url.Error repeats the URL, which holds owner ids: keep it out of
+		// errors that end up in logs.
+		var ue *neturl.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		return nil, gen, fmt.Errorf("send %s request: %w", scope.Kind, err)
 	}
 	body, err := readBody(hr)
 	hr.Body.Close()

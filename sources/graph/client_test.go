@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -415,3 +416,53 @@ func TestGet_ThrottledScopeSlowsDown(t *testing.T) {
 		t.Errorf("other mailbox slowdown = %v, want 1", s)
 	}
 }
+
+func TestGet_LogsRetriesWithoutIdentifiers(t *testing.T) {
+	sc := &scripted{steps: []func(http.ResponseWriter){status(429, "ApplicationThrottled", "0.001"), status(503, "serviceNotAvailable", "0.001")}}
+	srv := httptest.NewServer(sc)
+	defer srv.Close()
+	var buf strings.Builder
+	var mu sync.Mutex
+	log := slog.New(slog.NewJSONHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), nil))
+	c, _ := New(&Options{GraphRoot: srv.URL, Logger: log, Limits: &Limits{}})
+	if _, err := c.Get(t.Context(), "/v1.0/users/alice@contoso.example/messages"); err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 2 {
+		t.Fatalf("log = %s, want 2 lines", out)
+	}
+	for _, l := range lines {
+		for _, want := range []string{`"level":"WARN"`, `"request_id":"req-`, `"attempt":`, `"retry_after":`, `"scope":"mailbox"`} {
+			if !strings.Contains(l, want) {
+				t.Errorf("log line %s lacks %s", l, want)
+			}
+		}
+	}
+	if strings.Contains(out, "alice") {
+		t.Errorf("log carries the owner id: %s", out)
+	}
+}
+
+func TestGet_TransportErrorHidesURL(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		conn, _, _ := http.NewResponseController(w).Hijack()
+		conn.Close()
+	}))
+	defer srv.Close()
+	fs := &fakeSleep{}
+	c, _ := New(&Options{GraphRoot: srv.URL, Limits: &Limits{}, MaxAttempts: 2, Sleep: fs.sleep, Now: fs.Now})
+	_, err := c.Get(t.Context(), "/v1.0/users/alice@contoso.example/messages")
+	if !errors.Is(err, ErrExhausted) || strings.Contains(err.Error(), "alice") {
+		t.Errorf("Get = %v, want ErrExhausted without the owner id", err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
