@@ -16,7 +16,8 @@ type Rate struct {
 
 // Limits are Graph's throttling limits as the emulator enforces them, in
 // fixed windows that start at the first request of a key. Zero fields take
-// Graph's documented values; Disabled turns every limit off.
+// Graph's documented values, a Rate with negative N disables that limit;
+// Disabled turns every limit off.
 type Limits struct {
 	Disabled bool
 	// TimeScale multiplies every window (0 or 1: real time). With 0.01,

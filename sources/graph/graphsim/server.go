@@ -243,13 +243,6 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	if n.deleteUsers > 0 {
 		s.deleteSome(n.deleteUsers)
 	}
-	if n.slow > 0 {
-		select {
-		case <-time.After(n.slow):
-		case <-r.Context().Done():
-			return
-		}
-	}
 	switch {
 	case n.reset:
 		st.faults.Add(1)
@@ -267,6 +260,16 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer release()
+	if n.slow > 0 {
+		st.faults.Add(1)
+		tm := time.NewTimer(n.slow)
+		select {
+		case <-tm.C:
+		case <-r.Context().Done():
+			tm.Stop()
+			return
+		}
+	}
 	buf := getBuf()
 	defer putBuf(buf)
 	body, nrec, e := s.handle(rc, (*buf)[:0])
