@@ -220,6 +220,12 @@ func TestShapes(t *testing.T) {
 	if code != 200 || len(p.Value) != 1 || len(p.Value[0]) != 4 {
 		t.Errorf("$select: %d %s", code, b)
 	}
+	var cnt struct {
+		Count int `json:"@odata.count"`
+	}
+	if _, _, b = h.get("/v1.0/groups/" + tn.GroupID(0) + "/members?$count=true&$top=5"); json.Unmarshal(b, &cnt) != nil || cnt.Count != 60 {
+		t.Errorf("members of All Company: @odata.count = %d, want 60", cnt.Count)
+	}
 	code, _, b = h.get("/v1.0/users/" + tn.UserID(0) + "/mailFolders/SentItems/messages?$select=nope")
 	if code != 400 {
 		t.Errorf("$select of an unknown property: %d %s", code, b)

@@ -20,7 +20,7 @@ func TestUsersDelta_RemovedAndExpired(t *testing.T) {
 		t.Fatalf("after one deletion: %d changes, deltaLink %q", len(recs), delta2)
 	}
 	var r struct {
-		ID      string `json:"id"`
+		ID      string                  `json:"id"`
 		Removed struct{ Reason string } `json:"@removed"`
 	}
 	_ = json.Unmarshal(recs[0], &r)
@@ -60,9 +60,9 @@ func TestChannelDelta_Rounds(t *testing.T) {
 	}
 	for _, rec := range second {
 		var m struct {
-			ID                   string    `json:"id"`
-			LastModifiedDateTime time.Time `json:"lastModifiedDateTime"`
-			ReplyToID            *string   `json:"replyToId"`
+			ID                   string                   `json:"id"`
+			LastModifiedDateTime time.Time                `json:"lastModifiedDateTime"`
+			ReplyToID            *string                  `json:"replyToId"`
 			Removed              *struct{ Reason string } `json:"@removed"`
 		}
 		if err := json.Unmarshal(rec, &m); err != nil {

@@ -62,7 +62,8 @@
 //	                              [and appClass eq '…']; $top ≤ 100
 //
 // Pages link with @odata.nextLink: the request URL with an opaque
-// $skiptoken bound to the path. Errors have Graph's body
+// $skiptoken bound to the path. $count=true adds @odata.count to the first
+// page. Errors have Graph's body
 // {"error":{"code","message","innerError":{"date","request-id","client-request-id"}}}.
 //
 // # Identity

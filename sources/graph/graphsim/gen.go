@@ -374,7 +374,3 @@ func (o *obj) raw(k, v string) {
 		o.b = append(o.b, v...)
 	}
 }
-
-// sub returns a writer for a nested object that shares the buffer and
-// selects every field.
-func (o *obj) sub() *obj { return &obj{b: o.b, first: true} }

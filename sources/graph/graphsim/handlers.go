@@ -1,7 +1,6 @@
 package graphsim
 
 import (
-	"math"
 	"net/url"
 	"strings"
 )
@@ -437,6 +436,12 @@ func (s *Server) page(rc *reqCtx, b []byte, c *collection, owner int, q *query, 
 	})
 	b = append(b, `{"@odata.context":`...)
 	b = appendStr(b, odataCtx)
+	if start == nil && strings.EqualFold(rc.r.URL.Query().Get("$count"), "true") {
+		n := 0
+		c.walk(s.tenant, owner, q, nil, func(cursor) bool { n++; return true })
+		b = append(b, `,"@odata.count":`...)
+		b = appendInt(b, int64(n))
+	}
 	if len(curs) > q.top {
 		next := curs[q.top]
 		curs = curs[:q.top]
@@ -472,5 +477,3 @@ func (s *Server) deltaLink(rc *reqCtx, tk token) string {
 	}
 	return u + "$deltatoken=" + s.encodeToken(tk)
 }
-
-var _ = math.MaxInt64

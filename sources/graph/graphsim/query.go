@@ -4,7 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"errors"
-	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -240,5 +239,3 @@ outer:
 	}
 	return strings.Join(out, "&")
 }
-
-var noWindow = [2]int64{math.MinInt64, math.MaxInt64}

@@ -2,9 +2,7 @@ package graphsim
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -386,8 +384,3 @@ func putBuf(b *[]byte) {
 	}
 	bufPool.Put(b)
 }
-
-var errNotFound = errors.New("not found")
-
-// drain discards and closes a response body (helper for callers in tests).
-func drain(r io.ReadCloser) { _, _ = io.Copy(io.Discard, r); r.Close() }

@@ -2,7 +2,6 @@ package graphsim
 
 import (
 	"encoding/json"
-	"math"
 	"time"
 )
 
@@ -145,5 +144,3 @@ func (t *Tenant) Truth(coll, owner string, from, to time.Time) []json.RawMessage
 	})
 	return out
 }
-
-var _ = math.MaxInt64
