@@ -1,0 +1,284 @@
+package graph
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/url"
+	"slices"
+	"testing"
+	"time"
+
+	"m365export/sources"
+	"m365export/sources/graph/graphsim"
+	"m365export/sources/sourcetest"
+)
+
+// The window the graphsim tests read: the last emulated day.
+var (
+	simTo   = graphsim.DefaultNow
+	simFrom = simTo.Add(-24 * time.Hour)
+)
+
+func simOptions(f graphsim.Faults) graphsim.Options {
+	return graphsim.Options{
+		Users:              60, // every user class of the emulator (i mod 50) and some twice
+		Seed:               11,
+		MessagesPerUserDay: 3, // some mailboxes are empty for a day, others take several pages
+		Limits:             graphsim.Limits{RetryAfter: "fraction"},
+		Faults:             f,
+	}
+}
+
+func startSim(t testing.TB, o graphsim.Options) *graphsim.Server {
+	s, err := graphsim.Start(o)
+	if err != nil {
+		t.Fatalf("start graphsim: %v", err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// simClient is a client of s that authenticates with the application's
+// client secret through the emulator's identity side.
+func simClient(t testing.TB, s *graphsim.Server, o *Options) *Client {
+	cr := Credentials{TenantID: s.TenantID(), ClientID: s.ClientID(), ClientSecret: s.ClientSecret(),
+		AuthorityHost: s.AuthorityHost(), Transport: s.HTTPClient()}
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	opts.GraphRoot = s.GraphURL()
+	opts.Credential = cr.New
+	if opts.HTTPClient == nil {
+		opts.HTTPClient = s.HTTPClient()
+	}
+	c, err := New(&opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// sentItems is the outlook-mail collection as a connector declares it.
+func sentItems(c *Client, from, to time.Time, top int) *Collection {
+	q := url.Values{
+		"$filter":  {"sentDateTime ge " + from.Format(time.RFC3339) + " and sentDateTime lt " + to.Format(time.RFC3339)},
+		"$orderby": {"sentDateTime"},
+		"$top":     {itoa(top)},
+	}.Encode()
+	return &Collection{
+		Client: c,
+		Owners: func(ctx context.Context) ([]string, error) { return UserIDs(ctx, c) },
+		First: func(owner string) string {
+			return "/v1.0/users/" + owner + "/mailFolders/SentItems/messages?" + q
+		},
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+// testClientOptions: quick retries, Graph's limits with time running 100×
+// faster (so the governor is on but never the bottleneck of a test).
+func testClientOptions() *Options {
+	l := DefaultLimits().Scale(100)
+	return &Options{InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxAttempts: 30, Limits: &l}
+}
+
+type simHarness struct {
+	t   *testing.T
+	ref *graphsim.Server // the tenant as served without faults
+	ids []string
+}
+
+func newSimHarness(_ context.Context, t *testing.T) (sourcetest.Harness, error) {
+	ref := startSim(t, simOptions(graphsim.Faults{}))
+	return &simHarness{t: t, ref: ref}, nil
+}
+
+func (h *simHarness) MakeSource(_ context.Context, f sourcetest.Faults) (sources.Source, error) {
+	var gf graphsim.Faults
+	if f.Flaky {
+		gf = graphsim.Faults{Seed: 5, ErrorRate: 0.08, ResetRate: 0.04, TruncateRate: 0.04, StormEvery: 23, StormLength: 2}
+	}
+	if f.Stall {
+		gf = graphsim.Faults{SlowRate: 1, SlowDelay: time.Minute}
+	}
+	s := h.ref
+	if gf != (graphsim.Faults{}) {
+		s = startSim(h.t, simOptions(gf))
+	}
+	return sentItems(simClient(h.t, s, testClientOptions()), simFrom, simTo, 2), nil
+}
+
+func (h *simHarness) Want(context.Context) (map[string][]json.RawMessage, error) {
+	tn := h.ref.Tenant()
+	w := map[string][]json.RawMessage{}
+	for _, o := range tn.Owners("messages") {
+		w[o] = tn.Truth("messages", o, simFrom, simTo)
+	}
+	return w, nil
+}
+
+func (h *simHarness) Broken(context.Context) (map[string]error, error) {
+	tn := h.ref.Tenant()
+	readable := map[string]bool{}
+	for _, o := range tn.Owners("messages") {
+		readable[o] = true
+	}
+	b := map[string]error{}
+	for i := range tn.Users() {
+		if id := tn.UserID(i); !readable[id] {
+			b[id] = sources.ErrSkipOwner // no mailbox, guest, or mailbox denied
+		}
+	}
+	return b, nil
+}
+
+func (h *simHarness) Close() {}
+
+func TestCollection_ConformanceOnGraphsim(t *testing.T) {
+	sourcetest.Run(t, newSimHarness, nil)
+}
+
+func TestGraphsim_FaultyRunRecovers(t *testing.T) {
+	// The conformance suite compares records; this checks the faults did
+	// happen and were each retried.
+	s := startSim(t, simOptions(graphsim.Faults{Seed: 9, ErrorRate: 0.1, ResetRate: 0.05, TruncateRate: 0.05, StormEvery: 19, StormLength: 2}))
+	c := simClient(t, s, testClientOptions())
+	col := sentItems(c, simFrom, simTo, 2)
+	owners := s.Tenant().Owners("messages")[:20]
+	for _, o := range owners {
+		for _, err := range sources.Pages(t.Context(), col, o, "") {
+			if err != nil {
+				t.Fatalf("owner %s: %v", o, err)
+			}
+		}
+	}
+	st, ss := c.Stats(), s.Stats()
+	if st.Throttled == 0 || st.ServerErrors == 0 || st.TransportErrors+st.Truncated == 0 {
+		t.Errorf("client stats %+v: some kind of fault was never seen", st)
+	}
+	if st.Retries < ss.Faults {
+		t.Errorf("client retried %d times, emulator injected %d faults", st.Retries, ss.Faults)
+	}
+}
+
+func TestGraphsim_PermanentErrorsClassified(t *testing.T) {
+	s := startSim(t, simOptions(graphsim.Faults{}))
+	c := simClient(t, s, testClientOptions())
+	tn := s.Tenant()
+	// Copilot for a user without a licence (i mod 5 = 3): skip.
+	cop := &Collection{Client: c, First: func(o string) string {
+		return "/beta/copilot/users/" + o + "/interactionHistory/getAllEnterpriseInteractions?$top=100"
+	}}
+	_, err := cop.Page(t.Context(), tn.UserID(3), "")
+	if code, ok := IsSkip(err); !ok {
+		t.Errorf("Copilot without licence = %v (code %q), want ErrSkipOwner", err, code)
+	}
+	// A deleted user: skip with Request_ResourceNotFound or a mailbox code.
+	tn.DeleteUser(1)
+	_, err = sentItems(c, simFrom, simTo, 10).Page(t.Context(), tn.UserID(1), "")
+	if _, ok := IsSkip(err); !ok {
+		t.Errorf("deleted user = %v, want ErrSkipOwner", err)
+	}
+}
+
+func TestGraphsim_ConsentAndRoles(t *testing.T) {
+	s := startSim(t, simOptions(graphsim.Faults{}))
+	c := simClient(t, s, testClientOptions())
+	s.SetConsent(false)
+	_, err := UserIDs(t.Context(), c)
+	var ge *Error
+	if !errors.Is(err, sources.ErrConfig) || !errors.As(err, &ge) || ge.Code != "Authorization_IdentityNotFound" || ge.Advice == "" {
+		t.Errorf("without consent: %v, want ErrConfig Authorization_IdentityNotFound with advice", err)
+	}
+	// Consent granted without Mail.ReadBasic.All: 403 Authorization_RequestDenied,
+	// even after the one fresh token the client tries.
+	s.SetConsent(true)
+	s.SetRoles(slices.DeleteFunc(slices.Clone(graphsim.AllRoles), func(r string) bool { return r == "Mail.ReadBasic.All" }))
+	c = simClient(t, s, testClientOptions())
+	_, err = sentItems(c, simFrom, simTo, 10).Page(t.Context(), s.Tenant().UserID(0), "")
+	if !errors.Is(err, sources.ErrConfig) || !errors.As(err, &ge) || ge.Code != "Authorization_RequestDenied" {
+		t.Errorf("missing role: %v, want ErrConfig Authorization_RequestDenied", err)
+	}
+	if r := c.Stats().TokenRefreshes; r != 1 {
+		t.Errorf("token refreshes = %d, want 1", r)
+	}
+	// Roles granted now: the stale token is refreshed once and the read works.
+	s.SetRoles(graphsim.AllRoles)
+	c2 := simClient(t, s, testClientOptions())
+	if _, err := sentItems(c2, simFrom, simTo, 10).Page(t.Context(), s.Tenant().UserID(0), ""); err != nil {
+		t.Errorf("after the roles were granted: %v", err)
+	}
+}
+
+func TestGraphsim_TokenEndpointErrors(t *testing.T) {
+	s := startSim(t, simOptions(graphsim.Faults{}))
+	for _, tc := range []struct {
+		name string
+		set  func(*Credentials)
+		code string
+	}{
+		{"object id instead of client id", func(c *Credentials) { c.ClientID = "00000000-0000-0000-0000-000000000000" }, "AADSTS700016"},
+		{"unknown tenant", func(c *Credentials) { c.TenantID = "00000000-0000-0000-0000-00000000abcd" }, "AADSTS90002"},
+		{"federated subject mismatch", func(c *Credentials) {
+			c.ClientSecret = ""
+			c.Assertion = func(context.Context) (string, error) { return s.FederatedToken("someone-else", AzureADTokenExchange) }
+		}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cr := Credentials{TenantID: s.TenantID(), ClientID: s.ClientID(), ClientSecret: s.ClientSecret(),
+				AuthorityHost: s.AuthorityHost(), Transport: s.HTTPClient()}
+			tc.set(&cr)
+			c, _ := New(&Options{GraphRoot: s.GraphURL(), HTTPClient: s.HTTPClient(), Credential: cr.New})
+			_, err := UserIDs(t.Context(), c)
+			var ge *Error
+			if !errors.Is(err, sources.ErrConfig) || !errors.As(err, &ge) || ge.Advice == "" || (tc.code != "" && ge.Code != tc.code) {
+				t.Errorf("UserIDs = %v, want ErrConfig %s with advice", err, tc.code)
+			}
+		})
+	}
+	// The matching federated assertion works.
+	cr := Credentials{TenantID: s.TenantID(), ClientID: s.ClientID(), AuthorityHost: s.AuthorityHost(), Transport: s.HTTPClient(),
+		Assertion: func(context.Context) (string, error) {
+			return s.FederatedToken(graphsim.DefaultSubject, AzureADTokenExchange)
+		}}
+	c, _ := New(&Options{GraphRoot: s.GraphURL(), HTTPClient: s.HTTPClient(), Credential: cr.New})
+	ids, err := UserIDs(t.Context(), c)
+	if err != nil || len(ids) != s.Tenant().Users() {
+		t.Errorf("federated: %d users, %v; want %d", len(ids), err, s.Tenant().Users())
+	}
+}
+
+func TestGraphsim_ChannelDeltaExpiredMeansResync(t *testing.T) {
+	s := startSim(t, simOptions(graphsim.Faults{}))
+	c := simClient(t, s, testClientOptions())
+	tn := s.Tenant()
+	teams := tn.Owners("channels")
+	if len(teams) == 0 {
+		t.Fatal("the tenant has no team")
+	}
+	team := teams[0]
+	ch := tn.ChannelID(0, 0)
+	col := &Collection{Client: c, First: func(string) string {
+		return "/v1.0/teams/" + team + "/channels/" + url.PathEscape(ch) + "/messages/delta?$top=50"
+	}}
+	var delta string
+	for pg, err := range sources.Pages(t.Context(), col, team, "") {
+		if err != nil {
+			t.Fatalf("delta round: %v", err)
+		}
+		delta = pg.Delta
+	}
+	if delta == "" {
+		t.Fatal("the last page has no deltaLink")
+	}
+	if _, err := col.Page(t.Context(), team, delta); err != nil {
+		t.Fatalf("a fresh deltaLink: %v", err)
+	}
+	s.ExpireDeltaTokens()
+	if _, err := col.Page(t.Context(), team, delta); !errors.Is(err, sources.ErrResync) {
+		t.Errorf("an expired deltaLink = %v, want ErrResync", err)
+	}
+}
