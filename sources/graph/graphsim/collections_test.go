@@ -3,6 +3,7 @@ package graphsim
 import (
 	"encoding/json"
 	"net/url"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -239,5 +240,30 @@ func TestShapes(t *testing.T) {
 	}
 	if u.Value[7]["mail"] != nil {
 		t.Errorf("user 7 mail = %v, want null", u.Value[7]["mail"])
+	}
+}
+
+// TestTenant_LargeIsLazy serves a 100,000-user tenant without holding it:
+// the heap grows by far less than the users would take (≥ 1 KiB each).
+func TestTenant_LargeIsLazy(t *testing.T) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	h := start(t, Options{Users: 100000, Seed: 1})
+	tn := h.s.Tenant()
+	if code, _, b := h.get("/v1.0/users?$top=999"); code != 200 {
+		t.Fatalf("users: %d %s", code, b)
+	}
+	last := tn.UserID(99999)
+	if code, _, b := h.get("/v1.0/users/" + last + "/mailFolders/SentItems/messages?$top=1000"); code != 200 {
+		t.Fatalf("last user's mail: %d %s", code, b)
+	}
+	if code, _, b := h.get("/v1.0/groups/" + tn.GroupID(0) + "/members?$top=999"); code != 200 {
+		t.Fatalf("All Company: %d %s", code, b)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	if grew := int64(after.HeapAlloc) - int64(before.HeapAlloc); grew > 32<<20 {
+		t.Fatalf("heap grew by %d MiB for a 100k-user tenant", grew>>20)
 	}
 }

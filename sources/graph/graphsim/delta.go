@@ -40,13 +40,18 @@ func (s *Server) deltaState(rc *reqCtx, v url.Values) (*token, bool, *apiError) 
 	return &tk, isDelta, nil
 }
 
-// usersDelta serves /users/delta: a full round (pages, then a deltaLink
-// holding the directory change sequence), then rounds of changes since
-// (users deleted since, as @removed with reason "changed").
+// usersDelta serves /users/delta and /groups/delta: a full round (pages,
+// then a deltaLink holding the directory change sequence), then rounds of
+// changes since: users deleted since, as @removed with reason "changed"
+// (groups do not change).
 func (s *Server) usersDelta(rc *reqCtx, b []byte, v url.Values, odataCtx string) ([]byte, int, *apiError) {
+	c, fields, typ := collUsers, userFields, "user"
+	if rc.rt.ep == epGroupsDelta {
+		c, fields, typ = collGroups, groupFields, "group"
+	}
 	q := fullQuery()
 	var e *apiError
-	if q.sel, e = parseSelect(v, userFields, "user"); e != nil {
+	if q.sel, e = parseSelect(v, fields, typ); e != nil {
 		return nil, 0, e
 	}
 	q.defaults = q.sel == nil
@@ -59,7 +64,10 @@ func (s *Server) usersDelta(rc *reqCtx, b []byte, v url.Values, odataCtx string)
 	ph := pathHash(rc.r.URL.Path)
 	t := s.tenant
 	if isDelta {
-		ch := t.changesSince(tk.a)
+		var ch []change
+		if typ == "user" {
+			ch = t.changesSince(tk.a)
+		}
 		b = append(b, `{"@odata.context":`...)
 		b = appendStr(b, odataCtx)
 		b = append(b, `,"value":[`...)
@@ -81,8 +89,8 @@ func (s *Server) usersDelta(rc *reqCtx, b []byte, v url.Values, odataCtx string)
 		start, seq = &tk.cur, tk.a
 	}
 	var curs []cursor
-	walkUsers(t, 0, q, start, func(c cursor) bool {
-		curs = append(curs, c)
+	c.walk(t, 0, q, start, func(cu cursor) bool {
+		curs = append(curs, cu)
 		return len(curs) <= q.top
 	})
 	b = append(b, `{"@odata.context":`...)
@@ -94,11 +102,11 @@ func (s *Server) usersDelta(rc *reqCtx, b []byte, v url.Values, odataCtx string)
 		curs = curs[:q.top]
 	}
 	b = append(b, `,"value":[`...)
-	for i, c := range curs {
+	for i, cu := range curs {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = renderUser(t, b, 0, q, c)
+		b = c.render(t, b, 0, q, cu)
 	}
 	b = append(b, ']')
 	if !more {

@@ -37,6 +37,18 @@ func TestUsersDelta_RemovedAndExpired(t *testing.T) {
 	}
 }
 
+func TestGroupsDelta_Rounds(t *testing.T) {
+	h := start(t, Options{Users: 500})
+	recs, pages, delta := h.all("/v1.0/groups/delta")
+	if len(recs) != 50 || pages != 1 || delta == "" {
+		t.Fatalf("full round: %d groups in %d pages, deltaLink %q", len(recs), pages, delta)
+	}
+	equalRecords(t, "groups", h.s.Tenant().Truth("groups", "", time.Time{}, time.Time{}), recs)
+	if recs, _, d2 := h.all(delta); len(recs) != 0 || d2 == "" {
+		t.Fatalf("second round: %d changes, deltaLink %q", len(recs), d2)
+	}
+}
+
 func TestChannelDelta_Rounds(t *testing.T) {
 	h := start(t, Options{Users: 60, Seed: 8, ChannelMessagesPerChannelDay: 30, Limits: Limits{Disabled: true}})
 	tn := h.s.Tenant()

@@ -34,6 +34,7 @@
 //	                              users deleted since as @removed {"reason":"changed"}
 //	GET /users/{id}               $select
 //	GET /groups                   $top ≤ 999, $select
+//	GET /groups/delta             $select; nextLink, then deltaLink (groups do not change)
 //	GET /groups/{id}/members      $top ≤ 999, $select (directoryObjects with @odata.type)
 //	GET /users/{id}/mailboxSettings
 //	GET /users/{id}/calendar/calendarView?startDateTime=&endDateTime=   (also /calendarView)

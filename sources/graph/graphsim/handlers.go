@@ -16,6 +16,7 @@ const (
 	epChats           = "chats"
 	epChatMessages    = "chats/getAllMessages"
 	epGroups          = "groups"
+	epGroupsDelta     = "groups/delta"
 	epMembers         = "groups/members"
 	epTeams           = "teams"
 	epChannels        = "teams/allChannels"
@@ -27,7 +28,7 @@ const (
 )
 
 var endpoints = []string{epUsers, epUsersDelta, epUser, epMailboxSettings, epCalendarView, epMessages, epChats,
-	epChatMessages, epGroups, epMembers, epTeams, epChannels, epChannelMessages, epChannelDelta, epCallRecords,
+	epChatMessages, epGroups, epGroupsDelta, epMembers, epTeams, epChannels, epChannelMessages, epChannelDelta, epCallRecords,
 	epCopilot, epUnknown}
 
 // Limit classes.
@@ -88,6 +89,8 @@ func parseRoute(p string) (route, bool) {
 		return route{ep: epChatMessages, role: "Chat.Read.All", class: clsTeamsExport, userID: segs[1]}, true
 	case n == 1 && eq(segs[0], "groups"):
 		return route{ep: epGroups, role: "Group.Read.All", class: clsDirectory}, true
+	case n == 2 && eq(segs[0], "groups") && eq(segs[1], "delta"):
+		return route{ep: epGroupsDelta, role: "Group.Read.All", class: clsDirectory}, true
 	case n == 3 && eq(segs[0], "groups") && eq(segs[2], "members"):
 		return route{ep: epMembers, role: "Group.Read.All", class: clsDirectory, objID: segs[1]}, true
 	case n == 1 && eq(segs[0], "teams"):
@@ -168,6 +171,8 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 		return s.page(rc, b, collUsers, 0, q, ctx+"users"+selectSuffix(v))
 	case epUsersDelta:
 		return s.usersDelta(rc, b, v, ctx+"users"+selectSuffix(v))
+	case epGroupsDelta:
+		return s.usersDelta(rc, b, v, ctx+"groups"+selectSuffix(v))
 	case epUser:
 		u, e := s.lookupUser(rc)
 		if e != nil {

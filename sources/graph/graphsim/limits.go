@@ -79,6 +79,7 @@ func (l *Limits) fill(users int) {
 
 type window struct {
 	start time.Time
+	per   time.Duration
 	n     int
 }
 
@@ -115,10 +116,10 @@ func (lm *limiter) take(class, key int, r Rate, cost int, now time.Time) (time.D
 	k := winKey{class, key}
 	w := lm.windows[k]
 	if w == nil || now.Sub(w.start) >= per {
-		if len(lm.windows) > 65536 {
+		if len(lm.windows) >= maxWindows {
 			lm.prune(now)
 		}
-		w = &window{start: now}
+		w = &window{start: now, per: per}
 		lm.windows[k] = w
 	}
 	if w.n+cost > r.N {
@@ -128,13 +129,18 @@ func (lm *limiter) take(class, key int, r Rate, cost int, now time.Time) (time.D
 	return 0, true
 }
 
+// maxWindows bounds the limiter's memory (about 100 bytes a window): past
+// it, expired windows are dropped, and if none has expired, all are (which
+// forgives every budget once rather than growing without bound).
+const maxWindows = 1 << 20
+
 func (lm *limiter) prune(now time.Time) {
 	for k, w := range lm.windows {
-		if now.Sub(w.start) > 24*time.Hour*time.Duration(math.Max(1, lm.l.TimeScale)) {
+		if now.Sub(w.start) >= w.per {
 			delete(lm.windows, k)
 		}
 	}
-	if len(lm.windows) > 65536 {
+	if len(lm.windows) >= maxWindows {
 		clear(lm.windows)
 	}
 }
