@@ -184,13 +184,17 @@ func (s *Server) ClientSecret() string { return s.auth.secret }
 // CACertPEM is the certificate of the CA that signed the server's.
 func (s *Server) CACertPEM() []byte { return s.auth.caPEM }
 
-// HTTPClient returns a client that trusts the emulator's CA.
+// HTTPClient returns a client that trusts the emulator's CA (one client
+// per Server, safe for concurrent use; HTTP/2 where the server offers it).
 func (s *Server) HTTPClient() *http.Client {
-	pool := x509.NewCertPool()
-	pool.AddCert(s.auth.caCert)
-	tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true,
-		MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
-	return &http.Client{Transport: tr}
+	s.clientOnce.Do(func() {
+		pool := x509.NewCertPool()
+		pool.AddCert(s.auth.caCert)
+		tr := &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}, ForceAttemptHTTP2: true,
+			MaxIdleConns: 256, MaxIdleConnsPerHost: 256, IdleConnTimeout: 90 * time.Second}
+		s.client = &http.Client{Transport: tr}
+	})
+	return s.client
 }
 
 // TestIssuer is the issuer URL of the built-in federated token issuer.

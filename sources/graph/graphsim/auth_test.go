@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
@@ -198,5 +199,26 @@ func TestAuth_Diagnoses(t *testing.T) {
 	_ = json.NewDecoder(resp.Body).Decode(&oc)
 	if !strings.HasPrefix(oc["issuer"], s.AuthorityHost()) || oc["token_endpoint"] == "" || oc["authorization_endpoint"] == "" {
 		t.Errorf("openid configuration: %v", oc)
+	}
+}
+
+func TestAuth_TokenExpiresAndPlainGraph(t *testing.T) {
+	clk := newClock()
+	s, err := Start(Options{Users: 5, PlainGraph: true, Clock: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if !strings.HasPrefix(s.GraphURL(), "http://127.0.0.1:") || !strings.HasPrefix(s.AuthorityHost(), "https://127.0.0.1:") {
+		t.Fatalf("GraphURL %s, AuthorityHost %s", s.GraphURL(), s.AuthorityHost())
+	}
+	h := &harness{t: t, s: s, c: s.HTTPClient()}
+	h.token = h.getToken(url.Values{"client_secret": {s.ClientSecret()}})
+	if code, _, b := h.get("/v1.0/users"); code != 200 {
+		t.Fatalf("plain Graph with a token: %d %s", code, b)
+	}
+	clk.add(2 * time.Hour)
+	if code, _, b := h.get("/v1.0/users"); code != 401 || !strings.Contains(string(b), "expired") {
+		t.Fatalf("expired token: %d %s", code, b)
 	}
 }

@@ -113,6 +113,9 @@ type Server struct {
 	reqSeq atomic.Uint64
 	epoch  atomic.Int64 // bumped by ExpireDeltaTokens
 	wg     sync.WaitGroup
+
+	clientOnce sync.Once
+	client     *http.Client
 }
 
 // Start starts an emulator listening on loopback.
@@ -165,6 +168,9 @@ func (s *Server) Close() {
 		s.plain.Close()
 	}
 	s.wg.Wait()
+	if s.client != nil {
+		s.client.CloseIdleConnections()
+	}
 }
 
 // GraphURL is the Graph root without a version, e.g. https://127.0.0.1:PORT.
