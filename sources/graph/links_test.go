@@ -76,3 +76,28 @@ func FuzzScanLinks(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkScanLinks: finding the paging links of a 100-record page,
+// against decoding them with encoding/json.
+func BenchmarkScanLinks(b *testing.B) {
+	page := benchPage("https://graph.microsoft.com/v1.0/users/u/messages?$skip=100")
+	b.Run("scanLinks", func(b *testing.B) {
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			if l, err := scanLinks(page); err != nil || l.next == "" {
+				b.Fatal(l, err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		b.SetBytes(int64(len(page)))
+		for b.Loop() {
+			var env struct {
+				Next string `json:"@odata.nextLink"`
+			}
+			if err := json.Unmarshal(page, &env); err != nil || env.Next == "" {
+				b.Fatal(err)
+			}
+		}
+	})
+}
