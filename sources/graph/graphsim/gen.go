@@ -166,7 +166,7 @@ func appendStr(b []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+		if c >= 0x20 && c != '"' && c != '\\' {
 			continue
 		}
 		b = append(b, s[start:i]...)

@@ -102,8 +102,42 @@ func (t *Tenant) firstDay() int64 { return floorDiv(t.nowMS(), 86400000) - int64
 
 func (t *Tenant) objID(kind uint64, i int) (hi, lo uint64) {
 	hi = t.h(kind, int64(i), 0, 0)&^0xf000 | 0x4000
-	lo = t.h(kind, int64(i), 1, 0)&0x3fffffff00000000 | 1<<63 | uint64(uint32(i)^t.mask)
+	lo = t.h(kind, int64(i), 1, 0)&0x3fffffff00000000 | 1<<63 | uint64(t.perm(uint32(i)))
 	return
+}
+
+// perm is a seeded bijection on 32 bits that hides indexes in ids; unperm
+// inverts it.
+func (t *Tenant) perm(x uint32) uint32 {
+	x ^= t.mask
+	x *= permMul
+	x ^= x >> 16
+	x *= permMul2
+	return x ^ x>>16
+}
+
+func (t *Tenant) unperm(x uint32) uint32 {
+	x ^= x >> 16
+	x *= permInv2
+	x ^= x >> 16
+	x *= permInv
+	return x ^ t.mask
+}
+
+const (
+	permMul  uint32 = 0x9e3779b1
+	permMul2 uint32 = 0x85ebca6b
+)
+
+var permInv, permInv2 = inverse32(permMul), inverse32(permMul2)
+
+// inverse32 is the multiplicative inverse of odd a modulo 2^32 (Newton).
+func inverse32(a uint32) uint32 {
+	x := a
+	for i := 0; i < 5; i++ {
+		x *= 2 - a*x
+	}
+	return x
 }
 
 func (t *Tenant) appendObjID(b []byte, kind uint64, i int) []byte {
@@ -117,7 +151,7 @@ func (t *Tenant) objIndex(kind uint64, id string, n int) (int, bool) {
 	if !ok {
 		return 0, false
 	}
-	i := int(uint32(lo) ^ t.mask)
+	i := int(t.unperm(uint32(lo)))
 	if i < 0 || i >= n {
 		return 0, false
 	}
@@ -333,7 +367,7 @@ func (t *Tenant) channels(team int) int { return 1 + int(t.h(kChannel, int64(tea
 func (t *Tenant) appendChannelID(b []byte, team, ch int) []byte {
 	b = append(b, "19:"...)
 	hi := t.h(kChannel, int64(team), int64(ch), 0)
-	lo := t.h(kChannel, int64(team), int64(ch), 1)&0xffffff0000000000 | uint64(uint32(team)^t.mask)<<8 | uint64(ch)
+	lo := t.h(kChannel, int64(team), int64(ch), 1)&0xffffff0000000000 | uint64(t.perm(uint32(team)))<<8 | uint64(ch)
 	b = appendHex64(b, hi)
 	b = appendHex64(b, lo)
 	return append(b, "@thread.tacv2"...)
@@ -354,7 +388,7 @@ func (t *Tenant) channelIndex(team int, id string) (int, bool) {
 		lo = lo<<4 | uint64(v)
 	}
 	ch := int(lo & 0xff)
-	if ch >= t.channels(team) || int(uint32(lo>>8)^t.mask)&0xffffffff != team&0xffffffff {
+	if ch >= t.channels(team) || int(t.unperm(uint32(lo>>8))) != team {
 		return 0, false
 	}
 	if t.ChannelID(team, ch) != id {
