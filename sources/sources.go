@@ -24,6 +24,13 @@ type Source interface {
 	Page(ctx context.Context, p, token string) (Page, error)
 }
 
+// Checker is implemented by sources that can verify, before a run, that
+// they can read at all (credentials, consent, permissions). Check returns
+// an error wrapping ErrConfig when they cannot.
+type Checker interface {
+	Check(ctx context.Context) error
+}
+
 // Page is one response exactly as the API returned it.
 type Page struct {
 	// URL is the request URL that produced Body; the sanitizer chooses

@@ -29,9 +29,14 @@ type Options struct {
 	GraphRoot string
 	// TokenScope overrides the token scope (default Cloud.TokenScope()).
 	TokenScope string
-	// Credential builds a credential. It is called once at first use and
-	// again after Graph rejects a token (azidentity has no forced refresh).
-	// Credentials.New fits; nil sends no token (emulators, tests).
+	// Credentials say how to get tokens; their cloud is Cloud (leave
+	// Credentials.Cloud empty), so one setting chooses the login authority
+	// and the Graph root together.
+	Credentials *Credentials
+	// Credential builds a credential, instead of Credentials. It is called
+	// once at first use and again after Graph rejects a token (azidentity
+	// has no forced refresh). Neither set: no token is sent (emulators,
+	// tests).
 	Credential func() (TokenCredential, error)
 	// HTTPClient sends the requests (default: a client tuned for many
 	// connections to one host). Its Timeout should be 0: AttemptTimeout
@@ -123,6 +128,22 @@ func New(opts *Options) (*Client, error) {
 	root := strings.TrimRight(o.Cloud.GraphRoot, "/")
 	if o.GraphRoot != "" {
 		root = strings.TrimRight(o.GraphRoot, "/")
+	}
+	if o.Credentials != nil {
+		if o.Credential != nil {
+			return nil, fmt.Errorf("options: set Credentials or Credential, not both: %w", sources.ErrConfig)
+		}
+		cr := *o.Credentials
+		switch {
+		case cr.Cloud.Name == "":
+			cr.Cloud = o.Cloud
+		case cr.Cloud != o.Cloud:
+			return nil, fmt.Errorf("options: credentials for cloud %s, Graph in cloud %s: %w", cr.Cloud.Name, o.Cloud.Name, sources.ErrConfig)
+		}
+		if err := cr.Validate(); err != nil {
+			return nil, err
+		}
+		o.Credential = cr.New
 	}
 	scheme, rest, ok := strings.Cut(root, "://")
 	if !ok || (scheme != "https" && scheme != "http") || rest == "" {

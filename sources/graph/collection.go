@@ -28,7 +28,10 @@ type Collection struct {
 	Scope func(owner string) Scope
 }
 
-var _ sources.Source = (*Collection)(nil)
+var (
+	_ sources.Source  = (*Collection)(nil)
+	_ sources.Checker = (*Collection)(nil)
+)
 
 // Partitions lists the owners.
 func (c *Collection) Partitions(ctx context.Context) ([]string, error) {
@@ -72,6 +75,23 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 		return sources.Page{}, fmt.Errorf("next page: %w", err)
 	}
 	return sources.Page{URL: resp.URL, Body: resp.Body, Next: l.next, Delta: l.delta}, nil
+}
+
+// Check reads the first page of up to five owners and returns the first
+// error that is not about one owner: a preflight for authentication,
+// consent and permissions (`m365export check`). nil means a page was read,
+// or every owner tried was skipped for reasons of its own.
+func (c *Collection) Check(ctx context.Context) error {
+	owners, err := c.Partitions(ctx)
+	if err != nil {
+		return err
+	}
+	for _, o := range owners[:min(len(owners), 5)] {
+		if _, err := c.Page(ctx, o, ""); err == nil || !errors.Is(err, sources.ErrSkipOwner) {
+			return err
+		}
+	}
+	return nil // every owner tried was skipped: not a configuration problem by itself
 }
 
 // UsersPath lists every user's id, 999 (the maximum) per page.

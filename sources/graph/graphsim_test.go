@@ -282,3 +282,40 @@ func TestGraphsim_ChannelDeltaExpiredMeansResync(t *testing.T) {
 		t.Errorf("an expired deltaLink = %v, want ErrResync", err)
 	}
 }
+
+func TestCollection_CheckOnGraphsim(t *testing.T) {
+	s := startSim(t, simOptions(graphsim.Faults{}))
+	col := sentItems(simClient(t, s, testClientOptions()), simFrom, simTo, 10)
+	if err := col.Check(t.Context()); err != nil {
+		t.Errorf("Check = %v", err)
+	}
+	s.SetConsent(false)
+	col = sentItems(simClient(t, s, testClientOptions()), simFrom, simTo, 10)
+	if err := col.Check(t.Context()); !errors.Is(err, sources.ErrConfig) {
+		t.Errorf("Check without consent = %v, want ErrConfig", err)
+	}
+}
+
+func TestOptions_CredentialsFollowTheCloud(t *testing.T) {
+	s := startSim(t, simOptions(graphsim.Faults{}))
+	cr := &Credentials{TenantID: s.TenantID(), ClientID: s.ClientID(), ClientSecret: s.ClientSecret(),
+		AuthorityHost: s.AuthorityHost(), Transport: s.HTTPClient()}
+	c, err := New(&Options{GraphRoot: s.GraphURL(), HTTPClient: s.HTTPClient(), Credentials: cr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UserIDs(t.Context(), c); err != nil {
+		t.Errorf("UserIDs with Options.Credentials = %v", err)
+	}
+	// One setting: the credentials take the client's cloud…
+	gov := &Credentials{TenantID: "t", ClientID: "c", ClientSecret: "s"}
+	c, err = New(&Options{Cloud: USGovL5, Credentials: gov})
+	if err != nil || c.Root() != "https://dod-graph.microsoft.us" || c.tokens.scope != "https://dod-graph.microsoft.us/.default" {
+		t.Errorf("usgov-l5: %v, root %s", err, c.Root())
+	}
+	// …and credentials set for another cloud are refused.
+	gov.Cloud = China
+	if _, err := New(&Options{Cloud: Global, Credentials: gov}); !errors.Is(err, sources.ErrConfig) {
+		t.Errorf("credentials for china, client for global = %v, want ErrConfig", err)
+	}
+}
