@@ -238,6 +238,13 @@ func TestShapes(t *testing.T) {
 	if upn := u.Value[13]["userPrincipalName"].(string); !strings.Contains(upn, "#EXT#") || u.Value[13]["userType"] != "Guest" {
 		t.Errorf("user 13 = %v, want a guest", u.Value[13])
 	}
+	var members struct{ Value []json.RawMessage }
+	if _, _, b = h.get(q("/v1.0/users?$filter=userType eq 'Member' and accountEnabled eq true&$select=id")); json.Unmarshal(b, &members) != nil || len(members.Value) != 58 {
+		t.Errorf("enabled members: %d of 60, want 58: %s", len(members.Value), b)
+	}
+	if code, _, _ := h.get(q("/v1.0/users?$filter=startswith(displayName,'A')")); code != 400 {
+		t.Errorf("unsupported user filter: %d, want 400", code)
+	}
 	if u.Value[7]["mail"] != nil {
 		t.Errorf("user 7 mail = %v, want null", u.Value[7]["mail"])
 	}

@@ -23,13 +23,13 @@ func setOf(xs ...string) map[string]bool {
 }
 
 // walkUsers walks live users from index start[0].
-func walkUsers(t *Tenant, _ int, _ *query, start *cursor, fn func(cursor) bool) {
+func walkUsers(t *Tenant, _ int, q *query, start *cursor, fn func(cursor) bool) {
 	i := 0
 	if start != nil {
 		i = int(start[0])
 	}
 	for ; i < t.users; i++ {
-		if t.isDeleted(i) {
+		if t.isDeleted(i) || (q.userFilter != nil && !q.userFilter(i)) {
 			continue
 		}
 		if !fn(cursor{int64(i)}) {

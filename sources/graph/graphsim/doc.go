@@ -29,7 +29,8 @@
 //
 // Under /v1.0 (and the same under /beta):
 //
-//	GET /users                    $top ≤ 999 (default 100), $select
+//	GET /users                    $top ≤ 999 (default 100), $select,
+//	                              $filter=accountEnabled eq true|false, userType eq 'Member'|'Guest'
 //	GET /users/delta              $select; nextLink, then deltaLink; later rounds list
 //	                              users deleted since as @removed {"reason":"changed"}
 //	GET /users/{id}               $select

@@ -165,8 +165,8 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 			return nil, 0, e
 		}
 		q.defaults = q.sel == nil
-		if v.Get("$filter") != "" {
-			return nil, 0, badRequest("Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property of resource 'User'.")
+		if q.userFilter, e = userFilter(v.Get("$filter")); e != nil {
+			return nil, 0, e
 		}
 		return s.page(rc, b, collUsers, 0, q, ctx+"users"+selectSuffix(v))
 	case epUsersDelta:
@@ -481,4 +481,39 @@ func (s *Server) deltaLink(rc *reqCtx, tk token) string {
 		u += raw + "&"
 	}
 	return u + "$deltatoken=" + s.encodeToken(tk)
+}
+
+// userFilter parses the /users filters a user scope needs: accountEnabled
+// eq true|false and userType eq 'Member'|'Guest', joined by "and".
+func userFilter(f string) (func(i int) bool, *apiError) {
+	cl, e := parseFilter(f)
+	if e != nil || len(cl) == 0 {
+		return nil, e
+	}
+	unsupported := badRequest("Request_UnsupportedQuery", "Unsupported or invalid query filter clause specified for property of resource 'User'.")
+	var preds []func(int) bool
+	for _, c := range cl {
+		if c.op != "eq" {
+			return nil, unsupported
+		}
+		val := strings.Trim(c.val, "'")
+		switch {
+		case strings.EqualFold(c.prop, "accountEnabled") && (val == "true" || val == "false"):
+			want := val == "true"
+			preds = append(preds, func(i int) bool { return (i%50 != 31) == want })
+		case strings.EqualFold(c.prop, "userType") && (strings.EqualFold(val, "Member") || strings.EqualFold(val, "Guest")):
+			guest := strings.EqualFold(val, "Guest")
+			preds = append(preds, func(i int) bool { return (i%50 == 13) == guest })
+		default:
+			return nil, unsupported
+		}
+	}
+	return func(i int) bool {
+		for _, p := range preds {
+			if !p(i) {
+				return false
+			}
+		}
+		return true
+	}, nil
 }

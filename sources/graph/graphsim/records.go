@@ -17,6 +17,8 @@ type query struct {
 	desc     bool
 	appClass string
 	defaults bool // users: no $select, serve Graph's default property set
+	// userFilter keeps users by index (/users $filter); nil keeps all.
+	userFilter func(i int) bool
 }
 
 func fullQuery() *query { return &query{lo: math.MinInt64, hi: math.MaxInt64} }

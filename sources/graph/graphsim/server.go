@@ -254,7 +254,11 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	case n.status != 0:
 		st.faults.Add(1)
-		s.fail(rc, n.apiError())
+		e := n.apiError()
+		if e.retryAfter != "" {
+			e.retryAfter = s.limits.retryAfter(time.Duration(float64(time.Second) * s.limits.l.TimeScale))
+		}
+		s.fail(rc, e)
 		return
 	}
 	release, e := s.limits.admit(rt, r)
