@@ -379,7 +379,7 @@ func TestGet_RefreshesRejectedTokenOnce(t *testing.T) {
 	c, _ = New(&Options{GraphRoot: always.URL, Credential: factory, Limits: &Limits{}})
 	_, err := c.Get(t.Context(), "/v1.0/users")
 	var ge *Error
-	if !errors.As(err, &ge) || ge.Status != 401 || built.Load() != 2 || c.Stats().Requests != 2 {
+	if !errors.As(err, &ge) || ge.Status != 401 || !errors.Is(err, sources.ErrConfig) || built.Load() != 2 || c.Stats().Requests != 2 {
 		t.Errorf("Get = %v with %d credentials, %d requests; want a 401 after 2, 2", err, built.Load(), c.Stats().Requests)
 	}
 }

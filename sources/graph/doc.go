@@ -14,13 +14,23 @@
 // # Config
 //
 // Options selects the cloud (Global, USGovL4, USGovL5, China: one setting for
-// both the login authority and the Graph root), the credential factory
-// (Credentials.New: client secret, certificate, or a federated assertion
-// from GCP's metadata server, AWS Cognito or a token file), retry bounds
-// (MaxAttempts, MaxBackoff) and the throttle Limits (DefaultLimits are
-// Graph's documented ones; Limits.Scale runs them faster for tests).
-// A token is sent over plain HTTP only to a loopback host, and only to the
-// host of the configured Graph root.
+// both the login authority and the Graph root, and the token scope
+// "<root>/.default"), the Credentials (client secret, certificate in PEM or
+// PFX, or a federated assertion from GCP's metadata server, AWS Cognito or
+// a token file), retry bounds (MaxAttempts, MaxBackoff: 10 tries, waits
+// capped at 5 minutes) and the throttle Limits (DefaultLimits are Graph's
+// documented ones; Limits.Scale runs them faster). One Client, and so one
+// Governor, serves every worker of a tenant. A token is sent over plain
+// HTTP only to a loopback host, and only to the host of the Graph root.
+//
+// Typical use:
+//
+//	c, err := graph.New(&graph.Options{Cloud: graph.Global, Credentials: &graph.Credentials{
+//		TenantID: tenant, ClientID: appID, Assertion: graph.GCPMetadataAssertion(nil)}})
+//	col := &graph.Collection{Client: c,
+//		Owners: func(ctx context.Context) ([]string, error) { return graph.UserIDs(ctx, c) },
+//		First:  func(u string) string { return "/v1.0/users/" + u + "/mailFolders/SentItems/messages?…" }}
+//	for page, err := range sources.Pages(ctx, col, owner, "") { … }
 //
 // # Errors
 //

@@ -102,7 +102,9 @@ var skipOwnerCodes = map[string]bool{
 var configAdvice = map[string]string{
 	"Authorization_IdentityNotFound": "admin consent has not been granted to the application: have an administrator grant consent (see `m365export consent`)",
 	"Authorization_RequestDenied":    "insufficient privileges: if consent was granted only now, a token cached from before consent is in use (wait for it to expire or restart); then check the application permissions granted",
-	"PaymentRequired":                "the Teams export API needs protected-API approval and a licensing model (model=A or B)",
+	// Reached only when a freshly issued token is rejected too.
+	"InvalidAuthenticationToken": "Graph rejected a freshly issued token: check that the cloud setting matches the tenant's cloud (tokens are not valid across clouds)",
+	"PaymentRequired":            "the Teams export API needs protected-API approval and a licensing model (model=A or B)",
 }
 
 // Codes of an expired delta token.
