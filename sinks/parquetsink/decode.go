@@ -34,10 +34,14 @@ type decoder struct {
 	path  []byte
 	seen  []bool
 	zones map[string]*time.Location
+	// pred[n.id][j] is the member the j-th key of struct n named last
+	// time: Graph writes members in a stable order, so a string compare
+	// usually replaces a map lookup.
+	pred [][]*node
 }
 
 func newDecoder(c *compiled) *decoder {
-	d := &decoder{c: c, cols: make([][]parquet.Value, c.nLeaves), zones: map[string]*time.Location{}}
+	d := &decoder{c: c, cols: make([][]parquet.Value, c.nLeaves), zones: map[string]*time.Location{}, pred: make([][]*node, c.structs)}
 	for i := range d.cols {
 		d.cols[i] = make([]parquet.Value, 0, 4)
 	}
@@ -139,13 +143,24 @@ func (d *decoder) object(n *node, rep int) error {
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
 	} else {
-		for {
+		for j := 0; ; j++ {
 			d.ws()
 			key, err := d.key()
 			if err != nil {
 				return err
 			}
-			child := n.byKey[string(key)]
+			var child *node
+			p := d.pred[n.id]
+			if j < len(p) && p[j] != nil && p[j].source == string(key) {
+				child = p[j]
+			} else {
+				child = n.byKey[string(key)]
+				for len(p) <= j {
+					p = append(p, nil)
+				}
+				p[j] = child
+				d.pred[n.id] = p
+			}
 			d.path = d.path[:pathLen]
 			if pathLen > 0 {
 				d.path = append(d.path, '.')

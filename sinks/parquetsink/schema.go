@@ -15,6 +15,8 @@ import (
 type node struct {
 	path   string // dotted column path, for errors and the dictionary
 	idx    int    // index among its parent's fields
+	source string // JSON member name
+	id     int    // struct nodes: index into the decoder's key predictions
 	typ    sinks.Type
 	leaf   int // leaf column index (scalar types)
 	first  int // first leaf under the node
@@ -41,6 +43,7 @@ type compiled struct {
 	extra   int
 	nLeaves int
 	version int
+	structs int // struct nodes, numbered by node.id
 }
 
 func leafNode(t sinks.Type) parquet.Node {
@@ -123,11 +126,26 @@ func compile(name string, s *sinks.Schema) (*compiled, error) {
 		col := cols[f.Name()]
 		n := build(col, f, col.Name, 1, 0, &leaf)
 		n.idx = len(root.fields)
+		n.source = col.SourceName()
 		root.fields = append(root.fields, n)
 		root.byKey[col.SourceName()] = n
 	}
 	root.end = leaf
 	c.root = root
+	var number func(n *node)
+	number = func(n *node) {
+		if n.byKey != nil {
+			n.id = c.structs
+			c.structs++
+		}
+		for _, f := range n.fields {
+			number(f)
+		}
+		if n.elem != nil {
+			number(n.elem)
+		}
+	}
+	number(root)
 	c.nLeaves = leaf
 	if got := len(c.schema.Columns()); got != leaf {
 		return nil, fmt.Errorf("schema %s: %d leaves, Parquet has %d", name, leaf, got)
@@ -150,6 +168,7 @@ func build(col *sinks.Column, pn parquet.Node, path string, def, rep int, leaf *
 			fc := byName[f.Name()]
 			child := build(fc, f, path+"."+fc.Name, def+1, rep, leaf)
 			child.idx = len(n.fields)
+			child.source = fc.SourceName()
 			n.fields = append(n.fields, child)
 			n.byKey[fc.SourceName()] = child
 		}

@@ -181,6 +181,7 @@ type Sink struct {
 	owned  bool
 	opts   Options
 	token  string // distinguishes this process's staged files
+	codec  *zstdCodec
 
 	mu       sync.Mutex
 	schemas  map[schemaKey]*compiled
@@ -292,9 +293,11 @@ func New(b *blob.Bucket, opts *Options) (*Sink, error) {
 	if _, err := rand.Read(tok[:]); err != nil {
 		return nil, fmt.Errorf("staging token: %w", err)
 	}
+	o := opts.withDefaults()
 	return &Sink{
 		bucket:  b,
-		opts:    opts.withDefaults(),
+		opts:    o,
+		codec:   newZstdCodec(o.PageBufferSize),
 		token:   hex.EncodeToString(tok[:]),
 		schemas: map[schemaKey]*compiled{},
 		pending: map[partKey]*pendingPart{},

@@ -10,7 +10,6 @@ import (
 	"strconv"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/compress/zstd"
 	"gocloud.dev/blob"
 
 	"m365export/sinks"
@@ -18,13 +17,25 @@ import (
 
 const (
 	batchRows  = 256     // rows handed to parquet-go at once
-	arenaBytes = 4 << 20 // record JSON kept alive for one batch
+	arenaBytes = 1 << 20 // record JSON kept alive for one batch
+	batches    = 3       // batches in flight: one filling, one queued, one writing
 )
 
-// writer is the RecordWriter of one partition and shard. It decodes each
-// record into a Parquet row, hands rows to parquet-go in batches, flushes
-// row groups by rows and bytes and rolls to a new staged file at the
-// target size.
+// batch is rows decoded by Write and not yet handed to parquet-go. Values
+// reference the batch's arena (the records' JSON and unescaped strings),
+// so a batch is reused only after the worker wrote it.
+type batch struct {
+	rows  []parquet.Row
+	vals  []parquet.Value
+	arena []byte
+	flush bool // end the row group after this batch
+}
+
+// writer is the RecordWriter of one partition and shard. Write decodes each
+// record into a Parquet row on the caller's goroutine; a worker goroutine
+// hands batches of rows to parquet-go (encoding, zstd, upload), flushes row
+// groups and rolls to a new staged file at the target size. Decoding and
+// encoding thus use two cores.
 type writer struct {
 	// ctx is the writer's context, as blob.Writer keeps it: the
 	// RecordWriter interface has no per-call context.
@@ -35,31 +46,33 @@ type writer struct {
 	d    *decoder
 	opts []parquet.WriterOption
 
-	// current file
+	// Caller side.
+	cur        *batch
+	groupRows  int64
+	groupBytes int64
+	records    int64
+	err        error // sticky: the writer can only be closed
+	closed     bool
+	work       chan *batch
+	free       chan *batch
+	done       chan struct{}
+
+	// Worker side (the caller's after done is closed).
+	werr     error
 	pw       *parquet.GenericWriter[any]
 	bw       *blob.Writer
 	bwCancel context.CancelFunc
 	cw       *countingWriter
 	sum      hash.Hash
-	cur      stagedFile
-
-	groupRows  int64
-	groupBytes int64
-	batch      []parquet.Row
-	vals       []parquet.Value
-	arena      []byte
-
-	files   []stagedFile
-	records int64
-	err     error // sticky: the writer can only be closed
-	closed  bool
+	file     stagedFile
+	files    []stagedFile
 }
 
 func newWriter(ctx context.Context, s *Sink, k partKey, c *compiled) *writer {
 	o := s.opts
 	opts := []parquet.WriterOption{
 		c.schema,
-		parquet.Compression(&zstd.Codec{Level: zstd.SpeedFastest}),
+		parquet.Compression(s.codec),
 		parquet.PageBufferSize(o.PageBufferSize),
 		parquet.MaxRowsPerRowGroup(o.RowGroupRows),
 		parquet.CreatedBy(o.CreatedBy, "", ""),
@@ -69,15 +82,29 @@ func newWriter(ctx context.Context, s *Sink, k partKey, c *compiled) *writer {
 	if o.Compat {
 		opts = append(opts, parquet.DataPageVersion(1), parquet.DefaultEncodingFor(parquet.ByteArray, &parquet.Plain))
 	}
-	return &writer{
-		ctx:   ctx,
-		s:     s,
-		k:     k,
-		c:     c,
-		d:     newDecoder(c),
-		opts:  opts,
-		batch: make([]parquet.Row, 0, batchRows),
-		vals:  make([]parquet.Value, 0, batchRows*c.nLeaves*2),
+	w := &writer{
+		ctx:  ctx,
+		s:    s,
+		k:    k,
+		c:    c,
+		d:    newDecoder(c),
+		opts: opts,
+		work: make(chan *batch, batches),
+		free: make(chan *batch, batches),
+		done: make(chan struct{}),
+	}
+	w.cur = w.newBatch()
+	for range batches - 1 {
+		w.free <- w.newBatch()
+	}
+	go w.run()
+	return w
+}
+
+func (w *writer) newBatch() *batch {
+	return &batch{
+		rows:  make([]parquet.Row, 0, batchRows),
+		vals:  make([]parquet.Value, 0, batchRows*w.c.nLeaves*2),
 		arena: make([]byte, 0, arenaBytes),
 	}
 }
@@ -96,135 +123,138 @@ func (w *writer) Write(rec sinks.Record) error {
 		w.err = fmt.Errorf("write %s dt=%s: %w", w.k.collection, w.k.day, err)
 		return w.err
 	}
-	if len(w.arena)+len(rec.JSON)+len(rec.Owner)+len(rec.RunID) > cap(w.arena) && len(w.batch) > 0 {
-		if err := w.flushBatch(); err != nil {
+	b := w.cur
+	if len(b.arena)+len(rec.JSON)+len(rec.Owner)+len(rec.RunID) > cap(b.arena) && len(b.rows) > 0 {
+		if err := w.send(false); err != nil {
 			return err
 		}
+		b = w.cur
 	}
-	start := len(w.arena)
-	w.arena = append(w.arena, rec.JSON...)
-	data := w.arena[start:len(w.arena):len(w.arena)]
-	if err := w.d.decode(data); err != nil {
-		w.arena = w.arena[:start]
-		id := recordID(rec.JSON)
-		return fmt.Errorf("%s: record %q (#%d): %w: %w", w.k.collection, id, w.records, ErrInvalidRecord, err)
+	// One arena per batch holds the record's JSON, its unescaped strings
+	// and the sink's columns.
+	d, c := w.d, w.c
+	start := len(b.arena)
+	d.arena = append(b.arena, rec.JSON...)
+	data := d.arena[start:len(d.arena):len(d.arena)]
+	if err := d.decode(data); err != nil {
+		b.arena = d.arena[:start]
+		return fmt.Errorf("%s: record %q (#%d): %w: %w", w.k.collection, recordID(rec.JSON), w.records, ErrInvalidRecord, err)
 	}
 	w.records++
-	c, d := w.c, w.d
-	if rec.Owner != "" {
-		o := len(w.arena)
-		w.arena = append(w.arena, rec.Owner...)
-		d.cols[c.owner] = append(d.cols[c.owner], parquet.ByteArrayValue(w.arena[o:len(w.arena):len(w.arena)]).Level(0, 1, c.owner))
-	} else {
-		d.cols[c.owner] = append(d.cols[c.owner], parquet.Value{}.Level(0, 0, c.owner))
-	}
-	if rec.RunID != "" {
-		o := len(w.arena)
-		w.arena = append(w.arena, rec.RunID...)
-		d.cols[c.runID] = append(d.cols[c.runID], parquet.ByteArrayValue(w.arena[o:len(w.arena):len(w.arena)]).Level(0, 1, c.runID))
-	} else {
-		d.cols[c.runID] = append(d.cols[c.runID], parquet.Value{}.Level(0, 0, c.runID))
-	}
+	w.meta(c.owner, rec.Owner)
+	w.meta(c.runID, rec.RunID)
 	if !rec.ExportedAt.IsZero() {
 		d.cols[c.exptAt] = append(d.cols[c.exptAt], parquet.Int64Value(rec.ExportedAt.UnixMicro()).Level(0, 1, c.exptAt))
 	} else {
 		d.cols[c.exptAt] = append(d.cols[c.exptAt], parquet.Value{}.Level(0, 0, c.exptAt))
 	}
 	if len(d.extra) > 0 {
-		o := len(w.arena)
-		w.arena = append(w.arena, d.extra...)
-		w.arena = append(w.arena, '}')
-		d.cols[c.extra] = append(d.cols[c.extra], parquet.ByteArrayValue(w.arena[o:len(w.arena):len(w.arena)]).Level(0, 1, c.extra))
+		d.extra = append(d.extra, '}')
+		appendMeta(d, c.extra, d.extra)
 	} else {
 		d.cols[c.extra] = append(d.cols[c.extra], parquet.Value{}.Level(0, 0, c.extra))
 	}
-	r := len(w.vals)
+	b.arena = d.arena
+	r := len(b.vals)
 	for i := range d.cols {
-		w.vals = append(w.vals, d.cols[i]...)
+		b.vals = append(b.vals, d.cols[i]...)
 	}
-	w.batch = append(w.batch, parquet.Row(w.vals[r:len(w.vals):len(w.vals)]))
+	b.rows = append(b.rows, parquet.Row(b.vals[r:len(b.vals):len(b.vals)]))
 	w.groupRows++
 	w.groupBytes += int64(len(rec.JSON))
-	if len(w.batch) >= batchRows {
-		if err := w.flushBatch(); err != nil {
-			return err
-		}
-	}
 	if w.groupRows >= w.s.opts.RowGroupRows || w.groupBytes >= w.s.opts.RowGroupBytes {
-		if err := w.flushGroup(); err != nil {
-			return err
-		}
+		w.groupRows, w.groupBytes = 0, 0
+		return w.send(true)
+	}
+	if len(b.rows) >= batchRows {
+		return w.send(false)
 	}
 	return nil
 }
 
-func (w *writer) fail(err error) error {
-	if w.err == nil {
-		w.err = err
+// meta appends a string value of one of the sink's columns, copied into
+// the arena ("" is null).
+func (w *writer) meta(leaf int, s string) { appendMeta(w.d, leaf, s) }
+
+func appendMeta[T string | []byte](d *decoder, leaf int, s T) {
+	if len(s) == 0 {
+		d.cols[leaf] = append(d.cols[leaf], parquet.Value{}.Level(0, 0, leaf))
+		return
 	}
-	return w.err
+	o := len(d.arena)
+	d.arena = append(d.arena, s...)
+	d.cols[leaf] = append(d.cols[leaf], parquet.ByteArrayValue(d.arena[o:len(d.arena):len(d.arena)]).Level(0, 1, leaf))
 }
 
-// flushBatch hands the batched rows to parquet-go, opening a file first
-// if none is open.
-func (w *writer) flushBatch() error {
-	if len(w.batch) == 0 {
-		return nil
+// send queues the current batch for the worker and takes a free one.
+func (w *writer) send(flush bool) error {
+	w.cur.flush = flush
+	w.work <- w.cur
+	w.cur = <-w.free
+	// Receiving from free orders the worker's werr write before this read.
+	if w.werr != nil {
+		w.err = w.werr
+		return w.err
 	}
-	if w.pw == nil {
-		if err := w.openFile(); err != nil {
-			return err
-		}
-	}
-	if _, err := w.pw.WriteRows(w.batch); err != nil {
-		return w.fail(fmt.Errorf("write rows of %s: %w", w.cur.staging, err))
-	}
-	w.cur.rows += int64(len(w.batch))
-	w.batch = w.batch[:0]
-	w.vals = w.vals[:0]
-	w.arena = w.arena[:0]
-	w.d.arena = w.d.arena[:0]
 	return nil
 }
 
-// flushGroup ends the row group and rolls the file at the target size.
-func (w *writer) flushGroup() error {
-	if err := w.flushBatch(); err != nil {
-		return err
+// run is the worker: it writes batches until work is closed. After an
+// error it only recycles batches.
+func (w *writer) run() {
+	defer close(w.done)
+	for b := range w.work {
+		if w.werr == nil {
+			w.werr = w.writeBatch(b)
+		}
+		b.rows, b.vals, b.arena, b.flush = b.rows[:0], b.vals[:0], b.arena[:0], false
+		w.free <- b
 	}
-	w.groupRows, w.groupBytes = 0, 0
-	if w.pw == nil {
-		return nil
+}
+
+func (w *writer) writeBatch(b *batch) error {
+	if len(b.rows) > 0 {
+		if w.pw == nil {
+			if err := w.openFile(); err != nil {
+				return err
+			}
+		}
+		if _, err := w.pw.WriteRows(b.rows); err != nil {
+			return fmt.Errorf("write rows of %s: %w", w.file.staging, err)
+		}
+		w.file.rows += int64(len(b.rows))
 	}
-	if err := w.pw.Flush(); err != nil {
-		return w.fail(fmt.Errorf("flush row group of %s: %w", w.cur.staging, err))
-	}
-	if w.pw.Size() >= w.s.opts.TargetFileSize {
-		return w.closeFile()
+	if b.flush && w.pw != nil {
+		if err := w.pw.Flush(); err != nil {
+			return fmt.Errorf("flush row group of %s: %w", w.file.staging, err)
+		}
+		if w.pw.Size() >= w.s.opts.TargetFileSize {
+			return w.closeFile()
+		}
 	}
 	return nil
 }
 
 func (w *writer) openFile() error {
 	seq := w.s.nextSeq(w.k)
-	w.cur = stagedFile{
+	w.file = stagedFile{
 		staging: w.s.stagingDir(w.k) + fmt.Sprintf("part-%d-%d.%s.tmp", w.k.shard, seq, w.s.token),
 		name:    fmt.Sprintf("part-%d-%d.parquet", w.k.shard, seq),
 	}
 	ctx, cancel := context.WithCancel(w.ctx)
-	bw, err := w.s.bucket.NewWriter(ctx, w.cur.staging, &blob.WriterOptions{
+	bw, err := w.s.bucket.NewWriter(ctx, w.file.staging, &blob.WriterOptions{
 		ContentType: "application/vnd.apache.parquet",
 		BeforeWrite: w.s.opts.BeforeWrite,
 	})
 	if err != nil {
 		cancel()
-		return w.fail(fmt.Errorf("open %s: %w", w.cur.staging, err))
+		return fmt.Errorf("open %s: %w", w.file.staging, err)
 	}
 	w.bw, w.bwCancel = bw, cancel
 	w.sum = sha256.New()
 	w.cw = &countingWriter{w: bw, h: w.sum}
-	// A new parquet writer per file: Reset after Close keeps writing to
-	// the previous output in parquet-go v0.32.
+	// A new parquet writer per file: in parquet-go v0.32 Reset after Close
+	// keeps writing to the previous output.
 	w.pw = parquet.NewGenericWriter[any](w.cw, w.opts...)
 	w.s.opts.Logger.Debug("parquet file opened", "collection", w.k.collection, "dt", w.k.day, "shard", w.k.shard, "seq", seq)
 	return nil
@@ -232,9 +262,6 @@ func (w *writer) openFile() error {
 
 // closeFile writes the footer and completes the staged object.
 func (w *writer) closeFile() error {
-	if err := w.flushBatch(); err != nil {
-		return err
-	}
 	if w.bw == nil {
 		return nil
 	}
@@ -244,18 +271,17 @@ func (w *writer) closeFile() error {
 	if err != nil {
 		cancel() // abort the upload: nothing of this file becomes an object
 		bw.Close()
-		return w.fail(fmt.Errorf("finish %s: %w", w.cur.staging, err))
+		return fmt.Errorf("finish %s: %w", w.file.staging, err)
 	}
-	if err := bw.Close(); err != nil {
-		cancel()
-		return w.fail(fmt.Errorf("upload %s: %w", w.cur.staging, err))
-	}
+	err = bw.Close()
 	cancel()
-	w.cur.bytes = w.cw.n
-	w.cur.sha256 = hex.EncodeToString(w.sum.Sum(nil))
-	w.files = append(w.files, w.cur)
-	w.s.opts.Logger.Debug("parquet file staged", "collection", w.k.collection, "dt", w.k.day, "shard", w.k.shard, "name", w.cur.name, "rows", w.cur.rows, "bytes", w.cur.bytes)
-	w.groupRows, w.groupBytes = 0, 0
+	if err != nil {
+		return fmt.Errorf("upload %s: %w", w.file.staging, err)
+	}
+	w.file.bytes = w.cw.n
+	w.file.sha256 = hex.EncodeToString(w.sum.Sum(nil))
+	w.files = append(w.files, w.file)
+	w.s.opts.Logger.Debug("parquet file staged", "collection", w.k.collection, "dt", w.k.day, "shard", w.k.shard, "name", w.file.name, "rows", w.file.rows, "bytes", w.file.bytes)
 	return nil
 }
 
@@ -272,8 +298,25 @@ func (w *writer) Close() error {
 			w.err = fmt.Errorf("close %s dt=%s: %w", w.k.collection, w.k.day, err)
 		}
 	}
+	if w.err == nil && len(w.cur.rows) > 0 {
+		w.cur.flush = true
+		w.work <- w.cur
+		w.cur = nil
+	}
+	close(w.work)
+	<-w.done
 	if w.err == nil {
-		w.closeFile()
+		w.err = w.werr
+	}
+	if w.err == nil {
+		if err := w.ctx.Err(); err != nil {
+			w.err = fmt.Errorf("close %s dt=%s: %w", w.k.collection, w.k.day, err)
+		}
+	}
+	if w.err == nil {
+		if err := w.closeFile(); err != nil {
+			w.err = err
+		}
 	}
 	if w.err != nil {
 		w.abort()
@@ -288,7 +331,7 @@ func (w *writer) abort() {
 	if w.bw != nil {
 		w.bwCancel()
 		w.bw.Close()
-		w.bw, w.bwCancel = nil, nil
+		w.bw, w.bwCancel, w.pw = nil, nil, nil
 	}
 	ctx := context.WithoutCancel(w.ctx)
 	for _, f := range w.files {
