@@ -97,8 +97,12 @@ func (s *Server) deleteSome(n int) {
 	if t.users < 2 {
 		return
 	}
-	for k := 0; k < n; k++ {
+	n = min(n, t.users-1)
+	for k, done := 0, 0; done < n && k < 100*n; k++ {
 		i := 1 + int(t.h(kFault, int64(k), 0, 0)%uint64(t.users-1))
-		t.DeleteUser(i)
+		if !t.isDeleted(i) {
+			t.DeleteUser(i)
+			done++
+		}
 	}
 }
