@@ -26,6 +26,9 @@ type CognitoOptions struct {
 	// Login is the developer user identifier the identity is bound to
 	// (psoxy's setup uses the Entra application's client id).
 	Login string
+	// IdentityID pins the Cognito identity (the FIC's subject); "" lets
+	// Cognito find or create the one bound to Login.
+	IdentityID string
 	// Endpoint overrides Cognito's endpoint (tests).
 	Endpoint string
 }
@@ -59,6 +62,9 @@ func CognitoAssertion(o CognitoOptions) (func(context.Context) (string, error), 
 	in := &cognitoidentity.GetOpenIdTokenForDeveloperIdentityInput{
 		IdentityPoolId: aws.String(o.IdentityPoolID),
 		Logins:         map[string]string{o.DeveloperProvider: o.Login},
+	}
+	if o.IdentityID != "" {
+		in.IdentityId = aws.String(o.IdentityID)
 	}
 	return func(ctx context.Context) (string, error) {
 		out, err := client.GetOpenIdTokenForDeveloperIdentity(ctx, in)

@@ -32,7 +32,7 @@ func TestCognitoAssertion(t *testing.T) {
 			return aws.Credentials{AccessKeyID: "AKIDTEST", SecretAccessKey: "secret"}, nil
 		}),
 	}
-	get, err := CognitoAssertion(CognitoOptions{Config: cfg, IdentityPoolID: "us-east-1:pool", DeveloperProvider: "azure-access", Login: "client-app-id", Endpoint: srv.URL})
+	get, err := CognitoAssertion(CognitoOptions{Config: cfg, IdentityPoolID: "us-east-1:pool", DeveloperProvider: "azure-access", Login: "client-app-id", IdentityID: "us-east-1:abcd", Endpoint: srv.URL})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +47,7 @@ func TestCognitoAssertion(t *testing.T) {
 		t.Errorf("Authorization = %q, want a SigV4 signature for cognito-identity", auth)
 	}
 	logins, _ := in["Logins"].(map[string]any)
-	if in["IdentityPoolId"] != "us-east-1:pool" || logins["azure-access"] != "client-app-id" {
+	if in["IdentityPoolId"] != "us-east-1:pool" || in["IdentityId"] != "us-east-1:abcd" || logins["azure-access"] != "client-app-id" {
 		t.Errorf("request = %v", in)
 	}
 }

@@ -162,6 +162,10 @@ func TestIsSkip_GivesCode(t *testing.T) {
 	if !ok || code != "MailboxNotEnabledForRESTAPI" {
 		t.Errorf("IsSkip(%v) = %q, %v; want MailboxNotEnabledForRESTAPI, true", err, code, ok)
 	}
+	var coded interface{ ErrorCode() string }
+	if !errors.As(err, &coded) || coded.ErrorCode() != "MailboxNotEnabledForRESTAPI" {
+		t.Errorf("error %v has no ErrorCode", err)
+	}
 	var ge *Error
 	if !errors.As(err, &ge) || ge.Status != 404 || ge.RequestID != "req-404" {
 		t.Errorf("error = %#v, want *Error with status 404 and request id", ge)

@@ -60,6 +60,9 @@ func (e *Error) Error() string {
 	return b.String()
 }
 
+// ErrorCode returns Graph's error code, for the run's ledger.
+func (e *Error) ErrorCode() string { return e.Code }
+
 // Unwrap returns the classification, so errors.Is(err, sources.ErrSkipOwner)
 // works through an *Error.
 func (e *Error) Unwrap() error { return e.Kind }
