@@ -244,3 +244,10 @@ func TestErrors_UserClasses(t *testing.T) {
 		t.Errorf("deleted user: %d %s", code, b)
 	}
 }
+
+func TestStart_LoopbackOnly(t *testing.T) {
+	if s, err := Start(Options{Listen: "0.0.0.0:0"}); err == nil {
+		s.Close()
+		t.Fatal("Start on 0.0.0.0 succeeded")
+	}
+}

@@ -39,7 +39,8 @@ type Options struct {
 	CallsPerUserDay              float64 // call records per user (0.5)
 	CopilotPerUserDay            float64 // Copilot prompts (each with a response) per licensed user (3)
 
-	// Listen is the address to listen on (default 127.0.0.1:0).
+	// Listen is the loopback address to listen on (default 127.0.0.1:0);
+	// other addresses are refused.
 	Listen string
 	// PlainGraph serves Graph on a second, plain-HTTP loopback listener
 	// (GraphURL then starts with http://); the identity side stays on TLS.
@@ -126,6 +127,11 @@ func Start(opts Options) (*Server, error) {
 	s.stats.init()
 	s.limits = newLimiter(&s.opts.Limits, s.opts.Users, s.opts.Clock)
 	s.faults = newFaulter(&s.opts.Faults)
+	if host, _, err := net.SplitHostPort(opts.Listen); err != nil {
+		return nil, fmt.Errorf("listen address %q: %w", opts.Listen, err)
+	} else if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return nil, fmt.Errorf("listen address %q: the emulator serves loopback only", opts.Listen)
+	}
 	ln, err := net.Listen("tcp", opts.Listen)
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", opts.Listen, err)
