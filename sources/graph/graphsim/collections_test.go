@@ -227,6 +227,11 @@ func TestShapes(t *testing.T) {
 	if _, _, b = h.get("/v1.0/groups/" + tn.GroupID(0) + "/members?$count=true&$top=5"); json.Unmarshal(b, &cnt) != nil || cnt.Count != 60 {
 		t.Errorf("members of All Company: @odata.count = %d, want 60", cnt.Count)
 	}
+	sel := []string{"sentDateTime", "toRecipients", "subject"}
+	want := tn.TruthSelect("messages", tn.UserID(0), dayT, nextDayT, sel)
+	got, _, _ := h.all(q("/v1.0/users/" + tn.UserID(0) + "/mailFolders/SentItems/messages?$orderby=sentDateTime&$top=4&$select=" + strings.Join(sel, ",") +
+		"&$filter=sentDateTime ge " + day + " and sentDateTime lt " + nextDay))
+	equalRecords(t, "messages with $select", want, got)
 	code, _, b = h.get("/v1.0/users/" + tn.UserID(0) + "/mailFolders/SentItems/messages?$select=nope")
 	if code != 400 {
 		t.Errorf("$select of an unknown property: %d %s", code, b)

@@ -72,7 +72,18 @@ func (t *Tenant) Owners(collection string) []string {
 // chat_messages repeats a chat's message for each participant, as
 // getAllMessages does. An unknown collection or owner gives nil.
 func (t *Tenant) Truth(coll, owner string, from, to time.Time) []json.RawMessage {
+	return t.TruthSelect(coll, owner, from, to, nil)
+}
+
+// TruthSelect is Truth for requests with $select=strings.Join(sel, ","):
+// records as the emulator serves them then (messages and events keep
+// @odata.etag and id; Teams messages keep @odata.type). Names are
+// canonical property names; unknown ones are ignored. nil sel is Truth.
+func (t *Tenant) TruthSelect(coll, owner string, from, to time.Time, sel []string) []json.RawMessage {
 	q := fullQuery()
+	if sel != nil {
+		q.sel = setOf(sel...)
+	}
 	if !from.IsZero() {
 		q.lo = from.UnixMilli()
 	}
@@ -88,7 +99,7 @@ func (t *Tenant) Truth(coll, owner string, from, to time.Time) []json.RawMessage
 	}
 	switch coll {
 	case "users":
-		c, q.defaults = collUsers, true
+		c, q.defaults = collUsers, sel == nil
 	case "groups":
 		c = collGroups
 	case "teams":
