@@ -1,0 +1,56 @@
+package graphsim
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+// TestGolden pins the tenant of seed 1: the first and last record of every
+// collection for its first owner, for the default day window. Other
+// packages' goldens rest on these bytes; a change here is a change for
+// them, so review the diff like code (go test ./sources/graph/graphsim -update).
+func TestGolden(t *testing.T) {
+	o := Options{Users: 60, Seed: 1}
+	o.defaults()
+	tn := newTenant(&o)
+	got := map[string][]json.RawMessage{}
+	var names []string
+	for c := range Collections {
+		names = append(names, c)
+	}
+	sort.Strings(names)
+	for _, c := range names {
+		owners := tn.Owners(c)
+		recs := tn.Truth(c, owners[0], dayT, nextDayT)
+		if len(recs) == 0 {
+			t.Fatalf("%s: no records for the first owner", c)
+		}
+		got[c] = []json.RawMessage{recs[0], recs[len(recs)-1]}
+	}
+	b, err := json.MarshalIndent(got, "", "  ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join("testdata", "seed1.golden.json")
+	if *update {
+		if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create it): %v", err)
+	}
+	if d := cmp.Diff(string(bytes.TrimSpace(want)), string(bytes.TrimSpace(b))); d != "" {
+		t.Fatalf("tenant of seed 1 changed (-want +got):\n%s", d)
+	}
+}
