@@ -19,20 +19,18 @@ const (
 	// ScopeDirectory: users, groups, members; one resource-unit bucket per
 	// tenant, sent with x-ms-throttle-priority: low.
 	ScopeDirectory
-	// ScopeChatExport: users/{id}/chats/getAllMessages; 200 rps per tenant.
-	ScopeChatExport
-	// ScopeChannelExport: teams/{id}/channels/getAllMessages; ID is the
-	// team. 200 rps per tenant and 4 rps per team.
-	ScopeChannelExport
-	// ScopeChannelMessages: channel messages/delta and replies; ID is the
-	// channel. 60 requests per minute per tenant and 4 rps per channel.
+	// ScopeTeamsExport: chats/getAllMessages and channels/getAllMessages;
+	// 200 rps per tenant; ID is the team ("" for chats), 4 rps per team.
+	ScopeTeamsExport
+	// ScopeChannelMessages: channel messages/delta and replies; 60
+	// requests per minute per tenant; ID is the team, 4 rps per team.
 	ScopeChannelMessages
-	// ScopeTeam: other calls on one team or channel; ID is the team or
-	// channel. 4 rps each.
-	ScopeTeam
+	// ScopeTeams: other Teams reads (teams, channels, a user's chats);
+	// 30 rps per tenant; ID is the team ("" for none), 4 rps per team.
+	ScopeTeams
 )
 
-var kindNames = [...]string{"other", "mailbox", "directory", "chat-export", "channel-export", "channel-messages", "team"}
+var kindNames = [...]string{"other", "mailbox", "directory", "teams-export", "channel-messages", "teams"}
 
 func (k ScopeKind) String() string {
 	if int(k) < len(kindNames) {
@@ -118,26 +116,26 @@ func ScopeOf(rawURL string) (Scope, int) {
 			case mailboxSegments[s2]:
 				return Scope{Kind: ScopeMailbox, ID: segs[1]}, 1
 			case s2 == "chats" && seg(3) == "getallmessages":
-				return Scope{Kind: ScopeChatExport}, 1
-			case s2 == "chats" || s2 == "joinedteams" || s2 == "teamwork" || s2 == "onlinemeetings":
+				return Scope{Kind: ScopeTeamsExport}, 1
+			case s2 == "chats" || s2 == "joinedteams":
+				return Scope{Kind: ScopeTeams}, 1
+			case s2 == "teamwork" || s2 == "onlinemeetings":
 				return Scope{Kind: ScopeOther, ID: "teams"}, 1
 			}
 		}
 		return Scope{Kind: ScopeDirectory}, directoryCost(segs, query)
 	case "teams":
 		if n < 2 {
-			return Scope{Kind: ScopeOther, ID: "teams"}, 1
+			return Scope{Kind: ScopeTeams}, 1
 		}
-		if seg(2) == "channels" && n >= 4 {
-			if seg(3) == "getallmessages" {
-				return Scope{Kind: ScopeChannelExport, ID: segs[1]}, 1
-			}
-			if seg(4) == "messages" && (seg(5) == "delta" || seg(6) == "replies") {
-				return Scope{Kind: ScopeChannelMessages, ID: segs[3]}, 1
-			}
-			return Scope{Kind: ScopeTeam, ID: segs[3]}, 1
+		team := segs[1]
+		if seg(2) == "channels" && seg(3) == "getallmessages" {
+			return Scope{Kind: ScopeTeamsExport, ID: team}, 1
 		}
-		return Scope{Kind: ScopeTeam, ID: segs[1]}, 1
+		if seg(2) == "channels" && seg(4) == "messages" && (seg(5) == "delta" || seg(6) == "replies") {
+			return Scope{Kind: ScopeChannelMessages, ID: team}, 1
+		}
+		return Scope{Kind: ScopeTeams, ID: team}, 1
 	case "copilot", "communications", "chats", "reports", "security", "sites", "drives":
 		return Scope{Kind: ScopeOther, ID: root}, 1
 	}

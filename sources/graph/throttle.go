@@ -21,14 +21,15 @@ type Limits struct {
 	MailboxConcurrency int
 	// Mailbox is the request budget per mailbox.
 	Mailbox Rate
-	// ChatExport is users/{id}/chats/getAllMessages per tenant.
-	ChatExport Rate
-	// ChannelExport is teams/{id}/channels/getAllMessages per tenant.
-	ChannelExport Rate
-	// TeamOrChannel is the budget per team or channel.
-	TeamOrChannel Rate
+	// TeamsExport is chats/getAllMessages and channels/getAllMessages
+	// together, per tenant.
+	TeamsExport Rate
 	// ChannelMessages is channel messages/delta and replies per tenant.
 	ChannelMessages Rate
+	// TeamsOther is other Teams reads per tenant.
+	TeamsOther Rate
+	// PerTeam is the budget of each team (its channels included).
+	PerTeam Rate
 	// DirectoryRU is the directory resource-unit budget per tenant.
 	DirectoryRU Rate
 	// Headroom is the share of each budget left unused so that jitter
@@ -41,17 +42,18 @@ type Limits struct {
 
 // DefaultLimits are Graph's documented limits (graph-api-notes §2): 4 in
 // flight and 10,000 requests per 10 minutes per mailbox; getAllMessages 200
-// rps per tenant; 4 rps per team or channel; channel messages/delta and
-// replies 60 per minute per tenant; 3,500 directory resource units per 10 s
-// (the smallest tenant size; raise it for larger tenants).
+// rps per tenant; channel messages/delta and replies 60 per minute per
+// tenant; other Teams reads 30 rps per tenant; 4 rps per team or channel
+// (kept per team, which bounds its channels too); 3,500 directory resource
+// units per 10 s (the smallest tenant size; raise it for larger tenants).
 func DefaultLimits() Limits {
 	return Limits{
 		MailboxConcurrency: 4,
 		Mailbox:            Rate{10000, 10 * time.Minute},
-		ChatExport:         Rate{200, time.Second},
-		ChannelExport:      Rate{200, time.Second},
-		TeamOrChannel:      Rate{4, time.Second},
+		TeamsExport:        Rate{200, time.Second},
 		ChannelMessages:    Rate{60, time.Minute},
+		TeamsOther:         Rate{30, time.Second},
+		PerTeam:            Rate{4, time.Second},
 		DirectoryRU:        Rate{3500, 10 * time.Second},
 		Headroom:           0.02,
 		Recovery:           time.Second,
@@ -68,8 +70,8 @@ func (l Limits) Scale(f float64) Limits {
 		}
 		return Rate{r.N, max(time.Duration(float64(r.Per)/f), 1)}
 	}
-	l.Mailbox, l.ChatExport, l.ChannelExport = s(l.Mailbox), s(l.ChatExport), s(l.ChannelExport)
-	l.TeamOrChannel, l.ChannelMessages, l.DirectoryRU = s(l.TeamOrChannel), s(l.ChannelMessages), s(l.DirectoryRU)
+	l.Mailbox, l.TeamsExport, l.ChannelMessages = s(l.Mailbox), s(l.TeamsExport), s(l.ChannelMessages)
+	l.TeamsOther, l.PerTeam, l.DirectoryRU = s(l.TeamsOther), s(l.PerTeam), s(l.DirectoryRU)
 	if l.Recovery > 0 {
 		l.Recovery = max(time.Duration(float64(l.Recovery)/f), 1)
 	}
@@ -167,10 +169,10 @@ type Governor struct {
 	now    func() time.Time
 	sleep  func(ctx context.Context, d time.Duration) error
 
-	mailboxes                                             sync.Map // id → *limiter
-	teams                                                 sync.Map // team or channel id → *limiter
-	others                                                sync.Map // id → *limiter
-	chatExport, channelExport, channelMessages, directory *limiter
+	mailboxes                                           sync.Map // id → *limiter
+	teams                                               sync.Map // team id → *limiter
+	others                                              sync.Map // id → *limiter
+	teamsExport, channelMessages, teamsOther, directory *limiter
 }
 
 // NewGovernor returns a governor keeping l. now and sleep may be nil (the
@@ -190,9 +192,9 @@ func NewGovernor(l Limits, now func() time.Time, sleep func(context.Context, tim
 	}
 	return &Governor{
 		limits: l, now: now, sleep: sleep,
-		chatExport:      newLimiter(l.ChatExport, l.Headroom, 0),
-		channelExport:   newLimiter(l.ChannelExport, l.Headroom, 0),
+		teamsExport:     newLimiter(l.TeamsExport, l.Headroom, 0),
 		channelMessages: newLimiter(l.ChannelMessages, l.Headroom, 0),
+		teamsOther:      newLimiter(l.TeamsOther, l.Headroom, 0),
 		directory:       newLimiter(l.DirectoryRU, l.Headroom, 0),
 	}
 }
@@ -208,6 +210,14 @@ func (g *Governor) keyed(m *sync.Map, id string, r Rate, conc int) *limiter {
 	return v.(*limiter)
 }
 
+// team returns a team's limiter, or nil for requests of no team.
+func (g *Governor) team(id string) *limiter {
+	if id == "" {
+		return nil
+	}
+	return g.keyed(&g.teams, id, g.limits.PerTeam, 0)
+}
+
 // chain returns the limiters a scope counts against, most specific first.
 func (g *Governor) chain(s Scope) (a, b *limiter) {
 	switch s.Kind {
@@ -215,14 +225,12 @@ func (g *Governor) chain(s Scope) (a, b *limiter) {
 		return g.keyed(&g.mailboxes, s.ID, g.limits.Mailbox, g.limits.MailboxConcurrency), nil
 	case ScopeDirectory:
 		return g.directory, nil
-	case ScopeChatExport:
-		return g.chatExport, nil
-	case ScopeChannelExport:
-		return g.keyed(&g.teams, s.ID, g.limits.TeamOrChannel, 0), g.channelExport
+	case ScopeTeamsExport:
+		return g.team(s.ID), g.teamsExport
 	case ScopeChannelMessages:
-		return g.keyed(&g.teams, s.ID, g.limits.TeamOrChannel, 0), g.channelMessages
-	case ScopeTeam:
-		return g.keyed(&g.teams, s.ID, g.limits.TeamOrChannel, 0), nil
+		return g.team(s.ID), g.channelMessages
+	case ScopeTeams:
+		return g.team(s.ID), g.teamsOther
 	default:
 		return g.keyed(&g.others, s.ID, Rate{}, 0), nil
 	}
@@ -240,6 +248,9 @@ func (p permit) release() {
 // acquire waits until a request of scope s costing cost units may go.
 func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, error) {
 	a, b := g.chain(s)
+	if a == nil {
+		a, b = b, nil
+	}
 	var p permit
 	if a.sem != nil {
 		select {
@@ -267,7 +278,9 @@ func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, erro
 func (g *Governor) throttled(s Scope, retryAfter time.Duration) {
 	a, b := g.chain(s)
 	now := g.now().UnixNano()
-	a.throttled(now, retryAfter)
+	if a != nil {
+		a.throttled(now, retryAfter)
+	}
 	if b != nil {
 		b.throttled(now, retryAfter)
 	}
@@ -276,7 +289,10 @@ func (g *Governor) throttled(s Scope, retryAfter time.Duration) {
 // Slowdown reports how much 429s have slowed scope s (1 = full speed).
 func (g *Governor) Slowdown(s Scope) float64 {
 	a, b := g.chain(s)
-	f := a.slowdown()
+	f := 1.0
+	if a != nil {
+		f = a.slowdown()
+	}
 	if b != nil {
 		f = max(f, b.slowdown())
 	}

@@ -20,13 +20,14 @@ func TestScopeOf(t *testing.T) {
 		{"https://graph.microsoft.com/v1.0/users/u1/mailFolders/SentItems/messages?$top=10&$skip=20", Scope{ScopeMailbox, "u1"}, 1},
 		{"/v1.0/users/u1/calendar/calendarView?startDateTime=a&endDateTime=b", Scope{ScopeMailbox, "u1"}, 1},
 		{"/v1.0/users/u1/mailboxSettings", Scope{ScopeMailbox, "u1"}, 1},
-		{"/v1.0/users/u1/chats/getAllMessages?model=A", Scope{ScopeChatExport, ""}, 1},
-		{"/v1.0/users/u1/chats", Scope{ScopeOther, "teams"}, 1},
-		{"/v1.0/teams/t1/channels/getAllMessages", Scope{ScopeChannelExport, "t1"}, 1},
-		{"/v1.0/teams/t1/channels/c1/messages/delta?$skiptoken=x", Scope{ScopeChannelMessages, "c1"}, 1},
-		{"/v1.0/teams/t1/channels/c1/messages/m1/replies", Scope{ScopeChannelMessages, "c1"}, 1},
-		{"/v1.0/teams/t1/channels/c1/messages", Scope{ScopeTeam, "c1"}, 1},
-		{"/v1.0/teams/t1/allChannels", Scope{ScopeTeam, "t1"}, 1},
+		{"/v1.0/users/u1/chats/getAllMessages?model=A", Scope{ScopeTeamsExport, ""}, 1},
+		{"/v1.0/users/u1/chats", Scope{ScopeTeams, ""}, 1},
+		{"/v1.0/teams", Scope{ScopeTeams, ""}, 1},
+		{"/v1.0/teams/t1/channels/getAllMessages", Scope{ScopeTeamsExport, "t1"}, 1},
+		{"/v1.0/teams/t1/channels/c1/messages/delta?$skiptoken=x", Scope{ScopeChannelMessages, "t1"}, 1},
+		{"/v1.0/teams/t1/channels/c1/messages/m1/replies", Scope{ScopeChannelMessages, "t1"}, 1},
+		{"/v1.0/teams/t1/channels/c1/messages", Scope{ScopeTeams, "t1"}, 1},
+		{"/v1.0/teams/t1/allChannels", Scope{ScopeTeams, "t1"}, 1},
 		{"/v1.0/users?$select=id&$top=999", Scope{ScopeDirectory, ""}, 1},
 		{"/v1.0/users", Scope{ScopeDirectory, ""}, 2},
 		{"/v1.0/users?%24select=id", Scope{ScopeDirectory, ""}, 1},
@@ -111,8 +112,8 @@ func TestGovernor_DirectoryResourceUnits(t *testing.T) {
 
 func TestGovernor_SlowsAfter429AndRecovers(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
-	g := NewGovernor(Limits{TeamOrChannel: Rate{4, time.Second}, Recovery: time.Second}, clk.Now, clk.Sleep)
-	s := Scope{Kind: ScopeTeam, ID: "c1"}
+	g := NewGovernor(Limits{PerTeam: Rate{4, time.Second}, Recovery: time.Second}, clk.Now, clk.Sleep)
+	s := Scope{Kind: ScopeTeams, ID: "t1"}
 	gap := func() time.Duration {
 		p, _ := g.acquire(t.Context(), s, 1)
 		p.release()
@@ -136,7 +137,7 @@ func TestGovernor_SlowsAfter429AndRecovers(t *testing.T) {
 		t.Errorf("slowdown after two 429s = %v, want 4", f)
 	}
 	// Other scopes are not slowed.
-	if f := g.Slowdown(Scope{Kind: ScopeTeam, ID: "c2"}); f != 1 {
+	if f := g.Slowdown(Scope{Kind: ScopeTeams, ID: "t2"}); f != 1 {
 		t.Errorf("other scope slowdown = %v", f)
 	}
 	for range 100 {
@@ -183,7 +184,7 @@ func TestGovernor_MailboxConcurrency(t *testing.T) {
 
 func TestLimits_Scale(t *testing.T) {
 	l := DefaultLimits().Scale(100)
-	if l.Mailbox != (Rate{10000, 6 * time.Second}) || l.TeamOrChannel != (Rate{4, 10 * time.Millisecond}) || l.MailboxConcurrency != 4 {
+	if l.Mailbox != (Rate{10000, 6 * time.Second}) || l.PerTeam != (Rate{4, 10 * time.Millisecond}) || l.MailboxConcurrency != 4 {
 		t.Errorf("Scale(100) = %+v", l)
 	}
 }
@@ -207,4 +208,36 @@ func ExampleLimits_Scale() {
 	l := DefaultLimits().Scale(100) // 10,000 per 10 min becomes 10,000 per 6 s
 	fmt.Println(l.Mailbox.N, l.Mailbox.Per)
 	// Output: 10000 6s
+}
+
+func TestGovernor_TeamsLimits(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	g := NewGovernor(DefaultLimits(), clk.Now, clk.Sleep)
+	start := clk.Now()
+	// getAllMessages of chats and of channels share 200 rps per tenant.
+	for i := range 400 {
+		s, _ := ScopeOf("/v1.0/users/u" + itoa(i) + "/chats/getAllMessages")
+		if i%2 == 1 {
+			s, _ = ScopeOf("/v1.0/teams/t" + itoa(i) + "/channels/getAllMessages")
+		}
+		p, _ := g.acquire(t.Context(), s, 1)
+		p.release()
+	}
+	if d := clk.Now().Sub(start); d < 1990*time.Millisecond || d > 2100*time.Millisecond {
+		t.Errorf("400 getAllMessages took %v, want about 2s at 200 rps", d)
+	}
+	// One team: 4 rps, whatever the call.
+	start = clk.Now()
+	for _, u := range []string{"/v1.0/teams/T/channels/getAllMessages", "/v1.0/teams/T/allChannels", "/v1.0/teams/T/channels/c/messages/delta"} {
+		for range 4 {
+			s, _ := ScopeOf(u)
+			p, _ := g.acquire(t.Context(), s, 1)
+			p.release()
+		}
+	}
+	// Twelve requests on team T: the delta ones also wait for 60/min per
+	// tenant, so at least 11 × 250 ms.
+	if d := clk.Now().Sub(start); d < 2750*time.Millisecond {
+		t.Errorf("12 requests on one team took %v, want ≥ 2.75s at 4 rps", d)
+	}
 }
