@@ -29,6 +29,12 @@ func runGraphsim(ctx context.Context, args []string, _ io.Reader, stdout, _ io.W
 	fs.BoolVar(&o.PlainGraph, "plain-graph", false, "also serve Graph over plain HTTP on a second loopback port")
 	fs.BoolVar(&o.Auth.Anonymous, "anonymous", false, "accept Graph requests without a token")
 	fs.BoolVar(&o.Limits.Disabled, "no-limits", false, "disable throttling limits")
+	fs.Float64Var(&o.Limits.TimeScale, "time-scale", 1, "multiply every limit's window (0.01: 10,000 per 10 minutes becomes 10,000 per 6 seconds)")
+	fs.StringVar(&o.Limits.RetryAfter, "retry-after", "int", "Retry-After on 429: int, fraction or none")
+	fs.Int64Var(&o.Faults.Seed, "fault-seed", 1, "seed of injected faults")
+	fs.Float64Var(&o.Faults.ErrorRate, "error-rate", 0, "fraction of Graph requests answered 500/502/503/504")
+	fs.Float64Var(&o.Faults.ResetRate, "reset-rate", 0, "fraction of Graph requests whose connection is reset")
+	fs.Float64Var(&o.Faults.TruncateRate, "truncate-rate", 0, "fraction of Graph responses cut in half")
 	caFile := fs.String("ca-file", "", "where to write the CA certificate (default: a file in the temporary directory)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: m365export graphsim [--listen 127.0.0.1:8080] [--users N] [--seed S] [--now T]\n\nRuns a Microsoft Graph and identity platform emulator for a synthetic tenant on\nloopback and prints what a separate exporter process needs to reach it.")
@@ -42,6 +48,11 @@ func runGraphsim(ctx context.Context, args []string, _ io.Reader, stdout, _ io.W
 		return fmt.Errorf("%w: --now: %w", jobs.ErrUsage, err)
 	}
 	o.Now = t
+	switch o.Limits.RetryAfter {
+	case "int", "fraction", "none":
+	default:
+		return fmt.Errorf("%w: --retry-after must be int, fraction or none", jobs.ErrUsage)
+	}
 	s, err := graphsim.Start(o)
 	if err != nil {
 		return fmt.Errorf("start emulator: %w", err)

@@ -216,7 +216,6 @@ type reqCtx struct {
 	id      string // request-id
 	version string // v1.0 or beta
 	rt      route
-	start   time.Time
 }
 
 func (s *Server) newRequestID() string {
@@ -225,7 +224,7 @@ func (s *Server) newRequestID() string {
 }
 
 func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
-	rc := &reqCtx{w: w, r: r, id: s.newRequestID(), start: s.opts.Clock()}
+	rc := &reqCtx{w: w, r: r, id: s.newRequestID()}
 	rest := r.URL.Path[1:]
 	i := strings.IndexByte(rest, '/')
 	if i < 0 {
