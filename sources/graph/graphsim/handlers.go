@@ -392,9 +392,9 @@ func mailQuery(v url.Values) (*query, *apiError) {
 	return q, nil
 }
 
-// teamsExportQuery parses getAllMessages: $top ≤ 50 (default 20... Graph
-// allows larger pages; up to 1000 here), $filter on lastModifiedDateTime
-// with gt/lt only; model=A|B accepted.
+// teamsExportQuery parses getAllMessages: $top ≤ 1000 (default 20; Graph
+// documents no maximum), $filter on lastModifiedDateTime with gt and lt
+// only, model=A|B; no $select, $orderby or $expand.
 func teamsExportQuery(v url.Values) (*query, *apiError) {
 	q := fullQuery()
 	var e *apiError
