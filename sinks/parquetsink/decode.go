@@ -62,7 +62,9 @@ type syntaxError struct {
 	msg string
 }
 
-func (e *syntaxError) Error() string { return fmt.Sprintf("malformed JSON at byte %d: %s", e.pos, e.msg) }
+func (e *syntaxError) Error() string {
+	return fmt.Sprintf("malformed JSON at byte %d: %s", e.pos, e.msg)
+}
 
 // decode fills d.cols with the record's values. On error the columns hold
 // a partial row the caller must discard.
