@@ -22,8 +22,10 @@
 // with i mod 5 = 3 have no Copilot licence (403 Forbidden on Copilot).
 // Deleted users (Tenant.DeleteUser, Faults.DeleteUsers) answer 404
 // Request_ResourceNotFound. User 0 is always an ordinary licensed member.
-// Group 0 is "All Company" with every user; every third group (g mod 3 = 1)
-// is a team with 1–5 channels.
+// There are users/10 groups (at least 9): group 0 is "All Company" with
+// every user, the others have 3–40 members; every third group (g mod 3 = 1)
+// is a team with 1–5 channels (channel 0 is General). Each user is in 15
+// chat slots (one-on-one, group and meeting chats over a ring of users).
 //
 // # Graph endpoints
 //
@@ -105,6 +107,14 @@
 //
 // # Ground truth
 //
-// Tenant.Owners and Tenant.Truth list what the emulator serves per
-// collection, owner and window, so tests compare an export with it exactly.
+// Tenant.Owners, Tenant.Truth and Tenant.TruthSelect list what the
+// emulator serves per collection (see Collections), owner and half-open
+// window, so tests compare an export with it exactly. testdata holds a
+// golden of the seed-1 tenant that pins the generator.
+//
+// # Command
+//
+// m365export graphsim --listen 127.0.0.1:8080 --users N --seed S [--now T]
+// runs the emulator and prints the Graph root, authority host, tenant and
+// client ids, the client secret and the path of the CA certificate.
 package graphsim
