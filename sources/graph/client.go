@@ -2,6 +2,8 @@ package graph
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -241,10 +243,11 @@ func (c *Client) Stats() Stats {
 type RequestOption func(*request)
 
 type request struct {
-	header   http.Header
-	scope    Scope
-	hasScope bool
-	validate func([]byte) error
+	clientRequestID string
+	header          http.Header
+	scope           Scope
+	hasScope        bool
+	validate        func([]byte) error
 }
 
 // WithHeader adds a request header (e.g. ConsistencyLevel: eventual).
@@ -314,6 +317,9 @@ func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*R
 		bo        *backoff.ExponentialBackOff
 		refreshed bool
 	)
+	// One client-request-id for all tries: Graph echoes it, and it names a
+	// request that got no answer at all.
+	r.clientRequestID = newRequestID()
 	for attempt := 1; ; attempt++ {
 		resp, gen, err := c.attempt(ctx, full, scope, cost, &r)
 		if err == nil && resp.Status < 300 {
@@ -389,7 +395,8 @@ func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*R
 		}
 		c.stats.retries.Add(1)
 		c.log.Warn("graph retry", "attempt", attempt, "status", status, "code", code,
-			"request_id", reqID, "scope", scope.Kind.String(), "retry_after", wait, "error", errText(err, status))
+			"request_id", reqID, "client_request_id", r.clientRequestID, "scope", scope.Kind.String(),
+			"retry_after", wait, "error", errText(err, status))
 		if err := c.sleep(ctx, wait); err != nil {
 			return nil, fmt.Errorf("get: waiting to retry: %w", err)
 		}
@@ -441,6 +448,7 @@ func (c *Client) attempt(ctx context.Context, full string, scope Scope, cost int
 		return nil, gen, &finalError{fmt.Errorf("request %s: %w", scope.Kind, err)}
 	}
 	req.Header["Accept"] = []string{"application/json"}
+	req.Header["Client-Request-Id"] = []string{r.clientRequestID}
 	if auth != "" {
 		req.Header["Authorization"] = []string{auth}
 	}
@@ -505,6 +513,25 @@ func (c *Client) resolve(url string) (string, error) {
 		url = "/" + url
 	}
 	return c.root + url, nil
+}
+
+// newRequestID returns a random UUID (version 4).
+func newRequestID() string {
+	var b [16]byte
+	rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	var out [36]byte
+	hex.Encode(out[0:8], b[0:4])
+	out[8] = '-'
+	hex.Encode(out[9:13], b[4:6])
+	out[13] = '-'
+	hex.Encode(out[14:18], b[6:8])
+	out[18] = '-'
+	hex.Encode(out[19:23], b[8:10])
+	out[23] = '-'
+	hex.Encode(out[24:], b[10:])
+	return string(out[:])
 }
 
 // isLoopback reports whether host (with or without a port) is a loopback

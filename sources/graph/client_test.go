@@ -438,7 +438,7 @@ func TestGet_LogsRetriesWithoutIdentifiers(t *testing.T) {
 		t.Fatalf("log = %s, want 2 lines", out)
 	}
 	for _, l := range lines {
-		for _, want := range []string{`"level":"WARN"`, `"request_id":"req-`, `"attempt":`, `"retry_after":`, `"scope":"mailbox"`} {
+		for _, want := range []string{`"level":"WARN"`, `"request_id":"req-`, `"client_request_id":"`, `"attempt":`, `"retry_after":`, `"scope":"mailbox"`} {
 			if !strings.Contains(l, want) {
 				t.Errorf("log line %s lacks %s", l, want)
 			}
@@ -466,3 +466,27 @@ func TestGet_TransportErrorHidesURL(t *testing.T) {
 type writerFunc func([]byte) (int, error)
 
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
+
+func TestGet_SendsOneClientRequestIDPerRequest(t *testing.T) {
+	var mu sync.Mutex
+	var ids []string
+	var n atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		ids = append(ids, r.Header.Get("client-request-id"))
+		mu.Unlock()
+		if n.Add(1) == 1 {
+			writeGraphError(w, 503, "serviceNotAvailable")
+			return
+		}
+		w.Write([]byte(`{"value":[]}`))
+	}))
+	defer srv.Close()
+	fs := &fakeSleep{}
+	c, _ := New(&Options{GraphRoot: srv.URL, Limits: &Limits{}, Sleep: fs.sleep, Now: fs.Now})
+	c.Get(t.Context(), "/v1.0/users")
+	c.Get(t.Context(), "/v1.0/users")
+	if len(ids) != 3 || ids[0] != ids[1] || ids[1] == ids[2] || len(ids[0]) != 36 || ids[0][14] != '4' {
+		t.Errorf("client-request-ids = %q, want one UUIDv4 per request, kept across its retries", ids)
+	}
+}
