@@ -471,3 +471,69 @@ func (e *evaluator) walk(i int, v *value) {
 		}
 	}
 }
+
+// evalAll evaluates several paths over the same (unchanged) document and
+// returns each path's matches, exactly as eval would one by one. Paths
+// that start with a deep scan share one walk of the tree.
+func evalAll(paths []*jsonPath, doc *value, out [][]match) [][]match {
+	out = out[:0]
+	var scans []*evaluator
+	var idx []int
+	for i, p := range paths {
+		out = append(out, nil)
+		if len(p.toks) > 1 && p.toks[0].k == tScan {
+			scans = append(scans, &evaluator{p: p})
+			idx = append(idx, i)
+			continue
+		}
+		out[i] = p.eval(doc, nil)
+	}
+	switch len(scans) {
+	case 0:
+	case 1:
+		scans[0].walk(1, doc)
+		out[idx[0]] = scans[0].out
+	default:
+		walkMany(scans, doc)
+		for j, e := range scans {
+			out[idx[j]] = e.out
+		}
+	}
+	return out
+}
+
+// walkMany is walk for several evaluators at once (each at token 1).
+func walkMany(evs []*evaluator, v *value) {
+	switch v.k {
+	case kObject:
+		for _, e := range evs {
+			if e.scanMatches(1, v) {
+				e.tok(1, v)
+			}
+		}
+		for j := range v.obj {
+			if c := v.obj[j].v; c.k == kObject || c.k == kArray {
+				walkMany(evs, c)
+			}
+		}
+	case kArray:
+		for _, e := range evs {
+			if e.scanMatches(1, v) {
+				if e.leaf(1) {
+					e.tok(1, v)
+				} else {
+					for _, c := range v.arr {
+						if c.k != kDeleted {
+							e.tok(2, c)
+						}
+					}
+				}
+			}
+		}
+		for _, c := range v.arr {
+			if c.k == kObject || c.k == kArray {
+				walkMany(evs, c)
+			}
+		}
+	}
+}

@@ -39,6 +39,7 @@ type transform struct {
 	delimiter         *regexp.Regexp
 	filters           []*regexp.Regexp
 	phrases           []*regexp.Regexp
+	phraseLower       []string // lower-cased phrases: a cheap test before the regex
 	exceptions        []*regexp.Regexp
 }
 
@@ -446,6 +447,7 @@ func (l *loader) transform(n *yaml.Node) (*transform, error) {
 			var ps []string
 			if ps, err = l.strings(v); err == nil {
 				for _, p := range ps {
+					t.phraseLower = append(t.phraseLower, strings.ToLower(p))
 					t.phrases = append(t.phrases, regexp.MustCompile(`(?i)\b(`+regexp.QuoteMeta(p)+`)[\t\n\x0B\f\r :]*\b`))
 				}
 			}

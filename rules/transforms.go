@@ -43,8 +43,12 @@ func (s *Ruleset) apply(t *transform, doc *value, scratch []match) ([]match, err
 			return scratch, nil
 		}
 	}
-	for _, p := range t.paths {
-		scratch = p.eval(doc, scratch[:0])
+	// All paths are matched before any is applied. That equals applying
+	// them one after another (as psoxy does) because a change made for one
+	// path only replaces or detaches the nodes it matched.
+	all := evalAll(t.paths, doc, nil)
+	for pi, p := range t.paths {
+		scratch = all[pi]
 		for i := range scratch {
 			m := &scratch[i]
 			if m.obj != nil {
@@ -135,7 +139,11 @@ func (s *Ruleset) mapValue(t *transform, p *jsonPath, v *value) error {
 			return nil
 		}
 		var found []string
-		for _, re := range t.phrases {
+		lower := strings.ToLower(str)
+		for i, re := range t.phrases {
+			if !strings.Contains(lower, t.phraseLower[i]) {
+				continue
+			}
 			if m := re.FindStringSubmatch(str); m != nil {
 				found = append(found, m[1])
 			}
