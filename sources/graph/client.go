@@ -365,6 +365,9 @@ func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*R
 			}
 			err = gerr
 			wait, hasWait = parseRetryAfter(resp.Header.Get("Retry-After"), c.now())
+			if hasWait {
+				gerr.RetryAfter = wait
+			}
 			if resp.Status == http.StatusTooManyRequests {
 				c.stats.throttled.Add(1)
 			} else {

@@ -191,6 +191,7 @@ func TestGet_RetriesResetsAndTruncatedBodies(t *testing.T) {
 
 func TestGet_GivesUpAfterMaxAttempts(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
 		writeGraphError(w, 503, "serviceNotAvailable")
 	}))
 	defer srv.Close()
@@ -201,7 +202,7 @@ func TestGet_GivesUpAfterMaxAttempts(t *testing.T) {
 		t.Fatalf("Get = %v, want ErrExhausted", err)
 	}
 	var ge *Error
-	if !errors.As(err, &ge) || ge.Status != 503 || ge.Code != "serviceNotAvailable" {
+	if !errors.As(err, &ge) || ge.Status != 503 || ge.Code != "serviceNotAvailable" || ge.RetryAfter != 7*time.Second {
 		t.Errorf("error = %v, want a 503 *Error", err)
 	}
 	if resp == nil || resp.Status != 503 || c.Stats().Requests != 4 || len(fs.waits) != 3 {

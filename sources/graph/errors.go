@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"m365export/sources"
 )
@@ -32,6 +33,9 @@ type Error struct {
 	Kind error
 	// Body is the error body as Graph returned it.
 	Body []byte
+	// RetryAfter is what the last answer's Retry-After asked for (429,
+	// 503), when retries ran out: how long to defer the owner.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
