@@ -241,3 +241,28 @@ func TestGovernor_TeamsLimits(t *testing.T) {
 		t.Errorf("12 requests on one team took %v, want ≥ 2.75s at 4 rps", d)
 	}
 }
+
+// BenchmarkGovernor_Acquire: the governor's cost per request when it does
+// not make anyone wait: ScopeOf plus acquire and release, from all cores
+// over many mailboxes (no lock is shared between mailboxes).
+func BenchmarkGovernor_Acquire(b *testing.B) {
+	l := DefaultLimits().Scale(1e9) // every budget effectively unlimited
+	g := NewGovernor(l, nil, nil)
+	urls := make([]string, 1000)
+	for i := range urls {
+		urls[i] = "https://graph.microsoft.com/v1.0/users/" + fmt.Sprintf("%08d-0000-4000-8000-000000000000", i) + "/mailFolders/SentItems/messages?$top=100&$skip=200"
+	}
+	var n atomic.Int64
+	b.RunParallel(func(pb *testing.PB) {
+		i := int(n.Add(1)) * 7919
+		for pb.Next() {
+			i++
+			s, cost := ScopeOf(urls[i%len(urls)])
+			p, err := g.acquire(context.Background(), s, cost)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.release()
+		}
+	})
+}
