@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -49,7 +50,7 @@ func run(fixtures, knownPath string, ci bool, stdout, stderr io.Writer) int {
 	}
 	secrets := rules.Secrets{Salt: "salt", Key: "secret"}
 	compiled := map[string]*rules.Ruleset{}
-	identical, unexpected := 0, 0
+	identical, byteIdentical, unexpected := 0, 0, 0
 	seenKnown := map[string]bool{}
 	for i, row := range rows {
 		key := row.key()
@@ -78,6 +79,11 @@ func run(fixtures, knownPath string, ci bool, stdout, stderr io.Writer) int {
 			if err != nil {
 				return "sanitize: " + err.Error()
 			}
+			// psoxy's own tests compare pretty-printed text; count those too.
+			w := bytes.TrimSpace(bytes.ReplaceAll(want, []byte("\r\n"), []byte("\n")))
+			if bytes.Equal(w, bytes.TrimSpace(rules.PrettyJSON(got))) {
+				byteIdentical++
+			}
 			return rules.DiffJSON(want, got)
 		}()
 		if diff == "" {
@@ -99,6 +105,7 @@ func run(fixtures, knownPath string, ci bool, stdout, stderr io.Writer) int {
 			fmt.Fprintf(stdout, "note: known diff now identical, remove it from %s: %s (%s)\n", knownPath, k, reason)
 		}
 	}
+	fmt.Fprintf(stdout, "compat: %d/%d byte-identical after psoxy's pretty-printing\n", byteIdentical, len(rows))
 	fmt.Fprintf(stdout, "compat: %d/%d identical\n", identical, len(rows))
 	if unexpected > 0 {
 		fmt.Fprintf(stderr, "compat: %d difference(s) not listed in %s\n", unexpected, knownPath)
