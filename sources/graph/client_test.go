@@ -491,3 +491,39 @@ func TestGet_SendsOneClientRequestIDPerRequest(t *testing.T) {
 		t.Errorf("client-request-ids = %q, want one UUIDv4 per request, kept across its retries", ids)
 	}
 }
+
+// expiringCred hands out tokens that expire an hour after the fake clock's
+// now.
+type expiringCred struct {
+	clk  *fakeClock
+	gets atomic.Int32
+}
+
+func (c *expiringCred) GetToken(context.Context, policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	n := c.gets.Add(1)
+	return azcore.AccessToken{Token: fmt.Sprint("t", n), ExpiresOn: c.clk.Now().Add(time.Hour)}, nil
+}
+
+func TestGet_RenewsTokenBeforeExpiry(t *testing.T) {
+	srv, auths := graphEcho(t)
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	cred := &expiringCred{clk: clk}
+	c, _ := New(&Options{GraphRoot: srv.URL, Limits: &Limits{}, Now: clk.Now, Sleep: clk.Sleep,
+		Credential: func() (TokenCredential, error) { return cred, nil }})
+	get := func() {
+		if _, err := c.Get(t.Context(), "/v1.0/users"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	clk.Sleep(t.Context(), 50*time.Minute)
+	get() // still valid for 10 minutes: no new token
+	clk.Sleep(t.Context(), 9*time.Minute)
+	get() // one minute left: renewed first
+	if n := cred.gets.Load(); n != 2 {
+		t.Errorf("GetToken called %d times, want 2", n)
+	}
+	if got := (*auths)[2]; got != "Bearer t2" {
+		t.Errorf("third request sent %q, want the renewed token", got)
+	}
+}

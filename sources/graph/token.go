@@ -33,9 +33,11 @@ func (e *finalError) Unwrap() error { return e.err }
 // token is a bearer token ready to send, and the credential generation it
 // came from.
 type token struct {
-	header  string
-	expires time.Time
-	gen     uint64
+	header string
+	// renew is when to ask for a new token: two minutes before expiry, or
+	// a quarter of the lifetime for short-lived tokens.
+	renew time.Time
+	gen   uint64
 }
 
 // refreshMargin: a token this close to expiry is renewed before use.
@@ -55,12 +57,12 @@ type tokenSource struct {
 }
 
 func (s *tokenSource) get(ctx context.Context) (*token, error) {
-	if t := s.cur.Load(); t != nil && s.now().Add(refreshMargin).Before(t.expires) {
+	if t := s.cur.Load(); t != nil && s.now().Before(t.renew) {
 		return t, nil
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if t := s.cur.Load(); t != nil && s.now().Add(refreshMargin).Before(t.expires) {
+	if t := s.cur.Load(); t != nil && s.now().Before(t.renew) {
 		return t, nil
 	}
 	return s.fetchLocked(ctx)
@@ -93,7 +95,9 @@ func (s *tokenSource) fetchLocked(ctx context.Context) (*token, error) {
 	if err != nil {
 		return nil, classifyTokenError(err)
 	}
-	t := &token{header: "Bearer " + at.Token, expires: at.ExpiresOn, gen: s.gen}
+	now := s.now()
+	margin := min(refreshMargin, at.ExpiresOn.Sub(now)/4)
+	t := &token{header: "Bearer " + at.Token, renew: at.ExpiresOn.Add(-margin), gen: s.gen}
 	s.cur.Store(t)
 	return t, nil
 }
