@@ -90,3 +90,67 @@ func BenchmarkGovernor_OutlookEfficiencyGraphsim(b *testing.B) {
 		b.ReportMetric(served/secs, "useful-req/s")
 	}
 }
+
+// BenchmarkGovernor_TenantLimitsGraphsim: directory resource units and the
+// Teams export budget, each a tenant-wide bucket, with eight workers
+// hammering the emulator for 3 s under tight limits (directory 300 RU/s,
+// getAllMessages 100 rps). Reports efficiency (useful units per second ÷
+// permitted) and the share of 429s.
+func BenchmarkGovernor_TenantLimitsGraphsim(b *testing.B) {
+	const run = 3 * time.Second
+	type load struct {
+		name  string
+		urls  func(t *graphsim.Tenant) []string
+		cost  int // resource units per request
+		limit int // per second
+	}
+	for _, ld := range []load{
+		{"directory-members", func(t *graphsim.Tenant) []string {
+			var u []string
+			for _, g := range t.Owners("group_members") {
+				u = append(u, "/v1.0/groups/"+g+"/members?$top=999")
+			}
+			return u
+		}, 3, 300},
+		{"teams-chat-export", func(t *graphsim.Tenant) []string {
+			var u []string
+			for _, o := range t.Owners("chat_messages")[:50] {
+				u = append(u, "/v1.0/users/"+o+"/chats/getAllMessages?$top=50&$filter=lastModifiedDateTime+gt+2026-11-26T00:00:00Z+and+lastModifiedDateTime+lt+2026-11-27T00:00:00Z")
+			}
+			return u
+		}, 1, 100},
+	} {
+		b.Run(ld.name, func(b *testing.B) {
+			s := startSim(b, graphsim.Options{Users: 100, Seed: 3, PlainGraph: true, Limits: graphsim.Limits{
+				Directory: graphsim.Rate{N: ld.limit, Per: time.Second}, TeamsExport: graphsim.Rate{N: ld.limit, Per: time.Second},
+				RetryAfter: "fraction"}})
+			lim := DefaultLimits()
+			lim.DirectoryRU = Rate{ld.limit, time.Second}
+			lim.TeamsExport = Rate{ld.limit, time.Second}
+			lim.Headroom = 0.01
+			c := simClient(b, s, &Options{Limits: &lim, HTTPClient: defaultHTTPClient()})
+			urls := ld.urls(s.Tenant())
+			for b.Loop() {
+				before := s.Stats()
+				ctx, cancel := context.WithTimeout(context.Background(), run)
+				var wg sync.WaitGroup
+				start := time.Now()
+				for w := range 8 {
+					wg.Go(func() {
+						for i := w; ctx.Err() == nil; i++ {
+							c.Get(ctx, urls[i%len(urls)])
+						}
+					})
+				}
+				wg.Wait()
+				cancel()
+				secs := time.Since(start).Seconds()
+				after := s.Stats()
+				served := float64(after.Served - before.Served)
+				throttled := float64(after.Throttled - before.Throttled)
+				b.ReportMetric(served*float64(ld.cost)/secs/float64(ld.limit), "efficiency")
+				b.ReportMetric(throttled/(served+throttled)*100, "%429")
+			}
+		})
+	}
+}
