@@ -87,8 +87,7 @@ func Sanitize(ctx context.Context, opts SanitizeOptions, in io.Reader, out io.Wr
 	if err != nil {
 		return err
 	}
-	if !r.Allows(opts.Path) {
-		_, err := r.Sanitize(opts.Path, []byte("{}"))
+	if err := r.Check(opts.Path); err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	body, err := io.ReadAll(io.LimitReader(in, maxResponse+1))

@@ -339,6 +339,7 @@ func (p *parser) parseObject(v *value) error {
 	}
 	p.pos++ // '{'
 	base := len(p.stack)
+	var index map[string]int
 	p.ws()
 	if p.pos < len(p.src) && p.src[p.pos] == '}' {
 		p.pos++
@@ -365,13 +366,29 @@ func (p *parser) parseObject(v *value) error {
 		if err := p.parseValue(child); err != nil {
 			return err
 		}
-		// Jackson keeps the last of duplicate keys, at the first one's position.
+		// Jackson keeps the last of duplicate keys, at the first one's
+		// position. Small objects are scanned; large ones use an index.
 		dup := false
-		for i := base; i < len(p.stack); i++ {
-			if p.stack[i].key == key {
+		if n := len(p.stack) - base; n < 32 {
+			for i := base; i < len(p.stack); i++ {
+				if p.stack[i].key == key {
+					p.stack[i].v = child
+					dup = true
+					break
+				}
+			}
+		} else {
+			if index == nil {
+				index = make(map[string]int, 2*n)
+				for i := base; i < len(p.stack); i++ {
+					index[p.stack[i].key] = i
+				}
+			}
+			if i, ok := index[key]; ok {
 				p.stack[i].v = child
 				dup = true
-				break
+			} else {
+				index[key] = len(p.stack)
 			}
 		}
 		if !dup {

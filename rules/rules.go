@@ -155,11 +155,15 @@ func (r *Ruleset) endpointFor(requestURL string) (*endpoint, error) {
 	return nil, fmt.Errorf("%w: no endpoint of rules %s matches the request path", ErrNotAllowed, r.name)
 }
 
-// Allows reports whether the rules allow a GET of requestURL.
-func (r *Ruleset) Allows(requestURL string) bool {
+// Check returns nil if the rules allow a GET of requestURL, else an error
+// wrapping ErrNotAllowed that says why.
+func (r *Ruleset) Check(requestURL string) error {
 	_, err := r.endpointFor(requestURL)
-	return err == nil
+	return err
 }
+
+// Allows reports whether the rules allow a GET of requestURL.
+func (r *Ruleset) Allows(requestURL string) bool { return r.Check(requestURL) == nil }
 
 // Sanitize applies the rules to one response (one or more JSON values,
 // e.g. a Graph page) of a GET of requestURL, and returns compact JSON

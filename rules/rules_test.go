@@ -465,3 +465,40 @@ func TestCompile_YAMLForms(t *testing.T) {
 		t.Errorf("method: redact = %s, %v", out, err)
 	}
 }
+
+func TestParse_DuplicateKeysKeepLastAtFirstPosition(t *testing.T) {
+	var b strings.Builder
+	b.WriteString(`{"dup":1`)
+	for i := 0; i < 40; i++ {
+		b.WriteString(`,"k` + strings.Repeat("x", i) + `":0`)
+	}
+	b.WriteString(`,"dup":2}`)
+	for _, in := range []string{`{"a":1,"b":2,"a":3}`, b.String()} {
+		out := sanitize(t, identityRules, in)
+		if strings.Count(out, `"dup"`)+strings.Count(out, `"a"`) != 1 || !(strings.HasPrefix(out, `{"a":3`) || strings.HasPrefix(out, `{"dup":2`)) {
+			t.Errorf("duplicate keys: %s", out)
+		}
+	}
+}
+
+func TestSanitize_Concurrent(t *testing.T) {
+	_, src, _ := Builtin("outlook-mail", Variant{})
+	r := mustRules(t, string(src))
+	in := []byte(`{"value":[{"id":"1","from":{"emailAddress":{"name":"N","address":"a@b.com"}}}]}`)
+	want, err := r.Sanitize("/v1.0/users/x/mailFolders/SentItems/messages", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string, 8)
+	for i := 0; i < 8; i++ {
+		go func() {
+			out, _ := r.Sanitize("/v1.0/users/x/mailFolders/SentItems/messages", in)
+			done <- string(out)
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if got := <-done; got != string(want) {
+			t.Errorf("concurrent Sanitize = %s, want %s", got, want)
+		}
+	}
+}
