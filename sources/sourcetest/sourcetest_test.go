@@ -27,6 +27,7 @@ const (
 	flakyLoses            // a faulty run drops a record
 	scalarRecord          // a record is not a JSON object
 	noEmpty               // the fixture has no empty partition
+	tenantWide            // not a defect: one partition "" of one page, nothing broken
 )
 
 // memSource is an in-memory Source: partition → pages of records.
@@ -112,6 +113,10 @@ type memHarness struct {
 func newMemHarness(d defect) HarnessMaker {
 	return func(context.Context, *testing.T) (Harness, error) {
 		h := &memHarness{d: d, pages: map[string][][]json.RawMessage{}}
+		if d == tenantWide {
+			h.pages[""] = [][]json.RawMessage{{json.RawMessage(`{"id":"a"}`), json.RawMessage(`{"id":"b"}`)}}
+			return h, nil
+		}
 		for u := range 4 {
 			p := "owner-" + strconv.Itoa(u)
 			n := u * 3 // owner-0 has no records
@@ -132,9 +137,9 @@ func newMemHarness(d defect) HarnessMaker {
 	}
 }
 
-func (h *memHarness) MakeSource(_ context.Context, f Faults) (sources.Source, error) {
-	return &memSource{pages: h.pages, broken: map[string]error{"gone": sources.ErrSkipOwner, "stale": sources.ErrResync},
-		f: f, d: h.d, calls: map[string]int{}}, nil
+func (h *memHarness) MakeSource(ctx context.Context, f Faults) (sources.Source, error) {
+	broken, _ := h.Broken(ctx)
+	return &memSource{pages: h.pages, broken: broken, f: f, d: h.d, calls: map[string]int{}}, nil
 }
 
 func (h *memHarness) Want(context.Context) (map[string][]json.RawMessage, error) {
@@ -149,6 +154,9 @@ func (h *memHarness) Want(context.Context) (map[string][]json.RawMessage, error)
 }
 
 func (h *memHarness) Broken(context.Context) (map[string]error, error) {
+	if h.d == tenantWide {
+		return map[string]error{}, nil
+	}
 	return map[string]error{"gone": sources.ErrSkipOwner, "stale": sources.ErrResync}, nil
 }
 
@@ -156,6 +164,14 @@ func (h *memHarness) Close() {}
 
 func TestRun_SoundSourcePasses(t *testing.T) {
 	Run(t, newMemHarness(sound), nil)
+}
+
+func TestRun_WaiversWithReasons(t *testing.T) {
+	Run(t, newMemHarness(tenantWide), &Opt{
+		NoEmptyPartition:  "one tenant-wide partition",
+		NoBrokenPartition: "one tenant-wide partition cannot fail on its own",
+		SinglePage:        "two records fit one page",
+	})
 }
 
 // recorder is a T that records failures instead of failing the test.
