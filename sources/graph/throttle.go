@@ -60,6 +60,20 @@ func DefaultLimits() Limits {
 	}
 }
 
+// DirectoryRUFor is the directory resource-unit budget of a tenant of that
+// many users (graph-api-notes §2.4): 3,500 per 10 s under 50 users, 5,000
+// up to 500, 8,000 above. DefaultLimits assumes the smallest.
+func DirectoryRUFor(users int) Rate {
+	switch {
+	case users < 50:
+		return Rate{3500, 10 * time.Second}
+	case users <= 500:
+		return Rate{5000, 10 * time.Second}
+	default:
+		return Rate{8000, 10 * time.Second}
+	}
+}
+
 // Scale returns the limits with time running f times faster: every window
 // (and Recovery) divided by f, so every rate is f times higher. Concurrency
 // is unchanged.

@@ -182,6 +182,14 @@ func TestGovernor_MailboxConcurrency(t *testing.T) {
 	}
 }
 
+func TestDirectoryRUFor(t *testing.T) {
+	for users, want := range map[int]int{10: 3500, 49: 3500, 50: 5000, 500: 5000, 501: 8000, 100000: 8000} {
+		if r := DirectoryRUFor(users); r.N != want || r.Per != 10*time.Second {
+			t.Errorf("DirectoryRUFor(%d) = %+v, want %d per 10s", users, r, want)
+		}
+	}
+}
+
 func TestLimits_Scale(t *testing.T) {
 	l := DefaultLimits().Scale(100)
 	if l.Mailbox != (Rate{10000, 6 * time.Second}) || l.PerTeam != (Rate{4, 10 * time.Millisecond}) || l.MailboxConcurrency != 4 {
