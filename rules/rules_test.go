@@ -502,3 +502,10 @@ func TestSanitize_Concurrent(t *testing.T) {
 		}
 	}
 }
+
+func TestRedactExceptSubstrings(t *testing.T) {
+	rules := "endpoints:\n  - pathRegex: \"/x\"\n    transforms:\n      - !<redactExceptSubstringsMatchingRegexes> {jsonPaths: [\"$.a\", \"$.b\"], exceptions: [\"[A-Z]{3}-\\\\d+\", \"ticket \\\\d+\"]}\n"
+	if got, want := sanitize(t, rules, `{"a":"see ABC-123 and ticket 4567 now","b":"nothing"}`), `{"a":"ticket 4567","b":""}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}
