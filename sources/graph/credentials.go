@@ -3,6 +3,8 @@ package graph
 import (
 	"bytes"
 	"context"
+	"crypto"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -16,6 +18,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/cloud"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
+	"software.sslmate.com/src/go-pkcs12"
 
 	"m365export/sources"
 )
@@ -117,7 +120,7 @@ func (c *Credentials) build(co azcore.ClientOptions, disco bool) (TokenCredentia
 		return azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, c.Assertion,
 			&azidentity.ClientAssertionCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disco})
 	case len(c.Certificate) > 0:
-		certs, key, err := azidentity.ParseCertificates(c.Certificate, c.CertificatePassword)
+		certs, key, err := parseCertificate(c.Certificate, c.CertificatePassword)
 		if err != nil {
 			return nil, fmt.Errorf("client certificate: %w", err)
 		}
@@ -127,6 +130,24 @@ func (c *Credentials) build(co azcore.ClientOptions, disco bool) (TokenCredentia
 		return azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret,
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disco})
 	}
+}
+
+// parseCertificate reads a PEM or PFX certificate with its private key.
+// azidentity reads PEM and legacy PFX (3DES, SHA-1); PFX files as OpenSSL 3
+// and current Windows write them (AES, SHA-256) need go-pkcs12.
+func parseCertificate(data, password []byte) ([]*x509.Certificate, crypto.PrivateKey, error) {
+	certs, key, err := azidentity.ParseCertificates(data, password)
+	if err == nil {
+		return certs, key, nil
+	}
+	if bytes.Contains(data, []byte("-----BEGIN")) {
+		return nil, nil, err
+	}
+	k, cert, chain, perr := pkcs12.DecodeChain(data, string(password))
+	if perr != nil {
+		return nil, nil, fmt.Errorf("PFX: %w", perr)
+	}
+	return append([]*x509.Certificate{cert}, chain...), k, nil
 }
 
 // AzureADTokenExchange is the audience Entra ID expects in federated

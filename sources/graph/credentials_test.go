@@ -141,6 +141,15 @@ func TestCredentials_EachKindGetsAToken(t *testing.T) {
 			}
 			return ""
 		}},
+		{"certificate-pfx-aes", func(c *Credentials) {
+			c.Certificate, _ = os.ReadFile("testdata/client-aes-test-only.pfx")
+			c.CertificatePassword = []byte("test-only")
+		}, func(f map[string]string) string {
+			if f["client_assertion"] == "" {
+				return "no signed client_assertion"
+			}
+			return ""
+		}},
 		{"federated", func(c *Credentials) {
 			c.Assertion = func(context.Context) (string, error) { return "platform.jwt.token", nil }
 		}, func(f map[string]string) string {
@@ -172,6 +181,31 @@ func TestCredentials_EachKindGetsAToken(t *testing.T) {
 				t.Errorf("Authorization = %q", got)
 			}
 		})
+	}
+}
+
+func TestCredentials_CertificateFormats(t *testing.T) {
+	for _, tc := range []struct {
+		name, file, password string
+	}{
+		{"pem", "", ""},
+		{"pfx-3des-sha1", "testdata/client-3des-test-only.pfx", "test-only"},
+		{"pfx-aes-sha256", "testdata/client-aes-test-only.pfx", "test-only"},
+	} {
+		data := selfSignedPEM(t)
+		if tc.file != "" {
+			var err error
+			if data, err = os.ReadFile(tc.file); err != nil {
+				t.Fatal(err)
+			}
+		}
+		certs, key, err := parseCertificate(data, []byte(tc.password))
+		if err != nil || len(certs) != 1 || key == nil {
+			t.Errorf("%s: %d certificates, key %T, %v", tc.name, len(certs), key, err)
+		}
+		if _, _, err := parseCertificate(data, []byte("wrong")); tc.password != "" && err == nil {
+			t.Errorf("%s with a wrong password parsed", tc.name)
+		}
 	}
 }
 
