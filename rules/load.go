@@ -38,7 +38,7 @@ type transform struct {
 	redactions        []*regexp.Regexp
 	delimiter         *regexp.Regexp
 	filters           []*regexp.Regexp
-	phrases           []*regexp.Regexp
+	phrases           []string
 	phraseLower       []string // lower-cased phrases: a cheap test before the regex
 	exceptions        []*regexp.Regexp
 }
@@ -446,9 +446,12 @@ func (l *loader) transform(n *yaml.Node) (*transform, error) {
 		case "allowedPhrases":
 			var ps []string
 			if ps, err = l.strings(v); err == nil {
+				if ps == nil {
+					ps = []string{}
+				}
+				t.phrases = ps
 				for _, p := range ps {
 					t.phraseLower = append(t.phraseLower, strings.ToLower(p))
-					t.phrases = append(t.phrases, regexp.MustCompile(`(?i)\b(`+regexp.QuoteMeta(p)+`)[\t\n\x0B\f\r :]*\b`))
 				}
 			}
 		case "exceptions":

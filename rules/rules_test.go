@@ -509,3 +509,25 @@ func TestRedactExceptSubstrings(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+func TestFindPhrase_JavaWordBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		s, phrase, want string
+		ok              bool
+	}{
+		{"Weekly sync", "weekly", "Weekly", true},
+		{"biweekly", "weekly", "", false},
+		{"Ölweekly", "weekly", "", false}, // Java: Ö is a letter, so no boundary
+		{"1:1 with Bo", "1:1", "1:1", true},
+		{"1:1: notes", "1:1", "1:1", true},
+		{"x1:1", "1:1", "", false},
+		{"STANDUP!", "standup", "STANDUP", true},
+		{"ſtandup", "standup", "", false}, // no Unicode case folding
+		{"", "x", "", false},
+	} {
+		got, ok := findPhrase(tc.s, tc.phrase)
+		if got != tc.want || ok != tc.ok {
+			t.Errorf("findPhrase(%q, %q) = %q, %v; want %q, %v", tc.s, tc.phrase, got, ok, tc.want, tc.ok)
+		}
+	}
+}

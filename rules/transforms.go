@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 )
 
 // errNonScalar is psoxy's IllegalArgumentException for pseudonymizing an
@@ -140,12 +141,12 @@ func (s *Ruleset) mapValue(t *transform, p *jsonPath, v *value) error {
 		}
 		var found []string
 		lower := strings.ToLower(str)
-		for i, re := range t.phrases {
+		for i, phrase := range t.phrases {
 			if !strings.Contains(lower, t.phraseLower[i]) {
 				continue
 			}
-			if m := re.FindStringSubmatch(str); m != nil {
-				found = append(found, m[1])
+			if m, ok := findPhrase(str, phrase); ok {
+				found = append(found, m)
 			}
 		}
 		*v = newString(strings.Join(found, ","))
@@ -307,4 +308,68 @@ func (s *Ruleset) tokenize(t *transform, str string) (string, error) {
 // fullRegex anchors the transform's regex for Java's matches().
 func (t *transform) fullRegex() *regexp.Regexp {
 	return t.full
+}
+
+// findPhrase is psoxy's first find() of \b(\Q<phrase>\E)[\s:]*\b with
+// Java's CASE_INSENSITIVE (ASCII case folding only) and Java's \b, for
+// which letters and digits of any script are word characters. It returns
+// the matched text with its original casing.
+func findPhrase(s, phrase string) (string, bool) {
+	n := len(phrase)
+	if n == 0 {
+		return "", false
+	}
+	for i := 0; i+n <= len(s); i++ {
+		if !asciiEqualFold(s[i:i+n], phrase) || !javaBoundary(s, i) {
+			continue
+		}
+		end := i + n
+		k := end
+		for k < len(s) && (s[k] == ':' || s[k] == ' ' || (s[k] >= '\t' && s[k] <= '\r')) {
+			k++
+		}
+		for e := k; e >= end; e-- {
+			if javaBoundary(s, e) {
+				return s[i:end], true
+			}
+		}
+	}
+	return "", false
+}
+
+func asciiEqualFold(a, b string) bool {
+	for i := 0; i < len(a); i++ {
+		x, y := a[i], b[i]
+		if x == y {
+			continue
+		}
+		if 'A' <= x && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if 'A' <= y && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y || x >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+func isJavaWordRune(r rune) bool {
+	return r == '_' || unicode.IsLetter(r) || unicode.IsDigit(r)
+}
+
+// javaBoundary reports whether a word boundary is at byte offset i.
+func javaBoundary(s string, i int) bool {
+	before, after := false, false
+	if i > 0 {
+		r, _ := utf8.DecodeLastRuneInString(s[:i])
+		before = isJavaWordRune(r)
+	}
+	if i < len(s) {
+		r, _ := utf8.DecodeRuneInString(s[i:])
+		after = isJavaWordRune(r)
+	}
+	return before != after
 }
