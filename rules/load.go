@@ -458,7 +458,7 @@ func (l *loader) transform(n *yaml.Node) (*transform, error) {
 			var res []*regexp.Regexp
 			if res, err = l.regexes(v); err == nil {
 				for _, re := range res {
-					t.exceptions = append(t.exceptions, regexp.MustCompile("^.*?(" + re.String() + ").*?$"))
+					t.exceptions = append(t.exceptions, regexp.MustCompile("^.*?("+re.String()+").*?$"))
 				}
 			}
 		}
