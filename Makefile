@@ -26,12 +26,10 @@ compat: ## compare the sanitizer with psoxy's published examples (needs ../share
 golden: ## rewrite golden files; review the diff like code
 	$(GO) test ./... -run Golden -update
 
-demo: build ## sanitize a bundled sample Graph response (until the exporter exists)
-	@echo "DEMO MODE: demo salt and key, never use them for real data" >&2
-	M365EXPORT_SALT=demo-salt M365EXPORT_ENCRYPTION_KEY=demo-key \
-	  $(BIN) sanitize --connector outlook-mail \
-	  --path '/v1.0/users/0f7c6a8e-2b1d-4c3e-9a5f-1d2e3f4a5b6c/mailFolders/SentItems/messages' \
-	  < testdata/demo/sentitems.json
+demo: build ## export all five connectors from the built-in Graph emulator into ./out (DEMO salt and key)
+	rm -rf out .m365export-state
+	$(BIN) --demo --connector entra-id,outlook-cal,outlook-mail,msft-teams,msft-copilot --log-format text --log-level warn
+	@echo "Parquet files:" && find out -name '*.parquet' | sort | head -20 && echo "(…)"
 
 clean:
-	rm -rf bin out
+	rm -rf bin out .m365export-state

@@ -30,17 +30,18 @@ type Config struct {
 	ParquetCompat bool   `yaml:"parquet_compat"`
 	FileSizeMiB   int    `yaml:"file_size_mib"`
 
-	TenantID        string `yaml:"tenant_id"`
-	ClientID        string `yaml:"client_id"`
-	Auth            string `yaml:"auth"`
-	Certificate     string `yaml:"certificate"`
-	TokenFile       string `yaml:"token_file"`
-	AWSIdentityPool string `yaml:"aws_identity_pool"`
-	AWSRegion       string `yaml:"aws_region"`
-	Cloud           string `yaml:"cloud"`
-	GraphURL        string `yaml:"graph_url"`
-	AuthorityHost   string `yaml:"authority_host"`
-	CAFile          string `yaml:"ca_file"`
+	TenantID             string `yaml:"tenant_id"`
+	ClientID             string `yaml:"client_id"`
+	Auth                 string `yaml:"auth"`
+	Certificate          string `yaml:"certificate"`
+	TokenFile            string `yaml:"token_file"`
+	AWSIdentityPool      string `yaml:"aws_identity_pool"`
+	AWSRegion            string `yaml:"aws_region"`
+	AWSDeveloperProvider string `yaml:"aws_developer_provider"`
+	Cloud                string `yaml:"cloud"`
+	GraphURL             string `yaml:"graph_url"`
+	AuthorityHost        string `yaml:"authority_host"`
+	CAFile               string `yaml:"ca_file"`
 
 	IDs      string `yaml:"ids"`
 	NoGroups bool   `yaml:"no_groups"`
@@ -102,6 +103,7 @@ var options = []option{
 	{"token-file", "TokenFile", "federated token file, with --auth federated-file (default $AZURE_FEDERATED_TOKEN_FILE)", "Microsoft Graph"},
 	{"aws-identity-pool", "AWSIdentityPool", "Cognito identity pool id, with --auth federated-aws", "Microsoft Graph"},
 	{"aws-region", "AWSRegion", "AWS region of the identity pool", "Microsoft Graph"},
+	{"aws-developer-provider", "AWSDeveloperProvider", "the identity pool's developer provider name, with --auth federated-aws (the login is the client id)", "Microsoft Graph"},
 	{"cloud", "Cloud", "national cloud: global, usgov-l4, usgov-l5, china (sets both the login authority and the Graph root)", "Microsoft Graph"},
 	{"graph-url", "GraphURL", "override the Graph root (testing)", "Microsoft Graph"},
 	{"authority-host", "AuthorityHost", "override the login authority host (testing)", "Microsoft Graph"},
@@ -322,8 +324,8 @@ func (c *Config) Validate() error {
 		if c.Auth == "certificate" && c.Certificate == "" {
 			bad("--auth certificate needs --certificate FILE")
 		}
-		if c.Auth == "federated-aws" && c.AWSIdentityPool == "" {
-			bad("--auth federated-aws needs --aws-identity-pool")
+		if c.Auth == "federated-aws" && (c.AWSIdentityPool == "" || c.AWSDeveloperProvider == "" || c.AWSRegion == "") {
+			bad("--auth federated-aws needs --aws-identity-pool, --aws-developer-provider and --aws-region")
 		}
 	}
 	switch c.Cloud {

@@ -61,7 +61,7 @@ func q(s string) string { return url.QueryEscape(s) }
 const mailSelect = "id,conversationId,internetMessageId,createdDateTime,lastModifiedDateTime,sentDateTime,receivedDateTime,hasAttachments,importance,isDraft,isRead,isDeliveryReceiptRequested,isReadReceiptRequested,inferenceClassification,categories,parentFolderId,from,sender,toRecipients,ccRecipients,bccRecipients,replyTo,flag"
 
 // userFields lists what the users table reads.
-const userFields = "id,userPrincipalName,mail,otherMails,proxyAddresses,employeeId,userType,accountEnabled,createdDateTime,department,jobTitle,officeLocation,city,country,usageLocation,companyName,employeeType,employeeHireDate,preferredLanguage,displayName,givenName,surname,businessPhones,mobilePhone,assignedLicenses"
+const userFields = "id,userPrincipalName,mail,otherMails,proxyAddresses,employeeId,userType,accountEnabled,createdDateTime,department,jobTitle,officeLocation,city,country,usageLocation,companyName,preferredLanguage,displayName,givenName,surname,businessPhones,mobilePhone,assignedLicenses"
 
 var registry = map[string]connectorSpec{
 	"entra-id": {

@@ -508,6 +508,7 @@ func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol,
 			}
 			dt = t.UTC().Format("2006-01-02")
 		}
+		dedupe := keyPaths != nil
 		if senderPath != nil {
 			sv, _ := path(r, senderPath)
 			sender, _ := stringValue(sv)
@@ -515,16 +516,18 @@ func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol,
 				if sender != owner {
 					continue // its sender's partition writes it
 				}
-			} else if keyPaths != nil {
-				var key strings.Builder
-				for _, kp := range keyPaths {
-					kv, _ := path(r, kp)
-					key.Write(kv)
-					key.WriteByte(0)
-				}
-				if _, dup := seen.LoadOrStore(key.String(), struct{}{}); dup {
-					continue
-				}
+				dedupe = false
+			}
+		}
+		if dedupe {
+			var key strings.Builder
+			for _, kp := range keyPaths {
+				kv, _ := path(r, kp)
+				key.Write(kv)
+				key.WriteByte(0)
+			}
+			if _, dup := seen.LoadOrStore(key.String(), struct{}{}); dup {
+				continue
 			}
 		}
 		rec := sinks.Record{JSON: recs[i], Owner: ownerCol, RunID: job.RunID, ExportedAt: exportedAt}

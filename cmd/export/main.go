@@ -51,16 +51,16 @@ func main() {
 }
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") && len(commands) > 0 && !hasExport() {
-		usage(stdout)
-		return exitOK
-	}
 	name := ""
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	if name == "help" {
+	if name == "help" || (name == "" && (len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help")) {
 		usage(stdout)
+		if name == "" && len(args) > 0 {
+			fmt.Fprintln(stdout)
+			jobs.PrintHelp(stdout)
+		}
 		return exitOK
 	}
 	if name == "" {
@@ -75,15 +75,6 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "m365export: unknown command %q\n\n", name)
 	usage(stderr)
 	return exitUsage
-}
-
-func hasExport() bool {
-	for _, c := range commands {
-		if c.name == "export" {
-			return true
-		}
-	}
-	return false
 }
 
 // report prints err once and returns its exit code.

@@ -1,0 +1,547 @@
+package jobs
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/config"
+	"gocloud.dev/blob"
+
+	"m365export/jobs/tables"
+	"m365export/pipeline"
+	"m365export/rules"
+	"m365export/sinks"
+	"m365export/sinks/parquetsink"
+	"m365export/sources"
+	"m365export/sources/graph"
+	"m365export/sources/graph/graphsim"
+)
+
+// Version is the exporter's version, written into manifests.
+var Version = "0.1.0-dev"
+
+// ErrPartial: some owners failed after retries (exit code 3).
+var ErrPartial = pipeline.ErrPartial
+
+// Demo secrets: used only with --demo, which says so loudly.
+const (
+	demoSalt = "m365export-demo-salt-NOT-FOR-REAL-DATA"
+	demoKey  = "m365export-demo-key-NOT-FOR-REAL-DATA"
+)
+
+// RunOptions are what the command line hands to Run besides the config.
+type RunOptions struct {
+	Env    func(string) string
+	Logger *slog.Logger
+	// Out gets the plan (dry run) and the final summary.
+	Out io.Writer
+	// Progress, if set, is called about once a second with live counters.
+	Progress func(ProgressReport)
+}
+
+// ProgressReport is a live view of a running export.
+type ProgressReport struct {
+	Connector   string
+	Collection  string
+	Records     int64
+	OwnersDone  int64
+	OwnersTotal int64
+	Requests    int64
+	Throttled   int64
+	Elapsed     time.Duration
+}
+
+// Run runs the export the configuration describes, connector after
+// connector. Configuration problems wrap ErrUsage; a partial run wraps
+// ErrPartial.
+func Run(ctx context.Context, cfg *Config, o RunOptions) ([]*pipeline.Summary, error) {
+	if o.Env == nil {
+		o.Env = os.Getenv
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	if o.Out == nil {
+		o.Out = io.Discard
+	}
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	r := &runner{cfg: cfg, o: o, log: o.Logger}
+	defer r.close()
+	sums, err := r.run(ctx)
+	if err != nil && (errors.Is(err, sources.ErrConfig) || errors.Is(err, sinks.ErrConfig)) && !errors.Is(err, ErrUsage) {
+		err = fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	return sums, err
+}
+
+type runner struct {
+	cfg     *Config
+	o       RunOptions
+	log     *slog.Logger
+	sim     *graphsim.Server
+	secrets rules.Secrets
+	client  *graph.Client
+	sink    *parquetsink.Sink
+	dest    *blob.Bucket
+	state   *blob.Bucket
+	closers []func()
+}
+
+func (r *runner) close() {
+	for i := len(r.closers) - 1; i >= 0; i-- {
+		r.closers[i]()
+	}
+}
+
+func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
+	cfg := r.cfg
+	if cfg.Demo {
+		if err := r.startDemo(); err != nil {
+			return nil, err
+		}
+	}
+	now, _ := cfg.now()
+	if r.sim != nil && cfg.Now == "" {
+		now = r.sim.Tenant().Now()
+	}
+	var err error
+	if cfg.Demo && cfg.SaltURL == "" && cfg.KeyURL == "" && r.o.Env(EnvSalt) == "" {
+		r.secrets = rules.Secrets{Salt: demoSalt, Key: demoKey}
+	} else if r.secrets, err = LoadSecrets(ctx, cfg.SaltURL, cfg.KeyURL, r.o.Env); err != nil {
+		return nil, err
+	}
+	connectors := strings.Split(cfg.Connector, ",")
+	rulesets := map[string]*rules.Ruleset{}
+	for _, c := range connectors {
+		rs, err := LoadRules(c, cfg.IDs, cfg.NoGroups, cfg.Rules, r.secrets)
+		if err != nil {
+			return nil, err
+		}
+		rulesets[c] = rs
+	}
+	if cfg.DryRun {
+		for _, c := range connectors {
+			r.printPlan(c, now)
+		}
+		return nil, nil
+	}
+	if err := r.openOutputs(ctx); err != nil {
+		return nil, err
+	}
+	if err := r.openGraph(); err != nil {
+		return nil, err
+	}
+	var sums []*pipeline.Summary
+	var partial error
+	for _, c := range connectors {
+		s, err := r.runConnector(ctx, c, rulesets[c], now)
+		if s != nil {
+			sums = append(sums, s)
+		}
+		if errors.Is(err, pipeline.ErrPartial) {
+			partial = err
+			continue
+		}
+		if err != nil {
+			return sums, fmt.Errorf("%s: %w", c, err)
+		}
+	}
+	return sums, partial
+}
+
+// startDemo starts the built-in Graph emulator and points the job at it.
+func (r *runner) startDemo() error {
+	cfg := r.cfg
+	sim, err := graphsim.Start(graphsim.Options{Users: cfg.DemoUsers, Logger: r.log.With("component", "graphsim")})
+	if err != nil {
+		return fmt.Errorf("start the Graph emulator: %w", err)
+	}
+	r.sim = sim
+	r.closers = append(r.closers, sim.Close)
+	if cfg.Dest == "" {
+		abs, err := filepath.Abs("out")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return fmt.Errorf("demo output directory: %w", err)
+		}
+		cfg.Dest = "file://" + abs + "?metadata=skip"
+	}
+	if cfg.State == "" {
+		abs, err := filepath.Abs(".m365export-state")
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return fmt.Errorf("demo state directory: %w", err)
+		}
+		cfg.State = "file://" + abs + "?metadata=skip"
+	}
+	r.log.Warn("DEMO MODE: reading the built-in Graph emulator with a DEMO salt and key; never use --demo for real data",
+		"users", cfg.DemoUsers, "dest", cfg.Dest)
+	return nil
+}
+
+func (r *runner) openOutputs(ctx context.Context) error {
+	cfg := r.cfg
+	sink, err := parquetsink.Open(ctx, cfg.Dest, &parquetsink.Options{
+		Logger:         r.log.With("component", "parquetsink"),
+		TargetFileSize: int64(cfg.FileSizeMiB) << 20,
+		Compat:         cfg.ParquetCompat,
+		CreatedBy:      "m365export " + Version,
+	})
+	if err != nil {
+		return fmt.Errorf("--dest: %w", err)
+	}
+	r.sink = sink
+	r.closers = append(r.closers, func() { sink.Close() })
+	if r.dest, err = parquetsink.OpenBucket(ctx, cfg.Dest); err != nil {
+		return fmt.Errorf("--dest: %w", err)
+	}
+	r.closers = append(r.closers, func() { r.dest.Close() })
+	if cfg.State == "" {
+		r.log.Warn("no --state: every run exports the --lookback window again and a crashed run cannot resume")
+		return nil
+	}
+	if r.state, err = parquetsink.OpenBucket(ctx, cfg.State); err != nil {
+		return fmt.Errorf("--state: %w", err)
+	}
+	r.closers = append(r.closers, func() { r.state.Close() })
+	return nil
+}
+
+func (r *runner) openGraph() error {
+	cfg := r.cfg
+	cloud, err := graph.LookupCloud(cfg.Cloud)
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	opts := &graph.Options{Cloud: cloud, GraphRoot: cfg.GraphURL, Logger: r.log.With("component", "graph")}
+	creds := &graph.Credentials{TenantID: cfg.TenantID, ClientID: cfg.ClientID, AuthorityHost: cfg.AuthorityHost}
+	var httpClient *http.Client
+	if r.sim != nil {
+		opts.GraphRoot = r.sim.GraphURL()
+		creds.TenantID, creds.ClientID, creds.ClientSecret = r.sim.TenantID(), r.sim.ClientID(), r.sim.ClientSecret()
+		creds.AuthorityHost = r.sim.AuthorityHost()
+		httpClient = r.sim.HTTPClient()
+	} else {
+		if cfg.CAFile != "" {
+			pem, err := os.ReadFile(cfg.CAFile)
+			if err != nil {
+				return fmt.Errorf("%w: --ca-file: %w", ErrUsage, err)
+			}
+			pool, err := x509.SystemCertPool()
+			if err != nil {
+				pool = x509.NewCertPool()
+			}
+			if !pool.AppendCertsFromPEM(pem) {
+				return fmt.Errorf("%w: --ca-file %s holds no PEM certificate", ErrUsage, cfg.CAFile)
+			}
+			tr := http.DefaultTransport.(*http.Transport).Clone()
+			tr.TLSClientConfig.RootCAs = pool
+			tr.MaxIdleConnsPerHost = 256
+			httpClient = &http.Client{Transport: tr}
+		}
+		switch cfg.Auth {
+		case "secret":
+			creds.ClientSecret = r.o.Env("M365EXPORT_CLIENT_SECRET")
+			if creds.ClientSecret == "" {
+				return fmt.Errorf("%w: --auth secret needs M365EXPORT_CLIENT_SECRET", ErrUsage)
+			}
+		case "certificate":
+			if creds.Certificate, err = os.ReadFile(cfg.Certificate); err != nil {
+				return fmt.Errorf("%w: --certificate: %w", ErrUsage, err)
+			}
+			creds.CertificatePassword = []byte(r.o.Env("M365EXPORT_CERTIFICATE_PASSWORD"))
+		case "federated-gcp":
+			creds.Assertion = graph.GCPMetadataAssertion(nil)
+		case "federated-file":
+			path := cfg.TokenFile
+			if path == "" {
+				path = r.o.Env("AZURE_FEDERATED_TOKEN_FILE")
+			}
+			if path == "" {
+				return fmt.Errorf("%w: --auth federated-file needs --token-file or AZURE_FEDERATED_TOKEN_FILE", ErrUsage)
+			}
+			creds.Assertion = graph.FileAssertion(path)
+		case "federated-aws":
+			awsCfg, err := config.LoadDefaultConfig(context.Background(), config.WithRegion(cfg.AWSRegion))
+			if err != nil {
+				return fmt.Errorf("AWS configuration: %w", err)
+			}
+			a, err := graph.CognitoAssertion(graph.CognitoOptions{Config: awsCfg, IdentityPoolID: cfg.AWSIdentityPool,
+				DeveloperProvider: cfg.AWSDeveloperProvider, Login: cfg.ClientID})
+			if err != nil {
+				return fmt.Errorf("%w: %w", ErrUsage, err)
+			}
+			creds.Assertion = a
+		}
+	}
+	if httpClient != nil {
+		opts.HTTPClient = httpClient
+		creds.Transport = httpClient
+	}
+	opts.Credentials = creds
+	if r.client, err = graph.New(opts); err != nil {
+		return fmt.Errorf("graph client: %w", err)
+	}
+	return nil
+}
+
+// computeWindow decides the window: flags first, then the watermark, then
+// the first-run lookback; whole UTC days unless the flags say otherwise.
+func computeWindow(cfg *Config, now time.Time, st *state) (pipeline.Window, error) {
+	day := 24 * time.Hour
+	to := now.Add(-cfg.Lag).UTC().Truncate(day)
+	if cfg.Until != "" {
+		to, _ = parseTime(cfg.Until)
+	}
+	from := now.Add(-cfg.Lookback).UTC().Truncate(day)
+	switch {
+	case cfg.Since != "":
+		from, _ = parseTime(cfg.Since)
+	case st != nil && !st.Watermark.IsZero():
+		from = st.Watermark
+	}
+	return pipeline.Window{From: from, To: to}, nil
+}
+
+func (r *runner) runID(w pipeline.Window) string {
+	if r.cfg.RunID != "" {
+		return r.cfg.RunID
+	}
+	return "w" + w.From.UTC().Format("20060102T150405") + "-" + w.To.UTC().Format("20060102T150405")
+}
+
+func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.Ruleset, now time.Time) (*pipeline.Summary, error) {
+	cfg := r.cfg
+	log := r.log.With("connector", connector)
+	spec := registry[connector]
+	var store *stateStore
+	var st *state
+	if r.state != nil {
+		store = newStateStore(r.state, connector, cfg.Shard, cfg.Shards)
+		var err error
+		if st, err = store.load(ctx); err != nil {
+			return nil, err
+		}
+	}
+	salt := rules.SaltFingerprint(r.secrets.Salt)
+	if st != nil && (st.SaltFingerprint != salt || st.RulesHash != rs.Hash()) {
+		if !cfg.NewSeries {
+			what := "salt"
+			if st.SaltFingerprint == salt {
+				what = "rules"
+			}
+			return nil, fmt.Errorf("%w: the %s changed since the state at --state was written (pseudonyms would not join with earlier output); pass --new-series to start a new series", ErrUsage, what)
+		}
+		log.Warn("starting a new series: salt or rules changed", "state", store.key)
+		st = nil
+	}
+	if st == nil {
+		st = &state{Connector: connector, Shard: cfg.Shard, Shards: cfg.Shards}
+	}
+	st.SaltFingerprint, st.RulesHash = salt, rs.Hash()
+	w, err := computeWindow(cfg, now, st)
+	if err != nil {
+		return nil, err
+	}
+	if !w.From.Before(w.To) {
+		log.Info("nothing to export: the window is empty", "from", w.From, "to", w.To)
+		fmt.Fprintf(r.o.Out, "%s: nothing to export; the last window ended %s\n", connector, w.From.Format(time.RFC3339))
+		return nil, nil
+	}
+	runID := r.runID(w)
+	if st.Pending != nil && (st.Pending.RunID != runID || !st.Pending.From.Equal(w.From) || !st.Pending.To.Equal(w.To)) {
+		st.Pending = nil // a different window: start it afresh
+	}
+	if st.Pending == nil {
+		st.Pending = &pendingRun{RunID: runID, From: w.From, To: w.To}
+	} else {
+		log.Info("resuming an unfinished run", "run_id", runID, "committed", st.Pending.Committed)
+	}
+	log = log.With("run_id", runID)
+	owners := newOwnerCache(r.client, cfg)
+	var cols []pipeline.Collection
+	for _, cs := range spec.Collections {
+		if cfg.NoGroups && (cs.Name == "groups" || cs.Name == "group_members") {
+			continue
+		}
+		schema := tables.Lookup(connector, cs.Name)
+		if schema == nil {
+			return nil, fmt.Errorf("no table schema for %s/%s", connector, cs.Name)
+		}
+		first, win := cs.First, window{From: w.From, To: w.To}
+		src := &graph.Collection{
+			Client: r.client,
+			First:  func(owner string) string { return first(owner, win) },
+			Owners: owners.lister(cs.Owners),
+		}
+		cols = append(cols, pipeline.Collection{
+			Name: cs.Name, Source: src, Sanitizer: rs,
+			Table:     sinks.Table{Connector: connector, Collection: cs.Name, Shard: cfg.Shard, Schema: schema},
+			TimeField: cs.TimeField, SenderField: cs.SenderField, DedupeKey: cs.DedupeKey,
+		})
+	}
+	prog := &pipeline.Progress{}
+	job := &pipeline.Job{
+		Connector: connector, Collections: cols, Sink: r.sink,
+		Committer: committer{sink: r.sink, rulesHash: rs.Hash(), salt: salt},
+		Window:    w, SnapshotDay: now.UTC().Format("2006-01-02"), RunID: runID,
+		Shard: cfg.Shard, Shards: cfg.Shards, Concurrency: cfg.Concurrency,
+		OwnerID: ownerIDFunc(rs, spec), Done: st.Pending.committed,
+		Logger: log, Progress: prog,
+	}
+	if store != nil {
+		if err := store.save(ctx, st); err != nil {
+			return nil, err
+		}
+		ctx = pipeline.WithCommitHook(ctx, func(ctx context.Context, collection string) error {
+			st.Pending.Committed = append(st.Pending.Committed, collection)
+			return store.save(ctx, st)
+		})
+	}
+	stop := r.watchProgress(connector, prog)
+	log.Info("export started", "from", w.From, "to", w.To, "shard", cfg.Shard, "shards", cfg.Shards)
+	sum, runErr := pipeline.Run(ctx, job)
+	stop()
+	if err := r.writeSummary(ctx, sum); err != nil && runErr == nil {
+		runErr = err
+	}
+	if runErr == nil || errors.Is(runErr, pipeline.ErrPartial) {
+		if store != nil {
+			st.Watermark, st.Pending = w.To, nil
+			if err := store.save(ctx, st); err != nil {
+				return sum, err
+			}
+		}
+	}
+	r.printSummary(sum)
+	log.Info("export finished", "status", sum.Status, "records", sum.Records)
+	return sum, runErr
+}
+
+// ownerIDFunc gives _owner its form: users as users.id holds them; teams
+// and groups keep their ids (they are not personal and their tables keep
+// them).
+func ownerIDFunc(rs *rules.Ruleset, spec connectorSpec) func(string) string {
+	var mu sync.Mutex
+	cache := map[string]string{}
+	return func(id string) string {
+		if id == "" {
+			return ""
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if v, ok := cache[id]; ok {
+			return v
+		}
+		v, err := rs.OwnerID(id)
+		if err != nil {
+			v = "" // never the raw id
+		}
+		cache[id] = v
+		return v
+	}
+}
+
+// committer adapts the Parquet sink's commit to the pipeline's.
+type committer struct {
+	sink      *parquetsink.Sink
+	rulesHash string
+	salt      string
+}
+
+func (c committer) Commit(ctx context.Context, t sinks.Table, partition string, info pipeline.CommitInfo) error {
+	return c.sink.Commit(ctx, t, partition, sinks.Manifest{
+		RunID: info.RunID, Shards: info.Shards,
+		Window:    sinks.Window{From: info.Window.From, To: info.Window.To},
+		RulesHash: c.rulesHash, SaltFingerprint: c.salt, ExporterVersion: Version,
+	})
+}
+
+func (r *runner) writeSummary(ctx context.Context, s *pipeline.Summary) error {
+	if s == nil || r.dest == nil {
+		return nil
+	}
+	b, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	key := fmt.Sprintf("%s/_runs/%s/shard-%d.json", s.Connector, s.RunID, s.Shard)
+	if err := r.dest.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("write run summary %s: %w", key, err)
+	}
+	return nil
+}
+
+func (r *runner) printSummary(s *pipeline.Summary) {
+	if s == nil {
+		return
+	}
+	fmt.Fprintf(r.o.Out, "%s: %s, %d records, window %s to %s, run %s (shard %d of %d)\n", s.Connector, s.Status, s.Records,
+		s.WindowFrom.Format(time.RFC3339), s.WindowTo.Format(time.RFC3339), s.RunID, s.Shard, s.Shards)
+	for _, c := range s.Collections {
+		note := ""
+		if c.Resumed {
+			note = " (committed by an earlier attempt)"
+		}
+		fmt.Fprintf(r.o.Out, "  %-22s %9d records  owners %d: %d ok, %d skipped, %d failed%s\n", c.Name, c.Records, c.Owners, c.OK, c.Skipped, c.Failed, note)
+	}
+}
+
+func (r *runner) printPlan(connector string, now time.Time) {
+	cfg := r.cfg
+	w, _ := computeWindow(cfg, now, nil)
+	fmt.Fprintf(r.o.Out, "connector %s: %s\n", connector, registry[connector].Doc)
+	fmt.Fprintf(r.o.Out, "  window     %s to %s (without --since: from the watermark at --state, else this lookback)\n", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339))
+	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)
+	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(registry[connector].Scopes, ", "))
+	for _, c := range registry[connector].Collections {
+		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", c.Name, c.Owners, c.Incremental, c.First("{id}", window{w.From, w.To}))
+	}
+}
+
+func (r *runner) watchProgress(connector string, p *pipeline.Progress) func() {
+	if r.o.Progress == nil {
+		return func() {}
+	}
+	done := make(chan struct{})
+	start := time.Now()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	report := func() {
+		st := r.client.Stats()
+		r.o.Progress(ProgressReport{Connector: connector, Records: p.Records.Load(), OwnersDone: p.OwnersDone.Load(),
+			OwnersTotal: p.OwnersTotal.Load(), Requests: st.Requests, Throttled: st.Throttled, Elapsed: time.Since(start)})
+	}
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				report()
+				return
+			case <-t.C:
+				report()
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
