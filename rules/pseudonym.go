@@ -9,6 +9,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // ErrNoKey is returned when rules need reversible (p~) pseudonyms but no
@@ -34,6 +35,22 @@ type pseudonymizer struct {
 	block cipher.Block // nil until needed; derived once per (key, salt)
 	once  sync.Once
 	err   error
+
+	// Pseudonyms of values seen before (a mailbox owner's address is on
+	// every message of a page): original value → identity / p~ token.
+	// Bounded, in memory only.
+	ids, revs sync.Map
+	cached    atomic.Int64
+	noCache   bool // benchmarks measure the uncached cost
+}
+
+// maxCached bounds the pseudonym cache of one ruleset.
+const maxCached = 1 << 16
+
+func (p *pseudonymizer) remember(m *sync.Map, k string, v any) {
+	if !p.noCache && p.cached.Add(1) <= maxCached {
+		m.Store(strings.Clone(k), v)
+	}
 }
 
 func (p *pseudonymizer) cipher() (cipher.Block, error) {
@@ -106,6 +123,19 @@ type identity struct {
 // @ lower(domain) and keep their domain as written; anything else is
 // hashed verbatim (no trimming, no lower-casing).
 func (p *pseudonymizer) identify(s string) identity {
+	if v, ok := p.ids.Load(s); ok {
+		id := v.(identity)
+		id.original = s
+		return id
+	}
+	id := p.identifyUncached(s)
+	c := id
+	c.original, c.canonical, c.domain = "", "", strings.Clone(id.domain)
+	p.remember(&p.ids, s, c)
+	return id
+}
+
+func (p *pseudonymizer) identifyUncached(s string) identity {
 	id := identity{original: s}
 	if a, ok := parseEmail(s); ok {
 		local := strings.ToLower(strings.TrimSpace(a.local))
@@ -143,6 +173,9 @@ func (id *identity) hashString() string { return b64.EncodeToString(id.hash[:]) 
 
 // reversibleToken is the "p~…[@domain]" form.
 func (p *pseudonymizer) reversibleToken(id *identity) (string, error) {
+	if v, ok := p.revs.Load(id.original); ok {
+		return v.(string), nil
+	}
 	rev, err := p.reversible(id.hash, id.original)
 	if err != nil {
 		return "", err
@@ -151,6 +184,7 @@ func (p *pseudonymizer) reversibleToken(id *identity) (string, error) {
 	if id.hasDomain {
 		s += "@" + id.domain
 	}
+	p.remember(&p.revs, id.original, s)
 	return s, nil
 }
 

@@ -531,3 +531,29 @@ func TestFindPhrase_JavaWordBoundaries(t *testing.T) {
 		}
 	}
 }
+
+func TestPseudonymCache_SameResults(t *testing.T) {
+	_, src, _ := Builtin("outlook-mail", Variant{})
+	cached, uncached := mustRules(t, string(src)), mustRules(t, string(src))
+	uncached.ps.noCache = true
+	in := []byte(`{"value":[{"from":{"emailAddress":{"address":"A@b.com"}},"toRecipients":[{"emailAddress":{"address":"a@B.com"}},{"emailAddress":{"address":"A@b.com"}}]}]}`)
+	url := "/v1.0/users/u1/mailFolders/SentItems/messages"
+	for i := 0; i < 3; i++ {
+		a, err1 := cached.Sanitize(url, in)
+		b, err2 := uncached.Sanitize(url, in)
+		if err1 != nil || err2 != nil || string(a) != string(b) {
+			t.Fatalf("run %d: cached %s (%v) != uncached %s (%v)", i, a, err1, b, err2)
+		}
+	}
+	if !strings.Contains(string(mustSanitizeOwner(t, cached)), "@B.com") {
+		t.Error("cache lost the domain's original case")
+	}
+}
+
+func mustSanitizeOwner(t *testing.T, r *Ruleset) []byte {
+	out, err := r.Sanitize("/v1.0/users/u1/mailFolders/SentItems/messages", []byte(`{"a":{"emailAddress":{"address":"a@B.com"}}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
