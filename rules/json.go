@@ -5,6 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -73,17 +74,104 @@ type parser struct {
 	stack []member
 	astk  []*value
 	depth int
+
+	usedVals, freeVals [][]value
+	usedMems, freeMems [][]member
+	usedPtrs, freePtrs [][]*value
 }
 
 const maxDepth = 10000
 
+const (
+	valChunk = 512
+	memChunk = 1024
+	ptrChunk = 1024
+)
+
 func (p *parser) alloc() *value {
 	if len(p.vals) == 0 {
-		p.vals = make([]value, 512)
+		if n := len(p.freeVals); n > 0 {
+			p.vals, p.freeVals = p.freeVals[n-1], p.freeVals[:n-1]
+		} else {
+			p.vals = make([]value, valChunk)
+		}
+		p.usedVals = append(p.usedVals, p.vals)
 	}
 	v := &p.vals[0]
 	p.vals = p.vals[1:]
 	return v
+}
+
+func (p *parser) allocMembers(n int) []member {
+	if len(p.mems) < n {
+		if n > memChunk {
+			return make([]member, n)
+		}
+		if k := len(p.freeMems); k > 0 {
+			p.mems, p.freeMems = p.freeMems[k-1], p.freeMems[:k-1]
+		} else {
+			p.mems = make([]member, memChunk)
+		}
+		p.usedMems = append(p.usedMems, p.mems)
+	}
+	obj := p.mems[:n:n]
+	p.mems = p.mems[n:]
+	return obj
+}
+
+func (p *parser) allocPtrs(n int) []*value {
+	if len(p.ptrs) < n {
+		if n > ptrChunk {
+			return make([]*value, n)
+		}
+		if k := len(p.freePtrs); k > 0 {
+			p.ptrs, p.freePtrs = p.freePtrs[k-1], p.freePtrs[:k-1]
+		} else {
+			p.ptrs = make([]*value, ptrChunk)
+		}
+		p.usedPtrs = append(p.usedPtrs, p.ptrs)
+	}
+	arr := p.ptrs[:n:n]
+	p.ptrs = p.ptrs[n:]
+	return arr
+}
+
+var parserPool = sync.Pool{New: func() any { return new(parser) }}
+
+// getParser returns a parser whose arenas may be reused from an earlier
+// document. Nodes it makes are valid until putParser.
+func getParser(b []byte) *parser {
+	p := parserPool.Get().(*parser)
+	p.src, p.pos, p.depth = string(b), 0, 0
+	return p
+}
+
+// putParser recycles the parser's arenas: no node it made may be used
+// afterwards.
+func putParser(p *parser) {
+	for _, c := range p.usedVals {
+		clear(c[:cap(c)])
+		p.freeVals = append(p.freeVals, c[:cap(c)])
+	}
+	for _, c := range p.usedMems {
+		clear(c[:cap(c)])
+		p.freeMems = append(p.freeMems, c[:cap(c)])
+	}
+	for _, c := range p.usedPtrs {
+		clear(c[:cap(c)])
+		p.freePtrs = append(p.freePtrs, c[:cap(c)])
+	}
+	p.usedVals, p.usedMems, p.usedPtrs = p.usedVals[:0], p.usedMems[:0], p.usedPtrs[:0]
+	p.vals, p.mems, p.ptrs = nil, nil, nil
+	p.src = ""
+	clear(p.stack[:cap(p.stack)])
+	p.stack = p.stack[:0]
+	p.astk = p.astk[:0]
+	// Keep at most about 4 MiB of arenas per pooled parser.
+	if len(p.freeVals) > 64 || len(p.freeMems) > 64 || len(p.freePtrs) > 64 {
+		p.freeVals, p.freeMems, p.freePtrs = nil, nil, nil
+	}
+	parserPool.Put(p)
 }
 
 func (p *parser) fail(msg string, args ...any) error {
@@ -103,7 +191,10 @@ func (p *parser) ws() {
 
 // parseDocuments parses one or more whitespace-separated JSON values.
 func parseDocuments(b []byte) ([]*value, error) {
-	p := &parser{src: string(b)}
+	return (&parser{src: string(b)}).documents()
+}
+
+func (p *parser) documents() ([]*value, error) {
 	var docs []*value
 	for {
 		p.ws()
@@ -409,12 +500,9 @@ func (p *parser) parseObject(v *value) error {
 		return p.fail("expected ',' or '}'")
 	}
 	n := len(p.stack) - base
-	if len(p.mems) < n {
-		p.mems = make([]member, max(n, 1024))
-	}
-	obj := p.mems[:n:n]
-	p.mems = p.mems[n:]
+	obj := p.allocMembers(n)
 	copy(obj, p.stack[base:])
+	clear(p.stack[base:])
 	p.stack = p.stack[:base]
 	p.depth--
 	*v = value{k: kObject, obj: obj}
@@ -457,11 +545,7 @@ func (p *parser) parseArray(v *value) error {
 		return p.fail("expected ',' or ']'")
 	}
 	n := len(p.astk) - base
-	if len(p.ptrs) < n {
-		p.ptrs = make([]*value, max(n, 1024))
-	}
-	arr := p.ptrs[:n:n]
-	p.ptrs = p.ptrs[n:]
+	arr := p.allocPtrs(n)
 	copy(arr, p.astk[base:])
 	clear(p.astk[base:])
 	p.astk = p.astk[:base]

@@ -173,7 +173,9 @@ func (r *Ruleset) Sanitize(requestURL string, response []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	docs, err := parseDocuments(response)
+	p := getParser(response)
+	defer putParser(p)
+	docs, err := p.documents()
 	if err != nil {
 		return nil, err
 	}
