@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"hash"
 	"strconv"
+	"sync/atomic"
 
 	"github.com/parquet-go/parquet-go"
 	"gocloud.dev/blob"
@@ -58,7 +59,7 @@ type writer struct {
 	done       chan struct{}
 
 	// Worker side (the caller's after done is closed).
-	werr     error
+	werr     atomic.Pointer[error] // the worker's first error
 	pw       *parquet.GenericWriter[any]
 	bw       *blob.Writer
 	bwCancel context.CancelFunc
@@ -191,9 +192,8 @@ func (w *writer) send(flush bool) error {
 	w.cur.flush = flush
 	w.work <- w.cur
 	w.cur = <-w.free
-	// Receiving from free orders the worker's werr write before this read.
-	if w.werr != nil {
-		w.err = w.werr
+	if err := w.werr.Load(); err != nil {
+		w.err = *err
 		return w.err
 	}
 	return nil
@@ -204,8 +204,10 @@ func (w *writer) send(flush bool) error {
 func (w *writer) run() {
 	defer close(w.done)
 	for b := range w.work {
-		if w.werr == nil {
-			w.werr = w.writeBatch(b)
+		if w.werr.Load() == nil {
+			if err := w.writeBatch(b); err != nil {
+				w.werr.Store(&err)
+			}
 		}
 		b.rows, b.vals, b.arena, b.flush = b.rows[:0], b.vals[:0], b.arena[:0], false
 		w.free <- b
@@ -306,7 +308,9 @@ func (w *writer) Close() error {
 	close(w.work)
 	<-w.done
 	if w.err == nil {
-		w.err = w.werr
+		if err := w.werr.Load(); err != nil {
+			w.err = *err
+		}
 	}
 	if w.err == nil {
 		if err := w.ctx.Err(); err != nil {
@@ -333,11 +337,18 @@ func (w *writer) abort() {
 		w.bw.Close()
 		w.bw, w.bwCancel, w.pw = nil, nil, nil
 	}
+	// Delete what this writer staged, including the file in flight: an
+	// upload cancelled while completing may still have created it.
 	ctx := context.WithoutCancel(w.ctx)
+	keys := make([]string, 0, len(w.files)+1)
 	for _, f := range w.files {
-		if err := w.s.deleteQuietly(ctx, f.staging); err != nil {
-			w.s.opts.Logger.Warn("staged file left behind", "collection", w.k.collection, "dt", w.k.day, "err", err)
-		}
+		keys = append(keys, f.staging)
+	}
+	if w.file.staging != "" && (len(w.files) == 0 || w.files[len(w.files)-1].staging != w.file.staging) {
+		keys = append(keys, w.file.staging)
+	}
+	if err := w.s.deleteQuietly(ctx, keys...); err != nil {
+		w.s.opts.Logger.Warn("staged file left behind", "collection", w.k.collection, "dt", w.k.day, "err", err)
 	}
 	w.files = nil
 }
