@@ -48,6 +48,9 @@ type RunOptions struct {
 	Out io.Writer
 	// Progress, if set, is called about once a second with live counters.
 	Progress func(ProgressReport)
+	// Emulator, if set with --demo, is the Graph emulator to read instead
+	// of starting one (tests compare the output with its ground truth).
+	Emulator *graphsim.Server
 }
 
 // ProgressReport is a live view of a running export.
@@ -165,12 +168,16 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 // startDemo starts the built-in Graph emulator and points the job at it.
 func (r *runner) startDemo() error {
 	cfg := r.cfg
-	sim, err := graphsim.Start(graphsim.Options{Users: cfg.DemoUsers, Logger: r.log.With("component", "graphsim")})
-	if err != nil {
-		return fmt.Errorf("start the Graph emulator: %w", err)
+	if r.o.Emulator != nil {
+		r.sim = r.o.Emulator
+	} else {
+		sim, err := graphsim.Start(graphsim.Options{Users: cfg.DemoUsers, Logger: r.log.With("component", "graphsim")})
+		if err != nil {
+			return fmt.Errorf("start the Graph emulator: %w", err)
+		}
+		r.sim = sim
+		r.closers = append(r.closers, sim.Close)
 	}
-	r.sim = sim
-	r.closers = append(r.closers, sim.Close)
 	if cfg.Dest == "" {
 		abs, err := filepath.Abs("out")
 		if err != nil {
