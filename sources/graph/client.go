@@ -321,7 +321,7 @@ func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*R
 	// request that got no answer at all.
 	r.clientRequestID = newRequestID()
 	for attempt := 1; ; attempt++ {
-		resp, gen, err := c.attempt(ctx, full, scope, cost, &r)
+		resp, gen, sentAt, err := c.attempt(ctx, full, scope, cost, &r)
 		if err == nil && resp.Status < 300 {
 			resp.Attempts = attempt
 			return resp, nil
@@ -394,7 +394,7 @@ func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*R
 		}
 		wait = min(wait, c.maxBackoff)
 		if status == http.StatusTooManyRequests {
-			c.gov.throttled(scope, wait)
+			c.gov.throttled(scope, sentAt, wait)
 		}
 		c.stats.retries.Add(1)
 		c.log.Warn("graph retry", "attempt", attempt, "status", status, "code", code,
@@ -426,13 +426,20 @@ func tokenRejected(status int, code string) bool {
 		(status == http.StatusForbidden && code == "Authorization_RequestDenied")
 }
 
-// attempt sends one try. It returns the token generation it used.
-func (c *Client) attempt(ctx context.Context, full string, scope Scope, cost int, r *request) (*Response, uint64, error) {
+// attempt sends one try. It returns the token generation it used and when
+// the governor let the request go.
+func (c *Client) attempt(ctx context.Context, full string, scope Scope, cost int, r *request) (resp *Response, gen uint64, sentAt time.Time, err error) {
+	resp, gen, err = c.try(ctx, full, scope, cost, r, &sentAt)
+	return resp, gen, sentAt, err
+}
+
+func (c *Client) try(ctx context.Context, full string, scope Scope, cost int, r *request, sentAt *time.Time) (*Response, uint64, error) {
 	p, err := c.gov.acquire(ctx, scope, cost)
 	if err != nil {
 		return nil, 0, err
 	}
 	defer p.release()
+	*sentAt = c.now()
 	var (
 		auth string
 		gen  uint64

@@ -145,9 +145,11 @@ func (l *limiter) reserve(now int64, cost int, recovery time.Duration) time.Dura
 	return time.Duration(t - now)
 }
 
-// throttled records a 429: pause the scope for retryAfter and halve its
-// speed.
-func (l *limiter) throttled(now int64, retryAfter time.Duration) {
+// throttled records a 429 for a request sent at sentAt: pause the scope for
+// retryAfter and halve its speed, unless the request left before the last
+// slowdown (then its 429 says nothing about the slower speed: concurrent
+// 429s halve the speed once).
+func (l *limiter) throttled(now, sentAt int64, retryAfter time.Duration) {
 	until := now + int64(retryAfter)
 	for {
 		p := l.pausedUntil.Load()
@@ -159,7 +161,9 @@ func (l *limiter) throttled(now int64, retryAfter time.Duration) {
 		return
 	}
 	l.mu.Lock()
-	l.interval = min(l.interval*2, l.base*maxSlowdown)
+	if sentAt >= l.last429 {
+		l.interval = min(l.interval*2, l.base*maxSlowdown)
+	}
 	l.last429, l.lastStep = now, now
 	l.mu.Unlock()
 }
@@ -288,15 +292,16 @@ func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, erro
 	return p, nil
 }
 
-// throttled tells the governor that a request of scope s got a 429.
-func (g *Governor) throttled(s Scope, retryAfter time.Duration) {
+// throttled tells the governor that a request of scope s, sent at sentAt,
+// got a 429.
+func (g *Governor) throttled(s Scope, sentAt time.Time, retryAfter time.Duration) {
 	a, b := g.chain(s)
-	now := g.now().UnixNano()
+	now, sent := g.now().UnixNano(), sentAt.UnixNano()
 	if a != nil {
-		a.throttled(now, retryAfter)
+		a.throttled(now, sent, retryAfter)
 	}
 	if b != nil {
-		b.throttled(now, retryAfter)
+		b.throttled(now, sent, retryAfter)
 	}
 }
 

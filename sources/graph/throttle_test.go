@@ -125,8 +125,8 @@ func TestGovernor_SlowsAfter429AndRecovers(t *testing.T) {
 	if d := gap(); d != 250*time.Millisecond {
 		t.Fatalf("gap at full speed = %v, want 250ms", d)
 	}
-	g.throttled(s, 2*time.Second)
-	g.throttled(s, 2*time.Second)
+	g.throttled(s, clk.Now(), 2*time.Second)
+	g.throttled(s, clk.Now(), 2*time.Second)
 	before := clk.Now()
 	p, _ := g.acquire(t.Context(), s, 1)
 	p.release()
@@ -146,6 +146,26 @@ func TestGovernor_SlowsAfter429AndRecovers(t *testing.T) {
 	}
 	if f := g.Slowdown(s); f != 1 {
 		t.Errorf("slowdown after 429s stopped = %v, want back to 1", f)
+	}
+}
+
+func TestGovernor_ConcurrentThrottlesHalveOnce(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	g := NewGovernor(Limits{Mailbox: Rate{100, time.Second}}, clk.Now, clk.Sleep)
+	s := Scope{Kind: ScopeMailbox, ID: "u"}
+	sent := clk.Now()
+	clk.Sleep(t.Context(), 10*time.Millisecond)
+	// Four requests sent together all come back 429.
+	for range 4 {
+		g.throttled(s, sent, time.Second)
+	}
+	if f := g.Slowdown(s); f != 2 {
+		t.Errorf("slowdown after 4 concurrent 429s = %v, want 2", f)
+	}
+	// A request sent after the slowdown and throttled again halves again.
+	g.throttled(s, clk.Now(), time.Second)
+	if f := g.Slowdown(s); f != 4 {
+		t.Errorf("slowdown after a later 429 = %v, want 4", f)
 	}
 }
 
