@@ -101,8 +101,7 @@ func applyAugments(augs []*augment, doc *value) {
 	if len(augs) == 0 || hasAugmentKeys(doc) {
 		return
 	}
-	parents := map[*value]parentInfo{}
-	collectParents(doc, nil, "", parents)
+	var parents map[*value]parentInfo // built only if a match lacks its parent
 	var scratch []match
 	for _, a := range augs {
 		for _, p := range a.paths {
@@ -111,13 +110,21 @@ func applyAugments(augs []*augment, doc *value) {
 				if m.v == nil {
 					continue // multi-key leaves are not used by augments
 				}
-				augmentOne(a, m.v, parents)
+				pi := parentInfo{obj: m.parent, key: m.pkey}
+				if m.parent == nil && m.v.k != kObject {
+					if parents == nil {
+						parents = map[*value]parentInfo{}
+						collectParents(doc, nil, "", parents)
+					}
+					pi = parents[m.v]
+				}
+				augmentOne(a, m.v, pi)
 			}
 		}
 	}
 }
 
-func augmentOne(a *augment, src *value, parents map[*value]parentInfo) {
+func augmentOne(a *augment, src *value, pi parentInfo) {
 	if src.k == kNull || src.k == kDeleted {
 		return
 	}
@@ -126,8 +133,7 @@ func augmentOne(a *augment, src *value, parents map[*value]parentInfo) {
 		addMember(src, "+self:textDigest", digestObject(text))
 		return
 	}
-	pi, ok := parents[src]
-	if !ok || pi.obj == nil {
+	if pi.obj == nil {
 		return
 	}
 	name := "+" + pi.key + ":textDigest"
@@ -135,7 +141,9 @@ func augmentOne(a *augment, src *value, parents map[*value]parentInfo) {
 		if src.k != kString || src.s == "" {
 			return
 		}
-		docs, err := parseDocuments([]byte(src.s))
+		ip := getParserString(src.s)
+		defer putParser(ip)
+		docs, err := ip.documents()
 		if err != nil || len(docs) != 1 {
 			return
 		}

@@ -140,9 +140,11 @@ var parserPool = sync.Pool{New: func() any { return new(parser) }}
 
 // getParser returns a parser whose arenas may be reused from an earlier
 // document. Nodes it makes are valid until putParser.
-func getParser(b []byte) *parser {
+func getParser(b []byte) *parser { return getParserString(string(b)) }
+
+func getParserString(src string) *parser {
 	p := parserPool.Get().(*parser)
-	p.src, p.pos, p.depth = string(b), 0, 0
+	p.src, p.pos, p.depth = src, 0, 0
 	return p
 }
 

@@ -308,6 +308,10 @@ type match struct {
 	v    *value
 	obj  *value
 	keys []string
+	// parent and pkey locate v when it was reached as a member of an
+	// object (for augments, which add a sibling member).
+	parent *value
+	pkey   string
 }
 
 // eval collects every match of the path in doc, in document order, before
@@ -349,6 +353,10 @@ func (e *evaluator) tok(i int, v *value) {
 		}
 		for _, key := range t.props {
 			if c := v.get(key); c != nil {
+				if e.leaf(i) {
+					e.out = append(e.out, match{v: c, parent: v, pkey: key})
+					continue
+				}
 				e.next(i, c)
 			}
 		}
@@ -357,6 +365,10 @@ func (e *evaluator) tok(i int, v *value) {
 		case kObject:
 			for j := range v.obj {
 				if c := v.obj[j].v; c.k != kDeleted {
+					if e.leaf(i) {
+						e.out = append(e.out, match{v: c, parent: v, pkey: v.obj[j].key})
+						continue
+					}
 					e.next(i, c)
 				}
 			}
