@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto"
 	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +14,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -117,8 +120,21 @@ func (c *Credentials) New() (TokenCredential, error) {
 func (c *Credentials) build(co azcore.ClientOptions, disco bool) (TokenCredential, error) {
 	switch {
 	case c.Assertion != nil:
-		return azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, c.Assertion,
+		fc := &federatedCred{}
+		get := func(ctx context.Context) (string, error) {
+			a, err := c.Assertion(ctx)
+			if err == nil {
+				fc.last.Store(assertionClaims(a))
+			}
+			return a, err
+		}
+		inner, err := azidentity.NewClientAssertionCredential(c.TenantID, c.ClientID, get,
 			&azidentity.ClientAssertionCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disco})
+		if err != nil {
+			return nil, err
+		}
+		fc.inner = inner
+		return fc, nil
 	case len(c.Certificate) > 0:
 		certs, key, err := parseCertificate(c.Certificate, c.CertificatePassword)
 		if err != nil {
@@ -130,6 +146,65 @@ func (c *Credentials) build(co azcore.ClientOptions, disco bool) (TokenCredentia
 		return azidentity.NewClientSecretCredential(c.TenantID, c.ClientID, c.ClientSecret,
 			&azidentity.ClientSecretCredentialOptions{ClientOptions: co, DisableInstanceDiscovery: disco})
 	}
+}
+
+// federatedCred remembers the claims of the last assertion it presented, so
+// that a refusal can say which issuer, subject and audience Entra ID did not
+// match (DESIGN.md's troubleshooting table).
+type federatedCred struct {
+	inner TokenCredential
+	last  atomic.Pointer[claims]
+}
+
+// claims are the identifying claims of a federated assertion: the
+// workload's identity, neither secret nor personal.
+type claims struct{ Issuer, Subject, Audience string }
+
+func (f *federatedCred) GetToken(ctx context.Context, o policy.TokenRequestOptions) (azcore.AccessToken, error) {
+	t, err := f.inner.GetToken(ctx, o)
+	if err != nil {
+		return t, &assertionError{err: err, claims: f.last.Load()}
+	}
+	return t, nil
+}
+
+// assertionError is a token refusal with the assertion's claims.
+type assertionError struct {
+	err    error
+	claims *claims
+}
+
+func (e *assertionError) Error() string { return e.err.Error() }
+func (e *assertionError) Unwrap() error { return e.err }
+
+// assertionClaims reads iss, sub and aud from a JWT without verifying it
+// (Entra ID verifies it); nil when it is not a JWT.
+func assertionClaims(jwt string) *claims {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return nil
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return nil
+	}
+	var c struct {
+		Iss string          `json:"iss"`
+		Sub string          `json:"sub"`
+		Aud json.RawMessage `json:"aud"`
+	}
+	if json.Unmarshal(payload, &c) != nil {
+		return nil
+	}
+	aud := string(c.Aud)
+	var one string
+	var many []string
+	if json.Unmarshal(c.Aud, &one) == nil {
+		aud = one
+	} else if json.Unmarshal(c.Aud, &many) == nil {
+		aud = strings.Join(many, ",")
+	}
+	return &claims{Issuer: c.Iss, Subject: c.Sub, Audience: aud}
 }
 
 // parseCertificate reads a PEM or PFX certificate with its private key.

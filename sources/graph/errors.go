@@ -36,11 +36,18 @@ type Error struct {
 	// RetryAfter is what the last answer's Retry-After asked for (429,
 	// 503), when retries ran out: how long to defer the owner.
 	RetryAfter time.Duration
+
+	// tokenEndpoint: the login authority refused, not Graph.
+	tokenEndpoint bool
 }
 
 func (e *Error) Error() string {
 	var b strings.Builder
-	b.WriteString("graph")
+	if e.tokenEndpoint {
+		b.WriteString("token endpoint")
+	} else {
+		b.WriteString("graph")
+	}
 	if e.Status != 0 {
 		fmt.Fprintf(&b, " %d", e.Status)
 	}

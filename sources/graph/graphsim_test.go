@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -226,6 +227,10 @@ func TestGraphsim_TokenEndpointErrors(t *testing.T) {
 			c.ClientSecret = ""
 			c.Assertion = func(context.Context) (string, error) { return s.FederatedToken("someone-else", AzureADTokenExchange) }
 		}, ""},
+		{"federated audience mismatch", func(c *Credentials) {
+			c.ClientSecret = ""
+			c.Assertion = func(context.Context) (string, error) { return s.FederatedToken(graphsim.DefaultSubject, "api://wrong") }
+		}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cr := Credentials{TenantID: s.TenantID(), ClientID: s.ClientID(), ClientSecret: s.ClientSecret(),
@@ -236,6 +241,9 @@ func TestGraphsim_TokenEndpointErrors(t *testing.T) {
 			var ge *Error
 			if !errors.Is(err, sources.ErrConfig) || !errors.As(err, &ge) || ge.Advice == "" || (tc.code != "" && ge.Code != tc.code) {
 				t.Errorf("UserIDs = %v, want ErrConfig %s with advice", err, tc.code)
+			}
+			if strings.HasPrefix(tc.name, "federated") && !strings.Contains(err.Error(), "presented: issuer \""+s.TestIssuer()) {
+				t.Errorf("federated refusal %v does not show the assertion's issuer, subject and audience", err)
 			}
 		})
 	}

@@ -131,7 +131,7 @@ func classifyTokenError(err error) error {
 	if body, rerr := runtime.Payload(afe.RawResponse); rerr == nil {
 		_ = json.Unmarshal(body, &tb)
 	}
-	e := &Error{Status: status, Code: tb.Error}
+	e := &Error{Status: status, Code: tb.Error, tokenEndpoint: true}
 	for _, c := range tb.ErrorCodes {
 		switch c {
 		case aadstsAppNotFound:
@@ -140,6 +140,10 @@ func classifyTokenError(err error) error {
 		case aadstsNoFederatedMatch, aadstsIssuerMismatch, aadstsAudienceMismatch, aadstsSubjectMismatch:
 			e.Code = "AADSTS" + strconv.Itoa(c)
 			e.Advice = "the application's federated identity credential does not match the platform identity: compare its issuer, subject and audience with the assertion's"
+			var ae *assertionError
+			if errors.As(err, &ae) && ae.claims != nil {
+				e.Advice += fmt.Sprintf(" (presented: issuer %q, subject %q, audience %q)", ae.claims.Issuer, ae.claims.Subject, ae.claims.Audience)
+			}
 		case aadstsTenantNotFound:
 			e.Code = "AADSTS" + strconv.Itoa(c)
 			e.Advice = "the tenant was not found: check the tenant id"
