@@ -74,6 +74,10 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 		}
 		return sources.Page{}, fmt.Errorf("next page: %w", err)
 	}
+	if l.next != "" && l.next == resp.URL {
+		// A page that links to itself would be read forever.
+		return sources.Page{}, fmt.Errorf("next page: the nextLink repeats the request (request-id %s)", resp.RequestID)
+	}
 	return sources.Page{URL: resp.URL, Body: resp.Body, Next: l.next, Delta: l.delta}, nil
 }
 

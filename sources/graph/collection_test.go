@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"testing"
 
@@ -169,5 +170,18 @@ func TestIsSkip_GivesCode(t *testing.T) {
 	var ge *Error
 	if !errors.As(err, &ge) || ge.Status != 404 || ge.RequestID != "req-404" {
 		t.Errorf("error = %#v, want *Error with status 404 and request id", ge)
+	}
+}
+
+func TestCollection_RefusesSelfLink(t *testing.T) {
+	var srv *httptest.Server
+	srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"@odata.nextLink":"` + srv.URL + `/v1.0/users?$skiptoken=a","value":[]}`))
+	}))
+	defer srv.Close()
+	c, _ := New(fastOptions(srv.URL))
+	col := &Collection{Client: c, First: func(string) string { return "/v1.0/users?$skiptoken=a" }}
+	if _, err := col.Page(t.Context(), "", ""); err == nil {
+		t.Error("a page linking to itself was accepted")
 	}
 }
