@@ -97,6 +97,9 @@ type runner struct {
 	sim     *graphsim.Server
 	secrets rules.Secrets
 	client  *graph.Client
+	creds   *graph.Credentials
+	cloud   graph.Cloud
+	scope   string // the token scope
 	sink    *parquetsink.Sink
 	dest    *blob.Bucket
 	state   *blob.Bucket
@@ -243,6 +246,14 @@ func (r *runner) openGraph() error {
 	if r.sim != nil {
 		opts.GraphRoot = r.sim.GraphURL()
 		creds.TenantID, creds.ClientID, creds.ClientSecret = r.sim.TenantID(), r.sim.ClientID(), r.sim.ClientSecret()
+		// Explicit ids still win, so that check's diagnoses can be tried
+		// against the emulator.
+		if cfg.TenantID != "" {
+			creds.TenantID = cfg.TenantID
+		}
+		if cfg.ClientID != "" {
+			creds.ClientID = cfg.ClientID
+		}
 		creds.AuthorityHost = r.sim.AuthorityHost()
 		httpClient = r.sim.HTTPClient()
 	} else {
@@ -303,6 +314,8 @@ func (r *runner) openGraph() error {
 		creds.Transport = httpClient
 	}
 	opts.Credentials = creds
+	r.creds, r.cloud = creds, cloud
+	r.scope = cloud.TokenScope()
 	if r.client, err = graph.New(opts); err != nil {
 		return fmt.Errorf("graph client: %w", err)
 	}
