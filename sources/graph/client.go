@@ -3,6 +3,8 @@ package graph
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -209,12 +211,34 @@ func New(opts *Options) (*Client, error) {
 	return c, nil
 }
 
-func defaultHTTPClient() *http.Client {
+func defaultHTTPClient() *http.Client { return NewHTTPClient(nil) }
+
+// NewHTTPClient returns an HTTP client tuned for many concurrent requests to
+// one host (Graph), trusting roots in addition to the system's when roots
+// is not nil (an emulator's CA). Use it for Options.HTTPClient and
+// Credentials.Transport.
+func NewHTTPClient(roots *x509.CertPool) *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
 	t.MaxIdleConns = 1024
 	t.MaxIdleConnsPerHost = 512
 	t.IdleConnTimeout = 90 * time.Second
+	if roots != nil {
+		t.TLSClientConfig = &tls.Config{RootCAs: roots, MinVersion: tls.VersionTLS12}
+	}
 	return &http.Client{Transport: t}
+}
+
+// CertPool returns the system's roots plus the PEM certificates given (an
+// emulator's CA file).
+func CertPool(pemCerts []byte) (*x509.CertPool, error) {
+	pool, err := x509.SystemCertPool()
+	if err != nil || pool == nil {
+		pool = x509.NewCertPool()
+	}
+	if !pool.AppendCertsFromPEM(pemCerts) {
+		return nil, fmt.Errorf("CA certificates: no PEM certificate found: %w", sources.ErrConfig)
+	}
+	return pool, nil
 }
 
 // Root is the Graph root requests are sent to, without a trailing slash.

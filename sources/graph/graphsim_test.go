@@ -327,3 +327,24 @@ func TestOptions_CredentialsFollowTheCloud(t *testing.T) {
 		t.Errorf("credentials for china, client for global = %v, want ErrConfig", err)
 	}
 }
+
+func TestNewHTTPClient_TrustsTheEmulatorCA(t *testing.T) {
+	s := startSim(t, simOptions(graphsim.Faults{}))
+	pool, err := CertPool(s.CACertPEM())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := NewHTTPClient(pool)
+	cr := &Credentials{TenantID: s.TenantID(), ClientID: s.ClientID(), ClientSecret: s.ClientSecret(),
+		AuthorityHost: s.AuthorityHost(), Transport: hc}
+	c, err := New(&Options{GraphRoot: s.GraphURL(), HTTPClient: hc, Credentials: cr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := UserIDs(t.Context(), c); err != nil {
+		t.Errorf("UserIDs over TLS with the emulator's CA = %v", err)
+	}
+	if _, err := CertPool([]byte("not pem")); !errors.Is(err, sources.ErrConfig) {
+		t.Errorf("CertPool(garbage) = %v, want ErrConfig", err)
+	}
+}
