@@ -199,8 +199,15 @@ func (p *pseudonymizer) tokenizeValue(s string) (string, error) {
 }
 
 // SaltFingerprint is a short, non-reversible fingerprint of a salt, safe
-// to write in manifests: it changes when the salt changes.
+// to write in manifests: it changes when the salt changes. It is a slow
+// hash (PBKDF2, 100,000 rounds) truncated to 72 bits, so that a weak salt
+// is costly to guess from it; it takes tens of milliseconds.
 func SaltFingerprint(salt string) string {
-	h := sha256.Sum256([]byte("m365export salt fingerprint\x00" + salt))
-	return "sha256:" + b64.EncodeToString(h[:9])
+	k, err := pbkdf2.Key(sha256.New, salt, []byte("m365export salt fingerprint v1"), 100000, 9)
+	if err != nil {
+		// Only for parameters FIPS mode refuses; fall back to a plain hash.
+		h := sha256.Sum256([]byte("m365export salt fingerprint v1\x00" + salt))
+		k = h[:9]
+	}
+	return "pbkdf2:" + b64.EncodeToString(k)
 }

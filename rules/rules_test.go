@@ -557,3 +557,13 @@ func mustSanitizeOwner(t *testing.T, r *Ruleset) []byte {
 	}
 	return out
 }
+
+func TestSaltFingerprint(t *testing.T) {
+	a := SaltFingerprint("correct horse battery staple")
+	if a != SaltFingerprint("correct horse battery staple") || a == SaltFingerprint("correct horse battery stapler") {
+		t.Errorf("fingerprint not stable or not distinct: %s", a)
+	}
+	if len(a) > 24 || !strings.HasPrefix(a, "pbkdf2:") || strings.Contains(a, "horse") {
+		t.Errorf("fingerprint %q", a)
+	}
+}
