@@ -29,7 +29,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 	if o.Out == nil {
 		o.Out = io.Discard
 	}
-	cfg.Dest = "mem://" // check writes nothing
+	cfg.Dest, cfg.State = "mem://", "mem://" // check writes nothing
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

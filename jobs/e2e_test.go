@@ -57,7 +57,7 @@ func exportTo(t *testing.T, sim *graphsim.Server, dir string, args ...string) ([
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	base := []string{"--demo", "--dest", "file://" + dir + "?metadata=skip", "--concurrency", "4"}
+	base := []string{"--demo", "--dest", "file://" + dir + "?metadata=skip", "--state", "mem://", "--concurrency", "4"}
 	cfg, err := LoadConfig(append(base, args...), envOf(testEnv), io.Discard)
 	if err != nil {
 		t.Fatal(err)

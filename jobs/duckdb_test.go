@@ -1,0 +1,90 @@
+package jobs
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// duckdb runs testdata/duckdb/query.js (DuckDB from npm, installed by
+// .ci/run) with named queries and returns their rows. Without node or the
+// package it skips, except under CI (CI=true), where it fails.
+func duckdb(t *testing.T, queries map[string]string) map[string][]map[string]any {
+	t.Helper()
+	dir, err := filepath.Abs("../testdata/duckdb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	node, err := exec.LookPath("node")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api"))
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("DuckDB check needs node and `npm ci` in testdata/duckdb: %v", err)
+		}
+		t.Skipf("DuckDB check skipped (run `npm ci` in testdata/duckdb): %v", err)
+	}
+	q, _ := json.Marshal(queries)
+	cmd := exec.CommandContext(t.Context(), node, filepath.Join(dir, "query.js"), string(q))
+	cmd.Dir = dir
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node query.js: %v\n%s", err, stderr.String())
+	}
+	var res map[string][]map[string]any
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("decode DuckDB output: %v\n%s", err, out)
+	}
+	return res
+}
+
+// TestDuckDB_ReadsEveryConnector exports all five connectors and reads
+// every table the way analysts do: counts equal what Arrow reads, time
+// columns are timestamps with time zone, and _owner joins users.id.
+func TestDuckDB_ReadsEveryConnector(t *testing.T) {
+	sim := startSim(t, 8)
+	dir := t.TempDir()
+	if _, err := exportTo(t, sim, dir, "--connector", strings.Join(ConnectorNames(), ","), "--since", "2026-11-24", "--until", "2026-11-26"); err != nil {
+		t.Fatal(err)
+	}
+	queries := map[string]string{}
+	want := map[string]int{}
+	for _, connector := range ConnectorNames() {
+		for c, rows := range readOutput(t, dir, connector) {
+			glob := filepath.Join(dir, connector, c, "*", "*.parquet")
+			queries[connector+"/"+c] = fmt.Sprintf("SELECT count(*)::INTEGER AS n, count(DISTINCT dt)::INTEGER AS days FROM read_parquet('%s', hive_partitioning = true, union_by_name = true)", glob)
+			want[connector+"/"+c] = len(rows)
+		}
+	}
+	queries["types"] = fmt.Sprintf("SELECT column_name, column_type FROM (DESCRIBE SELECT * FROM read_parquet('%s', hive_partitioning = true, union_by_name = true)) WHERE column_name IN ('sentDateTime', 'toRecipients', '_owner', 'dt')",
+		filepath.Join(dir, "outlook-mail", "messages", "*", "*.parquet"))
+	queries["join"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS unmatched FROM read_parquet('%s', hive_partitioning = true) m
+		WHERE m._owner NOT IN (SELECT id FROM read_parquet('%s', hive_partitioning = true))`,
+		filepath.Join(dir, "outlook-mail", "messages", "*", "*.parquet"), filepath.Join(dir, "entra-id", "users", "*", "*.parquet"))
+	res := duckdb(t, queries)
+	for k, n := range want {
+		if len(res[k]) != 1 || res[k][0]["n"] != float64(n) {
+			t.Errorf("%s: DuckDB counts %v, Arrow read %d rows", k, res[k], n)
+		}
+	}
+	if len(want) < 13 {
+		t.Errorf("only %d tables exported, want all 13 (users … copilot_interactions)", len(want))
+	}
+	types := map[string]string{}
+	for _, r := range res["types"] {
+		types[r["column_name"].(string)] = r["column_type"].(string)
+	}
+	if types["sentDateTime"] != "TIMESTAMP WITH TIME ZONE" || !strings.HasPrefix(types["toRecipients"], "STRUCT(") && !strings.HasSuffix(types["toRecipients"], "[]") || types["_owner"] != "VARCHAR" {
+		t.Errorf("messages column types = %v", types)
+	}
+	if res["join"][0]["unmatched"] != float64(0) {
+		t.Errorf("%v messages have an _owner that is not a users.id", res["join"][0]["unmatched"])
+	}
+}
