@@ -244,7 +244,7 @@ var Chats = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	str("webUrl"),
 }}
 
-func chatMessage(channel bool) *sinks.Schema {
+func chatMessage() *sinks.Schema {
 	cols := []sinks.Column{
 		odataType(),
 		str("id"),
@@ -272,15 +272,14 @@ func chatMessage(channel bool) *sinks.Schema {
 		str("summary"),
 		str("webUrl"),
 	}
-	_ = channel
 	return &sinks.Schema{Version: 1, Columns: cols}
 }
 
 // ChatMessages is msft-teams' chat_messages table.
-var ChatMessages = chatMessage(false)
+var ChatMessages = chatMessage()
 
 // ChannelMessages is msft-teams' channel_messages table.
-var ChannelMessages = chatMessage(true)
+var ChannelMessages = chatMessage()
 
 func callIdentity(name string) sinks.Column {
 	return obj(name, identity("user"), identity("application"), identity("device"), identity("phone"))
@@ -320,6 +319,3 @@ var CopilotInteractions = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	str("requestId"),
 	str("sessionId"),
 }}
-
-var _ = f64
-var _ = doc

@@ -65,7 +65,6 @@ func Lookup(connector, collection string) *sinks.Schema {
 
 func str(name string, doc ...string) sinks.Column  { return col(name, sinks.String, doc) }
 func i64(name string, doc ...string) sinks.Column  { return col(name, sinks.Int64, doc) }
-func f64(name string, doc ...string) sinks.Column  { return col(name, sinks.Float64, doc) }
 func boo(name string, doc ...string) sinks.Column  { return col(name, sinks.Bool, doc) }
 func ts(name string, doc ...string) sinks.Column   { return col(name, sinks.Timestamp, doc) }
 func js(name string, doc ...string) sinks.Column   { return col(name, sinks.JSON, doc) }
@@ -98,11 +97,6 @@ func strs(name string, doc ...string) sinks.Column {
 // from renames: the column is name, read from JSON property source.
 func from(c sinks.Column, source string) sinks.Column {
 	c.Source = source
-	return c
-}
-
-func doc(c sinks.Column, d string) sinks.Column {
-	c.Doc = d
 	return c
 }
 

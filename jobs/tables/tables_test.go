@@ -1,0 +1,306 @@
+package tables_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"gocloud.dev/blob/memblob"
+
+	"m365export/jobs/tables"
+	"m365export/sinks"
+	"m365export/sinks/parquetsink"
+	"m365export/sinks/sinktest"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+func TestAll_ThirteenCollections(t *testing.T) {
+	want := []string{"call_records", "channel_messages", "channels", "chat_messages", "chats", "copilot_interactions",
+		"events", "group_members", "groups", "mailbox_settings", "messages", "teams", "users"}
+	seen := map[string]bool{}
+	for _, tb := range tables.All() {
+		seen[tb.Collection] = true
+		if tables.Lookup(tb.Connector, tb.Collection) != tb.Schema {
+			t.Errorf("Lookup(%s, %s) is not the table's schema", tb.Connector, tb.Collection)
+		}
+	}
+	var got []string
+	for c := range seen {
+		got = append(got, c)
+	}
+	sort.Strings(got)
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("collections (-want +got):\n%s", diff)
+	}
+	if tables.Lookup("entra-id", "messages") != nil {
+		t.Errorf("Lookup of an unknown table is not nil")
+	}
+}
+
+// TestSchemas_WriteWithParquetSink validates and compiles every schema by
+// writing an empty record and one of nulls through the real sink.
+func TestSchemas_WriteWithParquetSink(t *testing.T) {
+	b := memblob.OpenBucket(nil)
+	defer b.Close()
+	s, err := parquetsink.New(b, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tb := range tables.All() {
+		if err := tb.Schema.Validate(); err != nil {
+			t.Errorf("%s/%s: %v", tb.Connector, tb.Collection, err)
+			continue
+		}
+		tbl := sinks.Table{Connector: tb.Connector, Collection: tb.Collection, Schema: tb.Schema}
+		w, err := s.NewWriter(t.Context(), tbl, "2024-03-01")
+		if err != nil {
+			t.Errorf("%s: NewWriter = %v", tb.Collection, err)
+			continue
+		}
+		if err := w.Write(sinks.Record{JSON: []byte(`{}`)}); err != nil {
+			t.Errorf("%s: Write({}) = %v", tb.Collection, err)
+		}
+		if err := w.Close(); err != nil {
+			t.Errorf("%s: Close = %v", tb.Collection, err)
+		}
+	}
+}
+
+// columnTypes flattens a schema into path → type.
+func columnTypes(cols []sinks.Column, prefix string, out map[string]string) {
+	for i := range cols {
+		c := &cols[i]
+		p := prefix + c.Name
+		typ := string(c.Type)
+		if c.Type == sinks.List {
+			typ += "<" + string(c.Elem.Type) + ">"
+		}
+		out[p] = typ
+		if c.Type == sinks.Struct {
+			columnTypes(c.Fields, p+".", out)
+		}
+		if c.Type == sinks.List && c.Elem.Type == sinks.Struct {
+			columnTypes(c.Elem.Fields, p+"[].", out)
+		}
+	}
+}
+
+type goldenTable struct {
+	Version int               `json:"version"`
+	Columns map[string]string `json:"columns"`
+}
+
+// TestSchemas_OnlyGrow compares every schema with testdata/schemas.json, the
+// schemas as last released: a column may not disappear or change type, and
+// new columns need a higher version. `go test ./jobs/tables -update`
+// rewrites the file; review its diff like code.
+func TestSchemas_OnlyGrow(t *testing.T) {
+	cur := map[string]goldenTable{}
+	for _, tb := range tables.All() {
+		g := goldenTable{Version: tb.Schema.Version, Columns: map[string]string{}}
+		columnTypes(tb.Schema.Columns, "", g.Columns)
+		cur[tb.Connector+"/"+tb.Collection] = g
+	}
+	path := filepath.Join("testdata", "schemas.json")
+	if *update {
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(cur); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read golden (run with -update to create it): %v", err)
+	}
+	var old map[string]goldenTable
+	if err := json.Unmarshal(data, &old); err != nil {
+		t.Fatal(err)
+	}
+	for name, o := range old {
+		c, ok := cur[name]
+		if !ok {
+			t.Errorf("table %s disappeared", name)
+			continue
+		}
+		if c.Version < o.Version {
+			t.Errorf("%s: version %d went back from %d", name, c.Version, o.Version)
+		}
+		grew := false
+		for col, typ := range o.Columns {
+			if got, ok := c.Columns[col]; !ok {
+				t.Errorf("%s: column %s was removed (schemas only grow)", name, col)
+			} else if got != typ {
+				t.Errorf("%s: column %s changed type %s → %s (schemas only grow)", name, col, typ, got)
+			}
+		}
+		for col := range c.Columns {
+			if _, ok := o.Columns[col]; !ok {
+				grew = true
+			}
+		}
+		if grew && c.Version == o.Version {
+			t.Errorf("%s: new columns without a version bump (now %d)", name, c.Version)
+		}
+	}
+	for name := range cur {
+		if _, ok := old[name]; !ok {
+			t.Errorf("table %s is not in %s (run with -update)", name, path)
+		}
+	}
+}
+
+func TestDictionary_ListsEveryColumn(t *testing.T) {
+	var buf bytes.Buffer
+	if err := tables.WriteDictionary(&buf); err != nil {
+		t.Fatal(err)
+	}
+	doc := buf.String()
+	for _, tb := range tables.All() {
+		if !strings.Contains(doc, "## "+tb.Collection+" ("+tb.Connector+")") {
+			t.Errorf("dictionary lacks table %s/%s", tb.Connector, tb.Collection)
+		}
+		cols := map[string]string{}
+		columnTypes(tb.Schema.Columns, "", cols)
+		for c := range cols {
+			if !strings.Contains(doc, "| `"+c+"` |") {
+				t.Errorf("dictionary lacks column %s.%s", tb.Collection, c)
+			}
+		}
+	}
+	for _, want := range []string{"`odata_type` | `STRING` | `@odata.type`", "`body.content_text_digest` | `JSON` | `body.+content:textDigest`", "`_owner`", "`_extra`"} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("dictionary lacks %q", want)
+		}
+	}
+}
+
+// fixtureTables maps psoxy's sanitized example responses (read from
+// ../shared when present, never copied) to the tables they would land in.
+var fixtureTables = []struct{ file, connector, collection string }{
+	{"entra-id/example-api-responses/sanitized/users.json", "entra-id", "users"},
+	{"entra-id/example-api-responses/sanitized/groups.json", "entra-id", "groups"},
+	{"entra-id/example-api-responses/sanitized/group-members.json", "entra-id", "group_members"},
+	{"outlook-mail/example-api-responses/sanitized/MailboxSettings_v1.0.json", "outlook-mail", "mailbox_settings"},
+	{"outlook-mail/example-api-responses/sanitized/Messages_SentItems_v1.0.json", "outlook-mail", "messages"},
+	{"outlook-cal/example-api-responses/sanitized/CalendarView_v1.0.json", "outlook-cal", "events"},
+	{"outlook-cal/example-api-responses/sanitized/CalendarView_v1.0_wOnlineMeetings.json", "outlook-cal", "events"},
+	{"outlook-cal/example-api-responses/sanitized/Events_v1.0.json", "outlook-cal", "events"},
+	{"msft-teams/example-api-responses/sanitized/Teams_v1.0.json", "msft-teams", "teams"},
+	{"msft-teams/example-api-responses/sanitized/Teams_allChannels_v1.0.json", "msft-teams", "channels"},
+	{"msft-teams/example-api-responses/sanitized/Users_chats_v1.0.json", "msft-teams", "chats"},
+	{"msft-teams/example-api-responses/sanitized/Chats_messages_v1.0.json", "msft-teams", "chat_messages"},
+	{"msft-teams/example-api-responses/sanitized/Teams_channels_messages_v1.0.json", "msft-teams", "channel_messages"},
+	{"msft-teams/example-api-responses/sanitized/Communications_callRecords_v1.0.json", "msft-teams", "call_records"},
+	{"msft-copilot/example-api-responses/sanitized/response_beta.json", "msft-copilot", "copilot_interactions"},
+	{"msft-copilot/example-api-responses/sanitized/response_with_team_meeting_beta.json", "msft-copilot", "copilot_interactions"},
+}
+
+// TestSchemas_FitPsoxySanitizedExamples writes psoxy's published sanitized
+// responses through each table's schema: every record must fit (no type
+// error), read back with Arrow as the independent decoder computes, and
+// leave in _extra only members the schema deliberately leaves out.
+func TestSchemas_FitPsoxySanitizedExamples(t *testing.T) {
+	root := filepath.Join("..", "..", "..", "shared", "fixtures", "psoxy")
+	if _, err := os.Stat(root); err != nil {
+		t.Skipf("psoxy fixtures not present: %v", err)
+	}
+	// Members left to _extra on purpose: OData annotations (context and
+	// navigation links) are metadata, not properties.
+	allowed := func(k string) bool { return strings.Contains(k, "@odata.") }
+	// Records of the examples that are not valid Graph output: they must
+	// fail with ErrInvalidRecord, naming the field, not be written.
+	invalid := map[string]string{"1615943825123": "createdDateTime"} // "2021-03-1706:47:05.123Z" lacks its T
+	for _, f := range fixtureTables {
+		t.Run(strings.TrimSuffix(filepath.Base(f.file), ".json"), func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join(root, f.file))
+			if err != nil {
+				t.Skipf("fixture missing: %v", err)
+			}
+			var page struct {
+				Value []json.RawMessage `json:"value"`
+			}
+			if err := json.Unmarshal(data, &page); err != nil {
+				t.Fatal(err)
+			}
+			recs := page.Value
+			if page.Value == nil {
+				recs = []json.RawMessage{data}
+			}
+			schema := tables.Lookup(f.connector, f.collection)
+			b := memblob.OpenBucket(nil)
+			defer b.Close()
+			s, err := parquetsink.New(b, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tbl := sinks.Table{Connector: f.connector, Collection: f.collection, Schema: schema}
+			w, err := s.NewWriter(t.Context(), tbl, "2024-03-01")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var want []sinktest.Row
+			for _, r := range recs {
+				rec := sinks.Record{JSON: r, Owner: "p~owner", RunID: "run-1"}
+				if err := w.Write(rec); err != nil {
+					var id struct{ ID string }
+					json.Unmarshal(r, &id)
+					if field, ok := invalid[id.ID]; !ok || !errors.Is(err, parquetsink.ErrInvalidRecord) || !strings.Contains(err.Error(), field) {
+						t.Errorf("Write: %v", err)
+					}
+					continue
+				}
+				row, err := sinktest.Expect(schema, rec)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, row)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Commit(t.Context(), tbl, "2024-03-01", sinks.Manifest{RunID: "run-1", Shards: 1}); err != nil {
+				t.Fatal(err)
+			}
+			part, err := b.ReadAll(t.Context(), f.connector+"/"+f.collection+"/dt=2024-03-01/part-0-0.parquet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := sinktest.ReadArrow(t.Context(), schema, part)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(want, got); diff != "" {
+				t.Errorf("rows (-want +got):\n%s", diff)
+			}
+			for _, row := range got {
+				extra, _ := row[sinks.ColExtra].(string)
+				if extra == "" {
+					continue
+				}
+				var m map[string]any
+				if err := json.Unmarshal([]byte(extra), &m); err != nil {
+					t.Fatal(err)
+				}
+				for k := range m {
+					if !allowed(k) {
+						t.Errorf("%s: member %q went to _extra; declare it in the schema", f.collection, k)
+					}
+				}
+			}
+		})
+	}
+}
