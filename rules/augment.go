@@ -61,9 +61,6 @@ func textDigest(s string) (length, words int) {
 	}
 	for _, r := range s {
 		length += utf16.RuneLen(r)
-		if r == 0xFFFD {
-			length += 0
-		}
 	}
 	t := strings.TrimFunc(s, func(r rune) bool { return r <= ' ' })
 	words = 1

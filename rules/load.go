@@ -184,8 +184,8 @@ func (l *loader) boolean(n *yaml.Node) (bool, error) {
 // javaRegex compiles a Java regular expression with Go's engine. The
 // subset psoxy's rules use (named groups, (?i), \Q…\E, classes) means the
 // same in both.
-func (l *loader) regex(n *yaml.Node, src, prefix string) (*regexp.Regexp, error) {
-	re, err := regexp.Compile(prefix + src)
+func (l *loader) regex(n *yaml.Node, src string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(src)
 	if err != nil {
 		return nil, l.errf(n, "invalid regex %q: %v", src, err)
 	}
@@ -199,7 +199,7 @@ func (l *loader) regexes(n *yaml.Node) ([]*regexp.Regexp, error) {
 	}
 	out := make([]*regexp.Regexp, 0, len(ss))
 	for i, s := range ss {
-		re, err := l.regex(n.Content[i], s, "")
+		re, err := l.regex(n.Content[i], s)
 		if err != nil {
 			return nil, err
 		}
@@ -325,14 +325,14 @@ func (l *loader) endpoint(n *yaml.Node) (*endpoint, error) {
 	case regex != "" && template != "":
 		return nil, l.errf(n, "endpoint has both pathRegex and pathTemplate")
 	case regex != "":
-		ep.pattern, err = l.regex(regexNode, regex, "")
+		ep.pattern, err = l.regex(regexNode, regex)
 		if err != nil {
 			return nil, err
 		}
 		ep.pattern = regexp.MustCompile("(?i)^(?:" + regex + ")$")
 		ep.description = regex
 	case template != "":
-		ep.pattern, err = l.regex(templateNode, "(?i)^"+templateRegex(template)+"$", "")
+		ep.pattern, err = l.regex(templateNode, "(?i)^"+templateRegex(template)+"$")
 		if err != nil {
 			return nil, err
 		}
@@ -425,7 +425,7 @@ func (l *loader) transform(n *yaml.Node) (*transform, error) {
 		case "regex":
 			var s string
 			if s, err = l.str(v); err == nil {
-				if t.regex, err = l.regex(v, s, ""); err == nil {
+				if t.regex, err = l.regex(v, s); err == nil {
 					t.full = regexp.MustCompile("^(?:" + s + ")$")
 				}
 			}
@@ -434,7 +434,7 @@ func (l *loader) transform(n *yaml.Node) (*transform, error) {
 		case "delimiter":
 			var s string
 			if s, err = l.str(v); err == nil {
-				t.delimiter, err = l.regex(v, s, "")
+				t.delimiter, err = l.regex(v, s)
 			}
 		case "filters":
 			var res []*regexp.Regexp

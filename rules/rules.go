@@ -37,7 +37,6 @@ type Ruleset struct {
 	hash string
 	rs   *ruleSet
 	ps   *pseudonymizer
-	root *value // only set during a transform pass; see mapValue
 }
 
 // Compile parses and validates a rule file (psoxy's YAML format) and binds
@@ -180,15 +179,10 @@ func (r *Ruleset) Sanitize(requestURL string, response []byte) ([]byte, error) {
 		return nil, err
 	}
 	out := make([]byte, 0, len(response))
-	var scratch []match
-	// A shallow copy carries the current root for mapValue without
-	// sharing mutable state between goroutines.
-	rr := *r
 	for i, doc := range docs {
 		applyAugments(ep.augments, doc)
-		rr.root = doc
 		for _, t := range ep.transforms {
-			if scratch, err = rr.apply(t, doc, scratch); err != nil {
+			if err := r.apply(t, doc); err != nil {
 				return nil, fmt.Errorf("rules %s: %w", r.name, err)
 			}
 		}

@@ -38,10 +38,10 @@ func isJavaWhitespace(r rune) bool {
 
 // apply runs one transform over the document, each JSONPath independently,
 // collecting all matches of a path before changing any of them.
-func (s *Ruleset) apply(t *transform, doc *value, scratch []match) ([]match, error) {
+func (s *Ruleset) apply(t *transform, doc *value) error {
 	if t.applyOnlyWhen != nil {
-		if len(t.applyOnlyWhen.eval(doc, scratch[:0])) == 0 {
-			return scratch, nil
+		if len(t.applyOnlyWhen.eval(doc, nil)) == 0 {
+			return nil
 		}
 	}
 	// All paths are matched before any is applied. That equals applying
@@ -49,32 +49,31 @@ func (s *Ruleset) apply(t *transform, doc *value, scratch []match) ([]match, err
 	// path only replaces or detaches the nodes it matched.
 	all := evalAll(t.paths, doc, nil)
 	for pi, p := range t.paths {
-		scratch = all[pi]
-		for i := range scratch {
-			m := &scratch[i]
+		for i := range all[pi] {
+			m := &all[pi][i]
 			if m.obj != nil {
 				for _, key := range m.keys {
 					if v := m.obj.get(key); v != nil {
-						if err := s.mapValue(t, p, v); err != nil {
-							return scratch, err
+						if err := s.mapValue(t, p, v, doc); err != nil {
+							return err
 						}
 					}
 				}
 				continue
 			}
-			if err := s.mapValue(t, p, m.v); err != nil {
-				return scratch, err
+			if err := s.mapValue(t, p, m.v, doc); err != nil {
+				return err
 			}
 		}
 	}
-	return scratch, nil
+	return nil
 }
 
-// mapValue replaces v in place by the transform's function of it.
-func (s *Ruleset) mapValue(t *transform, p *jsonPath, v *value) error {
+// mapValue replaces v (a node of doc) in place by the transform's function of it.
+func (s *Ruleset) mapValue(t *transform, p *jsonPath, v, doc *value) error {
 	switch t.method {
 	case "redact":
-		if v == s.root {
+		if v == doc {
 			// psoxy cannot delete the root; leave it.
 			return nil
 		}
