@@ -126,6 +126,7 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	var err error
 	if cfg.Demo && cfg.SaltURL == "" && cfg.KeyURL == "" && r.o.Env(EnvSalt) == "" {
 		r.secrets = rules.Secrets{Salt: demoSalt, Key: demoKey}
+		r.log.Warn("DEMO MODE: using the built-in DEMO salt and key; pseudonyms made with them protect nothing, never use them for real data")
 	} else if r.secrets, err = LoadSecrets(ctx, cfg.SaltURL, cfg.KeyURL, r.o.Env); err != nil {
 		return nil, err
 	}
@@ -201,7 +202,7 @@ func (r *runner) startDemo() error {
 		}
 		cfg.State = "file://" + abs + "?metadata=skip"
 	}
-	r.log.Warn("DEMO MODE: reading the built-in Graph emulator with a DEMO salt and key; never use --demo for real data",
+	r.log.Warn("DEMO MODE: reading the built-in Graph emulator (a synthetic tenant), not Microsoft Graph",
 		"users", cfg.DemoUsers, "dest", cfg.Dest)
 	return nil
 }

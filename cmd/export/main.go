@@ -55,7 +55,13 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}
-	if name == "help" || (name == "" && (len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "-help")) {
+	if name == "" && len(args) == 0 {
+		// A scheduler that starts the exporter with no arguments is
+		// misconfigured: say how to use it and do not report success.
+		usage(stderr)
+		return exitUsage
+	}
+	if name == "help" || (name == "" && (args[0] == "-h" || args[0] == "--help" || args[0] == "-help")) {
 		usage(stdout)
 		if name == "" && len(args) > 0 {
 			fmt.Fprintln(stdout)

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestRun_BadInputExitsTwoAndWritesNothing: every bad invocation gets one
+// clear message naming the problem, exit code 2, and leaves the
+// destination empty.
+func TestRun_BadInputExitsTwoAndWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	dest := "file://" + dir + "?metadata=skip"
+	badYAML := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(badYAML, []byte("connector: [outlook-mail\n"), 0o600)
+	unknownKey := filepath.Join(t.TempDir(), "unknown.yaml")
+	os.WriteFile(unknownKey, []byte("connector: outlook-mail\nbucket: s3://x\n"), 0o600)
+	badRules := filepath.Join(t.TempDir(), "rules.yaml")
+	os.WriteFile(badRules, []byte("endpoints:\n  - pathRegex: '^/v1.0/users'\n    transforms:\n      - !<scramble>\n        jsonPaths: ['$..mail']\n"), 0o600)
+	t.Setenv("M365EXPORT_SALT", "")
+	t.Setenv("M365EXPORT_ENCRYPTION_KEY", "")
+	for _, tc := range []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{"no arguments", nil, nil, "Usage"},
+		{"unknown connector", []string{"--demo", "--connector", "outlook-mails", "--dest", dest}, nil, `unknown connector "outlook-mails"`},
+		{"unknown flag", []string{"--demo", "--connector", "outlook-mail", "--destination", dest}, nil, "flag provided but not defined: -destination"},
+		{"bad bucket scheme", []string{"--demo", "--connector", "outlook-mail", "--dest", "ftp://bucket/x"}, nil, `scheme "ftp"`},
+		{"missing bucket", []string{"--demo", "--connector", "outlook-mail", "--dest", "file:///nonexistent/m365export-test"}, nil, "--dest"},
+		{"malformed YAML", []string{"--config", badYAML}, nil, "config file"},
+		{"unknown YAML key", []string{"--config", unknownKey}, nil, "field bucket not found"},
+		{"invalid window", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--since", "last week"}, nil, "--since"},
+		{"shard out of range", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--shard", "4", "--shards", "4"}, nil, "--shard 4 out of range"},
+		{"index without count", []string{"--demo", "--connector", "outlook-mail", "--dest", dest}, map[string]string{"JOB_COMPLETION_INDEX": "1"}, "without a shard count"},
+		{"missing salt", []string{"--connector", "outlook-mail", "--dest", dest, "--tenant-id", "t", "--client-id", "c", "--auth", "secret"}, nil, "salt"},
+		{"salt with a newline", []string{"--demo", "--connector", "outlook-mail", "--dest", dest}, map[string]string{"M365EXPORT_SALT": "s\n", "M365EXPORT_ENCRYPTION_KEY": "k"}, "white space"},
+		{"salt URL and value", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--salt-url", "file:///run/secrets/salt"}, map[string]string{"M365EXPORT_SALT": "s", "M365EXPORT_ENCRYPTION_KEY": "k"}, "both"},
+		{"invalid rules", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--rules", badRules}, map[string]string{"M365EXPORT_SALT": "s", "M365EXPORT_ENCRYPTION_KEY": "k"}, "scramble"},
+		{"bad ids variant", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--ids", "plain"}, nil, "--ids"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for k, v := range tc.env {
+				t.Setenv(k, v)
+			}
+			var stdout, stderr bytes.Buffer
+			code := run(t.Context(), tc.args, strings.NewReader(""), &stdout, &stderr)
+			if code != exitUsage {
+				t.Errorf("exit %d, want 2; stderr:\n%s", code, stderr.String())
+			}
+			if !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("stderr lacks %q:\n%s", tc.want, stderr.String())
+			}
+			if strings.Contains(stderr.String(), "s\n,") || strings.Contains(stderr.String(), "M365EXPORT_SALT=s") {
+				t.Errorf("stderr echoes the secret:\n%s", stderr.String())
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 0 {
+				t.Errorf("the destination holds %d entries after a refused run", len(entries))
+			}
+		})
+	}
+}
+
+func TestRun_DemoExportsAndExitsZero(t *testing.T) {
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"--demo", "--demo-users", "6", "--connector", "outlook-mail", "--dest", "file://" + dir + "?metadata=skip", "--state", "mem://"}, nil, &stdout, &stderr)
+	if code != exitOK {
+		t.Fatalf("exit %d:\n%s", code, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "DEMO MODE") {
+		t.Errorf("demo mode is not announced on stderr:\n%s", stderr.String())
+	}
+	parts, _ := filepath.Glob(filepath.Join(dir, "outlook-mail", "messages", "dt=*", "part-0-0.parquet"))
+	if len(parts) == 0 {
+		t.Errorf("no Parquet written; stdout:\n%s", stdout.String())
+	}
+}
+
+func TestRun_HelpExplainsEveryFlag(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := run(t.Context(), []string{"--help"}, nil, &stdout, &stderr); code != exitOK {
+		t.Fatalf("--help exit %d", code)
+	}
+	for _, want := range []string{"--connector", "--dest", "--salt-url", "M365EXPORT_FOO_BAR", "--shards", "Exit codes", "check", "scopes", "consent", "sanitize", "graphsim"} {
+		if !strings.Contains(stdout.String(), want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+}
