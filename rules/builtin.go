@@ -123,12 +123,13 @@ func builtinFuncs(ids IDs) template.FuncMap {
 			}
 			return block("redact", paths)
 		},
-		// links: paging links carry the user id of the request path.
-		"links": func(version string) string {
+		// links: paging links carry the user id of the request path (on
+		// any national cloud's Graph host).
+		"links": func() string {
 			paths := []string{"$.['@odata.nextLink', '@odata.prevLink', '@odata.deltaLink']"}
 			switch ids {
 			case IDsPseudonymized:
-				return block("tokenize", paths, "regex: "+yamlQuote(`^https://graph\.microsoft\.com/`+strings.ReplaceAll(version, ".", `\.`)+`/users/([a-zA-Z0-9_-]+)/.*$`))
+				return block("tokenize", paths, "regex: "+yamlQuote(`^https://[^/]+/(?:v1\.0|beta)(?:/copilot)?/users/([a-zA-Z0-9_-]+)/.*$`))
 			case IDsHashOnly:
 				return block("redact", paths)
 			}

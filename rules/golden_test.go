@@ -57,6 +57,11 @@ func goldenRules(t *testing.T, dir string) *Ruleset {
 
 // leak matches personal data planted in the synthetic inputs: every name,
 // address, subject and body contains "zq", and phone numbers are 555-01xx.
+// syntheticUserIDs are the user ids of the golden inputs.
+var syntheticUserIDs = []string{
+	"0f7c6a8e-2b1d-4c3e-9a5f-1d2e3f4a5b6c", "7a1b2c3d-4e5f-4a6b-8c7d-9e0f1a2b3c4d", "c3d4e5f6-a7b8-4c9d-8e0f-1a2b3c4d5e6f",
+}
+
 var (
 	leak = regexp.MustCompile(`(?i)zq|555[ -]?01\d\d|\+1425555`)
 	// tokens are pseudonyms and opaque Graph tokens, where "zq" may occur by chance.
@@ -97,6 +102,15 @@ func TestGolden(t *testing.T) {
 			}
 			if diff := cmp.Diff(string(want), string(pretty)); diff != "" {
 				t.Errorf("Sanitize mismatch (-want +got):\n%s", diff)
+			}
+			if spec, _ := os.ReadFile(filepath.Join(dir, "connector")); len(spec) > 0 && !strings.Contains(string(spec), "ids=kept") {
+				// Unless ids are kept, no user id of the synthetic tenant
+				// may survive anywhere (links, contexts, chat ids, URLs).
+				for _, id := range syntheticUserIDs {
+					if bytes.Contains(got, []byte(id)) || bytes.Contains(got, []byte(strings.ReplaceAll(id, "-", ""))) {
+						t.Errorf("user id %s survived with ids not kept", id)
+					}
+				}
 			}
 			scrubbed := tokens.ReplaceAll(got, []byte("TOKEN"))
 			if loc := leak.FindIndex(scrubbed); loc != nil {

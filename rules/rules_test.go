@@ -567,3 +567,18 @@ func TestSaltFingerprint(t *testing.T) {
 		t.Errorf("fingerprint %q", a)
 	}
 }
+
+func TestBuiltin_LinksLoseUserIDs(t *testing.T) {
+	const guid = "0f7c6a8e-2b1d-4c3e-9a5f-1d2e3f4a5b6c"
+	for _, host := range []string{"graph.microsoft.com", "graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"} {
+		for _, ids := range []IDs{IDsPseudonymized, IDsHashOnly} {
+			_, src, _ := Builtin("outlook-mail", Variant{IDs: ids})
+			r := mustRules(t, string(src))
+			in := `{"@odata.nextLink":"https://` + host + `/v1.0/users/` + guid + `/mailFolders/SentItems/messages?$skip=10","value":[]}`
+			out, err := r.Sanitize("/v1.0/users/"+guid+"/mailFolders/SentItems/messages", []byte(in))
+			if err != nil || strings.Contains(string(out), guid) {
+				t.Errorf("%s %s: %s, %v", host, ids, out, err)
+			}
+		}
+	}
+}
