@@ -506,7 +506,8 @@ func evalAll(paths []*jsonPath, doc *value, out [][]match) [][]match {
 		scans[0].walk(1, doc)
 		out[idx[0]] = scans[0].out
 	default:
-		walkMany(scans, doc)
+		w := newMultiWalk(scans)
+		w.walk(doc)
 		for j, e := range scans {
 			out[idx[j]] = e.out
 		}
@@ -514,7 +515,75 @@ func evalAll(paths []*jsonPath, doc *value, out [][]match) [][]match {
 	return out
 }
 
-// walkMany is walk for several evaluators at once (each at token 1).
+// multiWalk walks once for several deep-scan evaluators (each at token 1).
+// Those whose scan looks for one property key are found through an index
+// of their keys, so an object costs one lookup per member rather than one
+// search per path.
+type multiWalk struct {
+	byKey map[string][]*evaluator
+	other []*evaluator
+}
+
+func newMultiWalk(evs []*evaluator) *multiWalk {
+	w := &multiWalk{byKey: map[string][]*evaluator{}}
+	for _, e := range evs {
+		if t := &e.p.toks[1]; t.k == tProp && len(t.props) == 1 {
+			w.byKey[t.props[0]] = append(w.byKey[t.props[0]], e)
+			continue
+		}
+		w.other = append(w.other, e)
+	}
+	return w
+}
+
+func (w *multiWalk) walk(v *value) {
+	switch v.k {
+	case kObject:
+		if len(w.byKey) > 0 {
+			for j := range v.obj {
+				m := &v.obj[j]
+				if m.v.k == kDeleted {
+					continue
+				}
+				for _, e := range w.byKey[m.key] {
+					e.tok(1, v)
+				}
+			}
+		}
+		for _, e := range w.other {
+			if e.scanMatches(1, v) {
+				e.tok(1, v)
+			}
+		}
+		for j := range v.obj {
+			if c := v.obj[j].v; c.k == kObject || c.k == kArray {
+				w.walk(c)
+			}
+		}
+	case kArray:
+		for _, e := range w.other {
+			if e.scanMatches(1, v) {
+				if e.leaf(1) {
+					e.tok(1, v)
+				} else {
+					for _, c := range v.arr {
+						if c.k != kDeleted {
+							e.tok(2, c)
+						}
+					}
+				}
+			}
+		}
+		for _, c := range v.arr {
+			if c.k == kObject || c.k == kArray {
+				w.walk(c)
+			}
+		}
+	}
+}
+
+// walkMany is walk for several evaluators at once (each at token 1),
+// without the key index; kept as the reference for tests.
 func walkMany(evs []*evaluator, v *value) {
 	switch v.k {
 	case kObject:

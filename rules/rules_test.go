@@ -2,6 +2,8 @@ package rules
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -578,6 +580,60 @@ func TestBuiltin_LinksLoseUserIDs(t *testing.T) {
 			out, err := r.Sanitize("/v1.0/users/"+guid+"/mailFolders/SentItems/messages", []byte(in))
 			if err != nil || strings.Contains(string(out), guid) {
 				t.Errorf("%s %s: %s, %v", host, ids, out, err)
+			}
+		}
+	}
+}
+
+// TestEvalAll_SameAsOneByOne checks the shared walk against evaluating each
+// path on its own, on the golden inputs with the built-in rules' paths.
+func TestEvalAll_SameAsOneByOne(t *testing.T) {
+	var paths []*jsonPath
+	for _, c := range Connectors() {
+		_, src, _ := Builtin(c, Variant{})
+		rs, err := parseRules(c, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ep := range rs.endpoints {
+			for _, tr := range ep.transforms {
+				paths = append(paths, tr.paths...)
+			}
+		}
+	}
+	inputs, _ := filepath.Glob("testdata/*/input.json")
+	for _, in := range inputs {
+		b, _ := os.ReadFile(in)
+		docs, err := parseDocuments(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all := evalAll(paths, docs[0], nil)
+		for i, p := range paths {
+			one := p.eval(docs[0], nil)
+			if len(one) != len(all[i]) {
+				t.Fatalf("%s %s: %d matches one by one, %d together", in, p.src, len(one), len(all[i]))
+			}
+			for j := range one {
+				if one[j].v != all[i][j].v || one[j].obj != all[i][j].obj {
+					t.Fatalf("%s %s: match %d differs", in, p.src, j)
+				}
+			}
+		}
+		var evs []*evaluator
+		for _, p := range paths {
+			if p.toks[0].k == tScan {
+				evs = append(evs, &evaluator{p: p})
+			}
+		}
+		walkMany(evs, docs[0])
+		k := 0
+		for _, p := range paths {
+			if p.toks[0].k == tScan {
+				if len(evs[k].out) != len(p.eval(docs[0], nil)) {
+					t.Fatalf("walkMany %s differs", p.src)
+				}
+				k++
 			}
 		}
 	}
