@@ -36,8 +36,11 @@ type transform struct {
 	regex             *regexp.Regexp
 	full              *regexp.Regexp // regex anchored for a full match
 	redactions        []*regexp.Regexp
+	redactionHints    []literalHint // a cheap test that a redaction cannot match
 	delimiter         *regexp.Regexp
+	delimWS           bool // delimiter is \s+: split on ASCII white space by hand
 	filters           []*regexp.Regexp
+	filterPrefixes    []string // literal prefixes the filters' matches must have
 	phrases           []string
 	phraseLower       []string // lower-cased phrases: a cheap test before the regex
 	exceptions        []*regexp.Regexp
@@ -430,17 +433,24 @@ func (l *loader) transform(n *yaml.Node) (*transform, error) {
 				}
 			}
 		case "redactions":
-			t.redactions, err = l.regexes(v)
+			if t.redactions, err = l.regexes(v); err == nil {
+				for _, re := range t.redactions {
+					t.redactionHints = append(t.redactionHints, hintFor(re.String()))
+				}
+			}
 		case "delimiter":
 			var s string
 			if s, err = l.str(v); err == nil {
 				t.delimiter, err = l.regex(v, s)
+				t.delimWS = s == `\s+`
 			}
 		case "filters":
 			var res []*regexp.Regexp
 			if res, err = l.regexes(v); err == nil {
 				for _, re := range res {
 					t.filters = append(t.filters, regexp.MustCompile("^(?:"+re.String()+")$"))
+					prefix, _ := re.LiteralPrefix()
+					t.filterPrefixes = append(t.filterPrefixes, prefix)
 				}
 			}
 		case "allowedPhrases":
@@ -488,7 +498,7 @@ func (l *loader) transform(n *yaml.Node) (*transform, error) {
 			return nil, l.errf(n, "filterTokenByRegex needs filters")
 		}
 		if t.delimiter == nil {
-			t.delimiter = regexp.MustCompile(`[\t\n\x0B\f\r ]+`)
+			t.delimiter, t.delimWS = regexp.MustCompile(`\s+`), true
 		}
 	case "redactExceptPhrases":
 		if t.phrases == nil {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -635,6 +636,37 @@ func TestEvalAll_SameAsOneByOne(t *testing.T) {
 				}
 				k++
 			}
+		}
+	}
+}
+
+func TestSplitJavaWhitespace(t *testing.T) {
+	re := regexp.MustCompile(`[ \t\n\x0B\f\r]+`)
+	for _, s := range []string{"", " ", "a", " a  b\t", "a\x0Bb", "\n\na b c\n\n", "a  "} {
+		got, want := splitJavaWhitespace(s), javaSplit(re, s)
+		if strings.Join(got, "|") != strings.Join(want, "|") || len(got) != len(want) {
+			t.Errorf("splitJavaWhitespace(%q) = %q, want %q", s, got, want)
+		}
+	}
+}
+
+func TestLiteralHint(t *testing.T) {
+	for _, tc := range []struct {
+		re, s string
+		may   bool
+	}{
+		{"(?i)pwd=[^&]*", "x?PwD=1", true},
+		{"(?i)pwd=[^&]*", "x?pw=1", false},
+		{"abc+", "xxabcc", true},
+		{"abc+", "xxac", false},
+		{"[a-z]+", "anything", true},
+		{"(?i)kelvin", "\u212Aelvin", true}, // Unicode folding: no hint
+	} {
+		if got := hintFor(tc.re).mayMatch(tc.s); got != tc.may {
+			t.Errorf("hint(%s).mayMatch(%q) = %v", tc.re, tc.s, got)
+		}
+		if !tc.may && regexp.MustCompile(tc.re).MatchString(tc.s) {
+			t.Errorf("hint rejected a string %s matches", tc.re)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package rules
 import (
 	"fmt"
 	"regexp"
+	"regexp/syntax"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -111,8 +112,10 @@ func (s *Ruleset) mapValue(t *transform, p *jsonPath, v, doc *value) error {
 		if isBlank(str) {
 			return nil
 		}
-		for _, re := range t.redactions {
-			str = re.ReplaceAllLiteralString(str, "")
+		for i, re := range t.redactions {
+			if t.redactionHints[i].mayMatch(str) {
+				str = re.ReplaceAllLiteralString(str, "")
+			}
 		}
 		*v = newString(str)
 	case "filterTokenByRegex":
@@ -120,9 +123,15 @@ func (s *Ruleset) mapValue(t *transform, p *jsonPath, v, doc *value) error {
 			return nil
 		}
 		var kept []string
-		for _, tok := range javaSplit(t.delimiter, str) {
-			for _, f := range t.filters {
-				if f.MatchString(tok) {
+		var toks []string
+		if t.delimWS {
+			toks = splitJavaWhitespace(str)
+		} else {
+			toks = javaSplit(t.delimiter, str)
+		}
+		for _, tok := range toks {
+			for i, f := range t.filters {
+				if strings.HasPrefix(tok, t.filterPrefixes[i]) && f.MatchString(tok) {
 					kept = append(kept, tok)
 					break
 				}
@@ -371,4 +380,79 @@ func javaBoundary(s string, i int) bool {
 		after = isJavaWordRune(r)
 	}
 	return before != after
+}
+
+// splitJavaWhitespace is Java's s.split("\\s+"): Java's \s is
+// [ \t\n\x0B\f\r]; a leading separator gives a leading "", trailing
+// empty strings are dropped.
+func splitJavaWhitespace(s string) []string {
+	isWS := func(c byte) bool { return c == ' ' || (c >= '\t' && c <= '\r') }
+	var out []string
+	start := 0
+	for i := 0; i < len(s); {
+		if !isWS(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isWS(s[j]) {
+			j++
+		}
+		out = append(out, s[start:i])
+		start, i = j, j
+	}
+	out = append(out, s[start:])
+	for len(out) > 0 && out[len(out)-1] == "" {
+		out = out[:len(out)-1]
+	}
+	return out
+}
+
+// literalHint is a literal every match of a regex contains (its leading
+// literal), to skip the regex on strings that cannot match.
+type literalHint struct {
+	lit  string // "" = no hint
+	fold bool   // compare with ASCII case folding
+}
+
+func hintFor(src string) literalHint {
+	re, err := syntax.Parse(src, syntax.Perl)
+	if err != nil {
+		return literalHint{}
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpConcat && len(re.Sub) > 0 {
+		re = re.Sub[0]
+	}
+	if re.Op != syntax.OpLiteral || len(re.Rune) == 0 {
+		return literalHint{}
+	}
+	lit := string(re.Rune)
+	fold := re.Flags&syntax.FoldCase != 0
+	if fold {
+		for _, r := range re.Rune {
+			// Unicode folding has cases ASCII folding does not (K, ſ).
+			if r >= utf8.RuneSelf || r == 'k' || r == 'K' || r == 's' || r == 'S' {
+				return literalHint{}
+			}
+		}
+		lit = strings.ToLower(lit)
+	}
+	return literalHint{lit: lit, fold: fold}
+}
+
+func (h literalHint) mayMatch(s string) bool {
+	switch {
+	case h.lit == "":
+		return true
+	case !h.fold:
+		return strings.Contains(s, h.lit)
+	}
+	n := len(h.lit)
+	for i := 0; i+n <= len(s); i++ {
+		if asciiEqualFold(s[i:i+n], h.lit) {
+			return true
+		}
+	}
+	return false
 }
