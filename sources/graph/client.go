@@ -451,7 +451,7 @@ func tokenRejected(status int, code string) bool {
 }
 
 // attempt sends one try. It returns the token generation it used and when
-// the governor let the request go.
+// the governor booked the request's slot.
 func (c *Client) attempt(ctx context.Context, full string, scope Scope, cost int, r *request) (resp *Response, gen uint64, sentAt time.Time, err error) {
 	resp, gen, err = c.try(ctx, full, scope, cost, r, &sentAt)
 	return resp, gen, sentAt, err
@@ -463,7 +463,7 @@ func (c *Client) try(ctx context.Context, full string, scope Scope, cost int, r 
 		return nil, 0, err
 	}
 	defer p.release()
-	*sentAt = c.now()
+	*sentAt = p.reserved
 	var (
 		auth string
 		gen  uint64

@@ -33,8 +33,14 @@ type Limits struct {
 	// DirectoryRU is the directory resource-unit budget per tenant.
 	DirectoryRU Rate
 	// Headroom is the share of each budget left unused so that jitter
-	// between here and Graph does not tip a scope over (default 0.02).
+	// between here and Graph does not tip a scope over (default 0.01).
 	Headroom float64
+	// Burst is the share of each budget that a scope may catch up at once
+	// after falling behind (a worker scheduled late, a slow answer); the
+	// steady rate is lowered by as much, so no window ever holds more than
+	// its budget (default 0.01: 100 per window catches up 1, 10,000 catch
+	// up 100).
+	Burst float64
 	// Recovery is how long a slowed scope must go without a 429 before
 	// each step back toward full speed (default 1s).
 	Recovery time.Duration
@@ -55,7 +61,8 @@ func DefaultLimits() Limits {
 		TeamsOther:         Rate{30, time.Second},
 		PerTeam:            Rate{4, time.Second},
 		DirectoryRU:        Rate{3500, 10 * time.Second},
-		Headroom:           0.02,
+		Headroom:           0.01,
+		Burst:              0.01,
 		Recovery:           time.Second,
 	}
 }
@@ -95,33 +102,44 @@ func (l Limits) Scale(f float64) Limits {
 // maxSlowdown bounds how far 429s slow a scope.
 const maxSlowdown = 64
 
-// limiter spaces requests of one scope evenly (GCRA: a token bucket of
-// burst 1, so no window of length Per ever holds more than N), optionally
-// bounds requests in flight, and pauses and slows down after a 429.
+// limiter spaces requests of one scope evenly (GCRA, a token bucket whose
+// burst b and interval Per/(N−b+1) keep every window of length Per within
+// N), optionally bounds requests in flight, and pauses and slows down after
+// a 429.
 type limiter struct {
 	sem chan struct{} // nil: no concurrency bound
 
 	// base is the interval per unit at full speed; 0 = no rate limit.
 	base time.Duration
-	mu   sync.Mutex
+	// slack is how far behind now the schedule may fall and be caught up:
+	// (burst−1) × base.
+	slack int64
+	mu    sync.Mutex
 	// interval is the current interval (base × slowdown).
 	interval time.Duration
 	tat      int64 // theoretical arrival time of the next unit, ns
 	last429  int64
-	lastStep int64
+	lastStep int64 // last change of interval
+	lastUp   int64 // last speed-up
+	// hold is how long the scope must go without a 429 before each step
+	// back toward full speed: Limits.Recovery, doubled each time a step
+	// up brought 429s back.
+	hold, recovery time.Duration
 	// pausedUntil is read without the lock on unlimited scopes.
 	pausedUntil atomic.Int64
 }
 
-func newLimiter(r Rate, headroom float64, concurrency int) *limiter {
+func newLimiter(r Rate, headroom, burstShare float64, concurrency int) *limiter {
 	l := &limiter{}
 	if concurrency > 0 {
 		l.sem = make(chan struct{}, concurrency)
 	}
 	if !r.zero() {
-		per := float64(r.Per) / float64(r.N)
+		burst := 1 + int(float64(r.N)*burstShare)
+		per := float64(r.Per) / float64(r.N-burst+1)
 		l.base = time.Duration(per / (1 - headroom))
 		l.interval = l.base
+		l.slack = int64(burst-1) * int64(l.base)
 	}
 	return l
 }
@@ -135,20 +153,25 @@ func (l *limiter) reserve(now int64, cost int, recovery time.Duration) time.Dura
 		return 0
 	}
 	l.mu.Lock()
-	if l.interval > l.base && now-l.last429 > int64(recovery) && now-l.lastStep > int64(recovery) {
-		l.interval = max(l.base, l.interval*3/4)
-		l.lastStep = now
+	if l.hold == 0 {
+		l.hold, l.recovery = recovery, recovery
 	}
-	t := max(l.tat, now, l.pausedUntil.Load())
+	if l.interval > l.base && now-l.last429 > int64(l.hold) && now-l.lastStep > int64(l.hold) {
+		l.interval = max(l.base, l.interval*3/4)
+		l.lastStep, l.lastUp = now, now
+	}
+	t := max(l.tat, now-l.slack, l.pausedUntil.Load())
 	l.tat = t + int64(cost)*int64(l.interval)
+	t = max(t, now)
 	l.mu.Unlock()
 	return time.Duration(t - now)
 }
 
-// throttled records a 429 for a request sent at sentAt: pause the scope for
-// retryAfter and halve its speed, unless the request left before the last
-// slowdown (then its 429 says nothing about the slower speed: concurrent
-// 429s halve the speed once).
+// throttled records a 429 for a request whose slot was booked at sentAt:
+// pause the scope for retryAfter and halve its speed, unless the slot was
+// booked before the last slowdown (then the 429 says nothing about the
+// slower pace: requests booked together and throttled together halve the
+// speed once).
 func (l *limiter) throttled(now, sentAt int64, retryAfter time.Duration) {
 	until := now + int64(retryAfter)
 	for {
@@ -163,9 +186,21 @@ func (l *limiter) throttled(now, sentAt int64, retryAfter time.Duration) {
 	l.mu.Lock()
 	if sentAt >= l.last429 {
 		l.interval = min(l.interval*2, l.base*maxSlowdown)
+		// A 429 soon after speeding up: that speed was too much; wait
+		// longer before trying it again.
+		if l.lastUp != 0 && now-l.lastUp < 2*int64(l.hold) {
+			l.hold = min(2*l.hold, maxSlowdown*l.hold0())
+		}
 	}
 	l.last429, l.lastStep = now, now
 	l.mu.Unlock()
+}
+
+func (l *limiter) hold0() time.Duration {
+	if l.recovery > 0 {
+		return l.recovery
+	}
+	return time.Second
 }
 
 // slowdown reports the current slowdown factor (1 = full speed).
@@ -202,6 +237,9 @@ func NewGovernor(l Limits, now func() time.Time, sleep func(context.Context, tim
 	if l.Headroom < 0 || l.Headroom >= 1 {
 		l.Headroom = 0
 	}
+	if l.Burst < 0 || l.Burst >= 1 {
+		l.Burst = 0
+	}
 	if now == nil {
 		now = time.Now
 	}
@@ -210,10 +248,10 @@ func NewGovernor(l Limits, now func() time.Time, sleep func(context.Context, tim
 	}
 	return &Governor{
 		limits: l, now: now, sleep: sleep,
-		teamsExport:     newLimiter(l.TeamsExport, l.Headroom, 0),
-		channelMessages: newLimiter(l.ChannelMessages, l.Headroom, 0),
-		teamsOther:      newLimiter(l.TeamsOther, l.Headroom, 0),
-		directory:       newLimiter(l.DirectoryRU, l.Headroom, 0),
+		teamsExport:     newLimiter(l.TeamsExport, l.Headroom, l.Burst, 0),
+		channelMessages: newLimiter(l.ChannelMessages, l.Headroom, l.Burst, 0),
+		teamsOther:      newLimiter(l.TeamsOther, l.Headroom, l.Burst, 0),
+		directory:       newLimiter(l.DirectoryRU, l.Headroom, l.Burst, 0),
 	}
 }
 
@@ -224,7 +262,7 @@ func (g *Governor) keyed(m *sync.Map, id string, r Rate, conc int) *limiter {
 	if v, ok := m.Load(id); ok {
 		return v.(*limiter)
 	}
-	v, _ := m.LoadOrStore(id, newLimiter(r, g.limits.Headroom, conc))
+	v, _ := m.LoadOrStore(id, newLimiter(r, g.limits.Headroom, g.limits.Burst, conc))
 	return v.(*limiter)
 }
 
@@ -254,8 +292,13 @@ func (g *Governor) chain(s Scope) (a, b *limiter) {
 	}
 }
 
-// permit is what Acquire hands out; Release it once the response is read.
-type permit struct{ sem chan struct{} }
+// permit is what acquire hands out; release it once the response is read.
+// reserved is when the request's slot was booked: a 429 is news about the
+// pace only if the slot was booked after the last slowdown.
+type permit struct {
+	sem      chan struct{}
+	reserved time.Time
+}
 
 func (p permit) release() {
 	if p.sem != nil {
@@ -278,7 +321,8 @@ func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, erro
 			return p, ctx.Err()
 		}
 	}
-	now := g.now().UnixNano()
+	p.reserved = g.now()
+	now := p.reserved.UnixNano()
 	wait := a.reserve(now, cost, g.limits.Recovery)
 	if b != nil {
 		wait = max(wait, b.reserve(now, cost, g.limits.Recovery))
@@ -292,8 +336,8 @@ func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, erro
 	return p, nil
 }
 
-// throttled tells the governor that a request of scope s, sent at sentAt,
-// got a 429.
+// throttled tells the governor that a request of scope s, whose slot was
+// booked at sentAt, got a 429.
 func (g *Governor) throttled(s Scope, sentAt time.Time, retryAfter time.Duration) {
 	a, b := g.chain(s)
 	now, sent := g.now().UnixNano(), sentAt.UnixNano()

@@ -96,6 +96,47 @@ func TestGovernor_KeepsEveryWindowWithinBudget(t *testing.T) {
 	}
 }
 
+// TestGovernor_CatchUpStaysWithinBudget: a scope that falls behind (late
+// workers) catches up by its burst, yet no window exceeds the budget.
+func TestGovernor_CatchUpStaysWithinBudget(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	g := NewGovernor(Limits{Mailbox: Rate{100, 6 * time.Second}, Headroom: 0.01, Burst: 0.03}, clk.Now, clk.Sleep)
+	s := Scope{Kind: ScopeMailbox, ID: "u"}
+	rng := uint64(42)
+	var sent []time.Time
+	late := time.Duration(0)
+	for i := range 3000 {
+		rng = rng*6364136223846793005 + 1442695040888963407
+		if i%7 == 0 { // a worker scheduled late
+			d := time.Duration(rng>>40%300) * time.Millisecond
+			clk.Sleep(t.Context(), d)
+			late += d
+		}
+		p, err := g.acquire(t.Context(), s, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sent = append(sent, clk.Now())
+		p.release()
+	}
+	j := 0
+	for i := range sent {
+		for sent[i].Sub(sent[j]) >= 6*time.Second {
+			j++
+		}
+		if n := i - j + 1; n > 100 {
+			t.Fatalf("%d requests in the 6 s window ending at request %d", n, i)
+		}
+	}
+	// Catching up recovers most of the time lost to late workers: 3000
+	// requests at 100 per 6 s take 180 s; the late workers lose less than
+	// half the time they slept (without a burst they lose nearly all).
+	took := sent[len(sent)-1].Sub(sent[0])
+	if took > 180*time.Second+late/2 {
+		t.Errorf("3000 requests took %v with %v of late starts: too little caught up", took, late)
+	}
+}
+
 func TestGovernor_DirectoryResourceUnits(t *testing.T) {
 	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
 	g := NewGovernor(Limits{DirectoryRU: Rate{100, time.Second}}, clk.Now, clk.Sleep)
@@ -293,4 +334,28 @@ func BenchmarkGovernor_Acquire(b *testing.B) {
 			p.release()
 		}
 	})
+}
+
+func TestGovernor_SpeedUpThatBrings429sWaitsLonger(t *testing.T) {
+	clk := &fakeClock{t: time.Unix(1_800_000_000, 0)}
+	g := NewGovernor(Limits{PerTeam: Rate{4, time.Second}, Recovery: time.Second}, clk.Now, clk.Sleep)
+	s := Scope{Kind: ScopeTeams, ID: "t"}
+	touch := func() { p, _ := g.acquire(t.Context(), s, 1); p.release() }
+	g.throttled(s, clk.Now(), 0)
+	clk.Sleep(t.Context(), 1100*time.Millisecond)
+	touch() // a second without 429s: one step up, from 2 to 1.5
+	if f := g.Slowdown(s); f != 1.5 {
+		t.Fatalf("slowdown after one calm second = %v, want 1.5", f)
+	}
+	g.throttled(s, clk.Now(), 0) // …which brought a 429 back: 3, and hold 2 s
+	clk.Sleep(t.Context(), 1500*time.Millisecond)
+	touch()
+	if f := g.Slowdown(s); f != 3 {
+		t.Errorf("slowdown 1.5 s after a 429 that followed a step up = %v, want 3 (hold doubled)", f)
+	}
+	clk.Sleep(t.Context(), time.Second)
+	touch()
+	if f := g.Slowdown(s); f != 2.25 {
+		t.Errorf("slowdown 2.5 s after = %v, want 2.25", f)
+	}
 }
