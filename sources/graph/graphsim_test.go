@@ -26,8 +26,27 @@ func simOptions(f graphsim.Faults) graphsim.Options {
 		Users:              60, // every user class of the emulator (i mod 50) and some twice
 		Seed:               11,
 		MessagesPerUserDay: 3, // some mailboxes are empty for a day, others take several pages
-		Limits:             graphsim.Limits{RetryAfter: "fraction"},
+		Limits:             simLimits(testLimits()),
 		Faults:             f,
+	}
+}
+
+// testLimits are Graph's limits with time running 100× faster: the
+// governor is on, and the tests stay quick.
+func testLimits() Limits { return DefaultLimits().Scale(100) }
+
+// simLimits has the emulator enforce the limits l that a client keeps.
+func simLimits(l Limits) graphsim.Limits {
+	r := func(x Rate) graphsim.Rate { return graphsim.Rate{N: x.N, Per: x.Per} }
+	return graphsim.Limits{
+		MailboxConcurrency: l.MailboxConcurrency,
+		Mailbox:            r(l.Mailbox),
+		TeamsExport:        r(l.TeamsExport),
+		TeamsChannelDelta:  r(l.ChannelMessages),
+		TeamsOther:         r(l.TeamsOther),
+		PerTeam:            r(l.PerTeam),
+		Directory:          r(l.DirectoryRU),
+		RetryAfter:         "fraction",
 	}
 }
 
@@ -79,10 +98,9 @@ func sentItems(c *Client, from, to time.Time, top int) *Collection {
 
 func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
-// testClientOptions: quick retries, Graph's limits with time running 100×
-// faster (so the governor is on but never the bottleneck of a test).
+// testClientOptions: quick retries, the limits the test emulators enforce.
 func testClientOptions() *Options {
-	l := DefaultLimits().Scale(100)
+	l := testLimits()
 	return &Options{InitialBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond, MaxAttempts: 30, Limits: &l}
 }
 
@@ -347,4 +365,59 @@ func TestNewHTTPClient_TrustsTheEmulatorCA(t *testing.T) {
 	if _, err := CertPool([]byte("not pem")); !errors.Is(err, sources.ErrConfig) {
 		t.Errorf("CertPool(garbage) = %v, want ErrConfig", err)
 	}
+}
+
+// chatHarness serves Teams chat messages (getAllMessages per user), the
+// Teams export path of the governor.
+type chatHarness struct{ simHarness }
+
+func newChatHarness(ctx context.Context, t *testing.T) (sourcetest.Harness, error) {
+	h, err := newSimHarness(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return &chatHarness{*h.(*simHarness)}, nil
+}
+
+func chatMessages(c *Client, from, to time.Time, top int) *Collection {
+	q := url.Values{
+		// gt/lt only: a half-open [from, to) asks for gt from−1ms.
+		"$filter": {"lastModifiedDateTime gt " + from.Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z") +
+			" and lastModifiedDateTime lt " + to.Format(time.RFC3339)},
+		"$top":  {itoa(top)},
+		"model": {"A"},
+	}.Encode()
+	return &Collection{
+		Client: c,
+		Owners: func(ctx context.Context) ([]string, error) { return UserIDs(ctx, c) },
+		First: func(owner string) string {
+			return "/v1.0/users/" + owner + "/chats/getAllMessages?" + q
+		},
+	}
+}
+
+func (h *chatHarness) MakeSource(ctx context.Context, f sourcetest.Faults) (sources.Source, error) {
+	src, err := h.simHarness.MakeSource(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return chatMessages(src.(*Collection).Client, simFrom, simTo, 10), nil
+}
+
+func (h *chatHarness) Want(context.Context) (map[string][]json.RawMessage, error) {
+	tn := h.ref.Tenant()
+	w := map[string][]json.RawMessage{}
+	for _, o := range tn.Owners("chat_messages") {
+		w[o] = tn.Truth("chat_messages", o, simFrom, simTo)
+	}
+	return w, nil
+}
+
+func (h *chatHarness) Broken(context.Context) (map[string]error, error) { return nil, nil }
+
+func TestCollection_ConformanceOnGraphsimChats(t *testing.T) {
+	sourcetest.Run(t, newChatHarness, &sourcetest.Opt{
+		NoBrokenPartition: "every user can be read for chats (the emulator denies only mail and Copilot)",
+		NoEmptyPartition:  "every user of the emulator chats every day",
+	})
 }
