@@ -88,15 +88,18 @@ package parquetsink
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"log/slog"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"gocloud.dev/blob"
@@ -439,16 +442,76 @@ func (s *Sink) deleteQuietly(ctx context.Context, keys ...string) error {
 	return first
 }
 
-// countingWriter counts and hashes what goes to the blob writer.
-type countingWriter struct {
-	w io.Writer
-	n int64
-	h io.Writer
+// asyncWriter hands what parquet-go writes to a goroutine that hashes it
+// (sha256 for the manifest), counts it and writes it to the blob writer, so
+// that the upload path (fileblob's MD5 and file writes, the cloud SDKs'
+// buffering) overlaps with encoding. It buffers at most two chunks.
+type asyncWriter struct {
+	cur  []byte
+	full chan []byte
+	free chan []byte
+	done chan struct{}
+	err  atomic.Pointer[error]
+	n    int64 // bytes written to w; read after Close
+	sum  hash.Hash
 }
 
-func (c *countingWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	c.h.Write(p[:n])
-	return n, err
+const asyncChunk = 256 << 10
+
+func newAsyncWriter(w io.Writer) *asyncWriter {
+	a := &asyncWriter{
+		cur:  make([]byte, 0, asyncChunk),
+		full: make(chan []byte, 1),
+		free: make(chan []byte, 2), // room for both chunks: Close never blocks the goroutine
+		done: make(chan struct{}),
+		sum:  sha256.New(),
+	}
+	a.free <- make([]byte, 0, asyncChunk)
+	go func() {
+		defer close(a.done)
+		for b := range a.full {
+			if a.err.Load() == nil {
+				n, err := w.Write(b)
+				a.sum.Write(b[:n])
+				a.n += int64(n)
+				if err != nil {
+					a.err.Store(&err)
+				}
+			}
+			a.free <- b[:0]
+		}
+	}()
+	return a
+}
+
+func (a *asyncWriter) Write(p []byte) (int, error) {
+	if err := a.err.Load(); err != nil {
+		return 0, *err
+	}
+	n := len(p)
+	for len(p) > 0 {
+		k := min(len(p), cap(a.cur)-len(a.cur))
+		a.cur = append(a.cur, p[:k]...)
+		p = p[k:]
+		if len(a.cur) == cap(a.cur) {
+			a.full <- a.cur
+			a.cur = <-a.free
+		}
+	}
+	return n, nil
+}
+
+// Close writes what is buffered and stops the goroutine; it does not close
+// the underlying writer.
+func (a *asyncWriter) Close() error {
+	if len(a.cur) > 0 {
+		a.full <- a.cur
+		a.cur = nil
+	}
+	close(a.full)
+	<-a.done
+	if err := a.err.Load(); err != nil {
+		return *err
+	}
+	return nil
 }

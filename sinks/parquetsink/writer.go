@@ -2,11 +2,9 @@ package parquetsink
 
 import (
 	"context"
-	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"strconv"
 	"sync/atomic"
 
@@ -19,7 +17,7 @@ import (
 const (
 	batchRows  = 256     // rows handed to parquet-go at once
 	arenaBytes = 1 << 20 // record JSON kept alive for one batch
-	batches    = 3       // batches in flight: one filling, one queued, one writing
+	batches    = 4       // batches in flight: one filling, the rest queued or being written
 )
 
 // batch is rows decoded by Write and not yet handed to parquet-go. Values
@@ -63,10 +61,15 @@ type writer struct {
 	pw       *parquet.GenericWriter[any]
 	bw       *blob.Writer
 	bwCancel context.CancelFunc
-	cw       *countingWriter
-	sum      hash.Hash
-	file     stagedFile
-	files    []stagedFile
+	aw       *asyncWriter
+	// Row groups: one receives rows while the other, full, is encoded
+	// and written by a committer goroutine (pending).
+	rgs     [2]*parquet.ConcurrentRowGroupWriter
+	rg      int // index of the row group receiving rows
+	rgRows  int64
+	pending chan error
+	file    stagedFile
+	files   []stagedFile
 }
 
 func newWriter(ctx context.Context, s *Sink, k partKey, c *compiled) *writer {
@@ -221,18 +224,48 @@ func (w *writer) writeBatch(b *batch) error {
 				return err
 			}
 		}
-		if _, err := w.pw.WriteRows(b.rows); err != nil {
+		if _, err := w.rgs[w.rg].WriteRows(b.rows); err != nil {
 			return fmt.Errorf("write rows of %s: %w", w.file.staging, err)
 		}
 		w.file.rows += int64(len(b.rows))
+		w.rgRows += int64(len(b.rows))
 	}
-	if b.flush && w.pw != nil {
-		if err := w.pw.Flush(); err != nil {
-			return fmt.Errorf("flush row group of %s: %w", w.file.staging, err)
-		}
-		if w.pw.Size() >= w.s.opts.TargetFileSize {
-			return w.closeFile()
-		}
+	if b.flush && w.pw != nil && w.rgRows > 0 {
+		return w.endGroup()
+	}
+	return nil
+}
+
+// endGroup hands the full row group to a committer goroutine and switches
+// to the other one. Once the committed part of the file reaches the target
+// size, it commits the group in place and closes the file instead.
+func (w *writer) endGroup() error {
+	if err := w.waitCommit(); err != nil {
+		return err
+	}
+	if w.pw.Size() >= w.s.opts.TargetFileSize {
+		return w.closeFile()
+	}
+	rg := w.rgs[w.rg]
+	w.pending = make(chan error, 1)
+	go func(ch chan<- error) {
+		_, err := rg.Commit()
+		ch <- err
+	}(w.pending)
+	w.rg = 1 - w.rg
+	w.rgRows = 0
+	return nil
+}
+
+// waitCommit waits for the row group being committed, if any.
+func (w *writer) waitCommit() error {
+	if w.pending == nil {
+		return nil
+	}
+	err := <-w.pending
+	w.pending = nil
+	if err != nil {
+		return fmt.Errorf("write row group of %s: %w", w.file.staging, err)
 	}
 	return nil
 }
@@ -253,11 +286,12 @@ func (w *writer) openFile() error {
 		return fmt.Errorf("open %s: %w", w.file.staging, err)
 	}
 	w.bw, w.bwCancel = bw, cancel
-	w.sum = sha256.New()
-	w.cw = &countingWriter{w: bw, h: w.sum}
+	w.aw = newAsyncWriter(bw)
 	// A new parquet writer per file: in parquet-go v0.32 Reset after Close
 	// keeps writing to the previous output.
-	w.pw = parquet.NewGenericWriter[any](w.cw, w.opts...)
+	w.pw = parquet.NewGenericWriter[any](w.aw, w.opts...)
+	w.rgs = [2]*parquet.ConcurrentRowGroupWriter{w.pw.BeginRowGroup(), w.pw.BeginRowGroup()}
+	w.rg, w.rgRows = 0, 0
 	w.s.opts.Logger.Debug("parquet file opened", "collection", w.k.collection, "dt", w.k.day, "shard", w.k.shard, "seq", seq)
 	return nil
 }
@@ -267,7 +301,17 @@ func (w *writer) closeFile() error {
 	if w.bw == nil {
 		return nil
 	}
-	err := w.pw.Close()
+	err := w.waitCommit()
+	if err == nil && w.rgRows > 0 {
+		_, err = w.rgs[w.rg].Commit()
+		w.rgRows = 0
+	}
+	if err == nil {
+		err = w.pw.Close()
+	}
+	if aerr := w.aw.Close(); err == nil {
+		err = aerr
+	}
 	bw, cancel := w.bw, w.bwCancel
 	w.bw, w.bwCancel, w.pw = nil, nil, nil
 	if err != nil {
@@ -280,8 +324,8 @@ func (w *writer) closeFile() error {
 	if err != nil {
 		return fmt.Errorf("upload %s: %w", w.file.staging, err)
 	}
-	w.file.bytes = w.cw.n
-	w.file.sha256 = hex.EncodeToString(w.sum.Sum(nil))
+	w.file.bytes = w.aw.n
+	w.file.sha256 = hex.EncodeToString(w.aw.sum.Sum(nil))
 	w.files = append(w.files, w.file)
 	w.s.opts.Logger.Debug("parquet file staged", "collection", w.k.collection, "dt", w.k.day, "shard", w.k.shard, "name", w.file.name, "rows", w.file.rows, "bytes", w.file.bytes)
 	return nil
@@ -333,7 +377,9 @@ func (w *writer) Close() error {
 
 func (w *writer) abort() {
 	if w.bw != nil {
+		w.waitCommit()
 		w.bwCancel()
+		w.aw.Close()
 		w.bw.Close()
 		w.bw, w.bwCancel, w.pw = nil, nil, nil
 	}

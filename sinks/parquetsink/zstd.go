@@ -40,7 +40,6 @@ func (c *zstdCodec) Encode(dst, src []byte) ([]byte, error) {
 			zstd.WithWindowSize(c.window),
 			zstd.WithZeroFrames(true),
 			zstd.WithEncoderCRC(false),
-			zstd.WithLowerEncoderMem(true),
 		)
 		if err != nil {
 			return nil, err
