@@ -365,6 +365,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	exportedAt := job.Now().UTC().Truncate(time.Microsecond)
 
 	ledger := make([]LedgerEntry, len(owners))
+	var firstFail atomic.Pointer[error]
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(job.Concurrency)
 	for i, owner := range owners {
@@ -389,6 +390,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 					default:
 						e.Status, e.Code = StatusFailed, errorCode(err)
 						log.Warn("owner failed", "owner", e.Owner, "code", e.Code, "error", err)
+						firstFail.CompareAndSwap(nil, &err)
 					}
 					return nil
 				}
@@ -424,6 +426,13 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		case StatusFailed:
 			cs.Failed++
 		}
+	}
+	if cs.Failed > 0 && cs.OK == 0 {
+		// Not one owner could be read: the job is broken (a bad query, an
+		// outage), not a few owners; fail rather than commit nothing.
+		wcancel()
+		ws.closeAll()
+		return cs, ledger, fmt.Errorf("all %d owners failed (%d skipped), the first: %w", cs.Failed, cs.Skipped, *firstFail.Load())
 	}
 	if err := allDenied(ledger); err != nil {
 		wcancel()

@@ -319,3 +319,18 @@ func TestSplitValue(t *testing.T) {
 		t.Error("truncated page: no error")
 	}
 }
+
+func TestRun_EveryOwnerFailingFailsTheRun(t *testing.T) {
+	src := testSource()
+	src.errs = map[string]error{}
+	for _, o := range src.owners {
+		src.errs[o] = codeErr{"BadRequest"}
+	}
+	sink, s, err := runJob(t, src, Collection{Name: "messages", TimeField: "sentDateTime"}, Window{From: day, To: day.Add(24 * time.Hour)}, 0, 1)
+	if err == nil || errors.Is(err, ErrPartial) || !strings.Contains(err.Error(), "BadRequest") {
+		t.Fatalf("err = %v, want a failure naming BadRequest", err)
+	}
+	if len(sink.committed) != 0 || s.Status != "failed" {
+		t.Errorf("committed %v status %q", sink.committed, s.Status)
+	}
+}
