@@ -1,6 +1,7 @@
 package parquetsink
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -103,14 +104,26 @@ func (d *decoder) ws() {
 	}
 }
 
+// put appends v to column leaf with its levels (set in place: cheaper
+// than Value.Level's copy).
 func (d *decoder) put(leaf int, v parquet.Value, rep, def int) {
-	d.cols[leaf] = append(d.cols[leaf], v.Level(rep, def, leaf))
+	col := append(d.cols[leaf], v)
+	p := &col[len(col)-1]
+	p.SetRepetitionLevel(rep)
+	p.SetDefinitionLevel(def)
+	p.SetColumnIndex(leaf)
+	d.cols[leaf] = col
 }
 
 // nulls writes a null for every leaf under n, defined up to level def.
 func (d *decoder) nulls(n *node, rep, def int) {
 	for l := n.first; l < n.end; l++ {
-		d.cols[l] = append(d.cols[l], parquet.Value{}.Level(rep, def, l))
+		col := append(d.cols[l], parquet.Value{})
+		p := &col[len(col)-1]
+		p.SetRepetitionLevel(rep)
+		p.SetDefinitionLevel(def)
+		p.SetColumnIndex(l)
+		d.cols[l] = col
 	}
 }
 
@@ -548,19 +561,16 @@ func indexQuoteOrBackslash(b []byte) int {
 // into the arena when it has escapes.
 func (d *decoder) str() ([]byte, error) {
 	start := d.pos + 1
-	i := start
-	for i < len(d.data) {
-		c := d.data[i]
-		if c == '"' {
-			d.pos = i + 1
-			return d.data[start:i], nil
-		}
-		if c == '\\' {
-			return d.unescape(start)
-		}
-		i++
+	q := bytes.IndexByte(d.data[start:], '"')
+	if q < 0 {
+		return nil, d.syntax("unterminated string")
 	}
-	return nil, d.syntax("unterminated string")
+	s := d.data[start : start+q]
+	if bytes.IndexByte(s, '\\') >= 0 {
+		return d.unescape(start)
+	}
+	d.pos = start + q + 1
+	return s, nil
 }
 
 func (d *decoder) unescape(start int) ([]byte, error) {
