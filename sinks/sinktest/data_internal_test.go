@@ -4,6 +4,10 @@ import (
 	"encoding/json"
 	"testing"
 	"time"
+
+	"gocloud.dev/blob/memblob"
+
+	"m365export/sinks/parquetsink"
 )
 
 func TestAppendTime_MatchesTimeFormat(t *testing.T) {
@@ -40,5 +44,28 @@ func TestRecordJSON_Valid(t *testing.T) {
 		if !json.Valid(RecordJSON(i)) {
 			t.Fatalf("RecordJSON(%d) is not valid JSON: %s", i, RecordJSON(i))
 		}
+	}
+}
+
+func TestDataPageVersions_Counts(t *testing.T) {
+	for _, compat := range []bool{false, true} {
+		b := memblob.OpenBucket(nil)
+		s, err := parquetsink.New(b, &parquetsink.Options{Compat: compat})
+		if err != nil {
+			t.Fatal(err)
+		}
+		writePartition(t, s, Table, "2024-03-01", Records(0, 40, "r"), manifest("r", 1))
+		data, err := b.ReadAll(t.Context(), partDir(Table, "2024-03-01")+"part-0-0.parquet")
+		if err != nil {
+			t.Fatal(err)
+		}
+		v1, v2, err := dataPageVersions(data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if compat && (v1 == 0 || v2 != 0) || !compat && (v2 == 0 || v1 != 0) {
+			t.Errorf("compat=%t: v1=%d v2=%d", compat, v1, v2)
+		}
+		b.Close()
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/google/go-cmp/cmp"
 	"github.com/parquet-go/parquet-go"
 	"github.com/parquet-go/parquet-go/format"
@@ -651,6 +652,36 @@ func testInvalidRecord(t *testing.T, b *blob.Bucket) {
 	checkRows(t, b, Table, good)
 }
 
+// dataPageVersions counts the data pages of each format version in every
+// column chunk, read with arrow-go's page reader.
+func dataPageVersions(data []byte) (v1, v2 int, err error) {
+	r, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		return 0, 0, err
+	}
+	defer r.Close()
+	for g := 0; g < r.NumRowGroups(); g++ {
+		for c := 0; c < r.MetaData().Schema.NumColumns(); c++ {
+			pr, err := r.RowGroup(g).GetColumnPageReader(c)
+			if err != nil {
+				return 0, 0, err
+			}
+			for pr.Next() {
+				switch pr.Page().(type) {
+				case *file.DataPageV1:
+					v1++
+				case *file.DataPageV2:
+					v2++
+				}
+			}
+			if err := pr.Err(); err != nil {
+				return 0, 0, err
+			}
+		}
+	}
+	return v1, v2, nil
+}
+
 func testCompat(t *testing.T, b *blob.Bucket) {
 	for _, compat := range []bool{false, true} {
 		bb := b
@@ -683,6 +714,13 @@ func testCompat(t *testing.T, b *blob.Bucket) {
 		}
 		if delta == compat {
 			t.Errorf("compat=%t: DELTA_LENGTH_BYTE_ARRAY used = %t", compat, delta)
+		}
+		v1, v2, err := dataPageVersions(data)
+		if err != nil {
+			t.Fatalf("compat=%t: read pages: %v", compat, err)
+		}
+		if compat && (v2 > 0 || v1 == 0) || !compat && (v1 > 0 || v2 == 0) {
+			t.Errorf("compat=%t: %d v1 and %d v2 data pages", compat, v1, v2)
 		}
 	}
 }
