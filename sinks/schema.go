@@ -3,6 +3,7 @@ package sinks
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Schema is a table's typed layout, declared as data by the connector.
@@ -83,7 +84,7 @@ func (s *Schema) Validate() error {
 }
 
 func validateColumns(path string, cols []Column, top bool, errs *[]error) {
-	names := map[string]bool{}
+	names := map[string]bool{} // lower-cased: Athena folds case
 	sources := map[string]bool{}
 	for i := range cols {
 		c := &cols[i]
@@ -94,10 +95,10 @@ func validateColumns(path string, cols []Column, top bool, errs *[]error) {
 		if top && len(c.Name) > 0 && c.Name[0] == '_' {
 			*errs = append(*errs, fmt.Errorf("column %q: names starting with _ are reserved for the sink", p))
 		}
-		if names[c.Name] {
-			*errs = append(*errs, fmt.Errorf("column %q: duplicate name", p))
+		if names[strings.ToLower(c.Name)] {
+			*errs = append(*errs, fmt.Errorf("column %q: duplicate name (names are compared case-insensitively)", p))
 		}
-		names[c.Name] = true
+		names[strings.ToLower(c.Name)] = true
 		if sources[c.SourceName()] {
 			*errs = append(*errs, fmt.Errorf("column %q: duplicate source %q", p, c.SourceName()))
 		}
