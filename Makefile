@@ -26,6 +26,10 @@ compat: ## compare the sanitizer with psoxy's published examples (needs ../share
 golden: ## rewrite golden files; review the diff like code
 	$(GO) test ./... -run Golden -update
 
+docs: ## the data dictionary: every table and column, with its Graph source
+	$(GO) run ./jobs/tables/cmd/docgen > jobs/tables/data-dictionary.md
+	@echo "wrote jobs/tables/data-dictionary.md"
+
 demo: build ## export all five connectors from the built-in Graph emulator into ./out (DEMO salt and key)
 	rm -rf out .m365export-state
 	$(BIN) --demo --connector entra-id,outlook-cal,outlook-mail,msft-teams,msft-copilot --log-format text --log-level warn
