@@ -17,8 +17,10 @@ import (
 // Commit makes what this shard's writers staged for one partition of t the
 // partition's content for the shard (see the package doc). The caller fills
 // m's run fields (RunID, Window, Shards, RulesHash, SaltFingerprint,
-// ExporterVersion); Commit fills the rest. It fails if a writer of the
-// partition is still open.
+// ExporterVersion; Shards 0 means 1); Commit fills the rest. It fails if a
+// writer of the partition is still open, and if the partition was already
+// committed by this Sink with no writer opened since (a second Commit would
+// otherwise empty it).
 func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m sinks.Manifest) error {
 	if err := checkTable(t); err != nil {
 		return err
@@ -26,6 +28,9 @@ func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m si
 	d, err := day(partition)
 	if err != nil {
 		return err
+	}
+	if m.Shards == 0 {
+		m.Shards = 1
 	}
 	if m.Shards < 1 || t.Shard >= m.Shards {
 		return fmt.Errorf("commit %s dt=%s: shard %d of %d: %w", t.Collection, d, t.Shard, m.Shards, sinks.ErrConfig)
@@ -39,6 +44,10 @@ func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m si
 	if p != nil && p.open > 0 {
 		s.mu.Unlock()
 		return fmt.Errorf("commit %s dt=%s: %d writer(s) still open", t.Collection, d, p.open)
+	}
+	if p == nil && s.committed[k] {
+		s.mu.Unlock()
+		return fmt.Errorf("commit %s dt=%s shard %d: already committed", t.Collection, d, t.Shard)
 	}
 	delete(s.pending, k)
 	s.mu.Unlock()
@@ -118,6 +127,9 @@ func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m si
 	if err := s.deleteQuietly(cctx, staged...); err != nil {
 		return fmt.Errorf("commit %s dt=%s: remove staged files: %w", t.Collection, d, err)
 	}
+	s.mu.Lock()
+	s.committed[k] = true
+	s.mu.Unlock()
 	s.opts.Logger.Info("partition committed", "collection", t.Collection, "dt", d, "shard", t.Shard,
 		"files", len(m.Files), "rows", m.Rows, "removed", len(stale))
 	return nil

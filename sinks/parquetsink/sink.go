@@ -186,10 +186,11 @@ type Sink struct {
 	token  string // distinguishes this process's staged files
 	codec  *zstdCodec
 
-	mu       sync.Mutex
-	schemas  map[schemaKey]*compiled
-	pending  map[partKey]*pendingPart
-	isClosed bool
+	mu        sync.Mutex
+	schemas   map[schemaKey]*compiled
+	pending   map[partKey]*pendingPart
+	committed map[partKey]bool
+	isClosed  bool
 }
 
 type schemaKey struct {
@@ -298,12 +299,13 @@ func New(b *blob.Bucket, opts *Options) (*Sink, error) {
 	}
 	o := opts.withDefaults()
 	return &Sink{
-		bucket:  b,
-		opts:    o,
-		codec:   newZstdCodec(o.PageBufferSize),
-		token:   hex.EncodeToString(tok[:]),
-		schemas: map[schemaKey]*compiled{},
-		pending: map[partKey]*pendingPart{},
+		bucket:    b,
+		opts:      o,
+		codec:     newZstdCodec(o.PageBufferSize),
+		token:     hex.EncodeToString(tok[:]),
+		schemas:   map[schemaKey]*compiled{},
+		pending:   map[partKey]*pendingPart{},
+		committed: map[partKey]bool{},
 	}, nil
 }
 

@@ -276,6 +276,21 @@ func testRoundTrip(t *testing.T, b *blob.Bucket) {
 	if diff := cmp.Diff(want, keys(t, b)); diff != "" {
 		t.Errorf("objects after commit (-want +got):\n%s", diff)
 	}
+	// A second Commit with no writer in between would empty the
+	// partition: it is refused and changes nothing.
+	if err := s.Commit(t.Context(), Table, "2024-03-01", manifest("run-1", 1)); err == nil {
+		t.Errorf("second Commit = nil, want an error")
+	}
+	checkRows(t, b, Table, recs)
+	// Commit while a writer is open is refused too.
+	w, err := s.NewWriter(t.Context(), Table, "2024-03-02")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Commit(t.Context(), Table, "2024-03-02", manifest("run-1", 1)); err == nil {
+		t.Errorf("Commit with an open writer = nil, want an error")
+	}
+	w.Close()
 }
 
 func testZeroRecords(t *testing.T, b *blob.Bucket) {
