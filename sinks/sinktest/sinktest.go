@@ -66,6 +66,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"FailedRunKeepsCommitted", testFailedRun},
 		{"InvalidRecord", testInvalidRecord},
 		{"Compat", testCompat},
+		{"LargeFile", testLargeFile},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -738,4 +739,30 @@ func testCompat(t *testing.T, b *blob.Bucket) {
 			t.Errorf("compat=%t: %d v1 and %d v2 data pages", compat, v1, v2)
 		}
 	}
+}
+
+// testLargeFile writes one file of about 20 MiB of incompressible data,
+// past the 16 MiB threshold of S3 multipart uploads (and several GCS
+// resumable-upload chunks).
+func testLargeFile(t *testing.T, b *blob.Bucket) {
+	s := newSink(t, b, &parquetsink.Options{RowGroupRows: 2000})
+	var recs []sinks.Record
+	x := uint64(0x9E3779B97F4A7C15)
+	for i := range 13000 {
+		var blob [2000]byte
+		const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+		for j := range blob {
+			x ^= x << 13
+			x ^= x >> 7
+			x ^= x << 17
+			blob[j] = alphabet[x&63]
+		}
+		recs = append(recs, sinks.Record{JSON: fmt.Appendf(nil, `{"id":"big-%05d","meta":"%s"}`, i, blob[:]), RunID: "run-1"})
+	}
+	writePartition(t, s, Table, "2024-03-01", recs, manifest("run-1", 1))
+	m := readManifest(t, b, Table, "2024-03-01", 0)
+	if len(m.Files) != 1 || m.Files[0].Bytes <= 16<<20 {
+		t.Fatalf("manifest files = %+v, want one file over 16 MiB", m.Files)
+	}
+	checkRows(t, b, Table, recs)
 }
