@@ -127,3 +127,23 @@ func TestOpen_GCSURL(t *testing.T) {
 		t.Errorf("Open(missing GCS bucket) = %v, want ErrConfig", err)
 	}
 }
+
+func TestOpenBucket_SameRulesAsOpen(t *testing.T) {
+	dir := t.TempDir()
+	b, err := parquetsink.OpenBucket(t.Context(), "file://"+dir+"?prefix=state/")
+	if err != nil {
+		t.Fatalf("OpenBucket(file) = %v", err)
+	}
+	if err := b.WriteAll(t.Context(), "k.json", []byte("{}"), nil); err != nil {
+		t.Fatal(err)
+	}
+	b.Close()
+	if _, err := os.Stat(filepath.Join(dir, "state", "k.json")); err != nil {
+		t.Errorf("prefix not applied: %v", err)
+	}
+	for _, u := range []string{"ftp://x", "file://" + filepath.Join(dir, "missing")} {
+		if _, err := parquetsink.OpenBucket(t.Context(), u); !errors.Is(err, sinks.ErrConfig) {
+			t.Errorf("OpenBucket(%q) = %v, want ErrConfig", u, err)
+		}
+	}
+}

@@ -377,8 +377,9 @@ func (w *writer) Close() error {
 
 func (w *writer) abort() {
 	if w.bw != nil {
-		w.waitCommit()
+		// Cancel the upload first so that nothing below waits on it.
 		w.bwCancel()
+		w.waitCommit()
 		w.aw.Close()
 		w.bw.Close()
 		w.bw, w.bwCancel, w.pw = nil, nil, nil
