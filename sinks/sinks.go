@@ -1,7 +1,8 @@
 // Package sinks defines where sanitized records go: a Sink opens one
 // RecordWriter per (table, partition); nothing a writer writes is visible
-// until its Close returns nil, and cancelling the writer's context aborts it
-// leaving no object (gocloud blob.Writer semantics).
+// until its Close returns nil (and, for a Committer, until Commit returns
+// nil), and cancelling the writer's context aborts it leaving no object
+// (gocloud blob.Writer semantics).
 //
 // Table schemas are data, declared by each connector and handed to the
 // sink. Implementations live in sub-packages (sinks/parquetsink) and never
@@ -46,8 +47,9 @@ type Sink interface {
 type RecordWriter interface {
 	// Write adds one sanitized record.
 	Write(rec Record) error
-	// Close commits the files written; after a cancelled context it
-	// returns an error and leaves nothing visible.
+	// Close completes the files written (a sink that implements
+	// Committer makes them visible at Commit); after a cancelled context
+	// or a failed write it returns an error and leaves no object.
 	Close() error
 }
 
