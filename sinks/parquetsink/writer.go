@@ -15,9 +15,10 @@ import (
 )
 
 const (
-	batchRows  = 256     // rows handed to parquet-go at once
-	arenaBytes = 1 << 20 // record JSON kept alive for one batch
-	batches    = 4       // batches in flight: one filling, the rest queued or being written
+	batchRows   = 256     // rows handed to parquet-go at once, at most
+	batchValues = 16384   // column values in a batch, at most (wide schemas get fewer rows)
+	arenaBytes  = 1 << 20 // record JSON kept alive for one batch, about
+	batches     = 4       // batches in flight: one filling, the rest queued or being written
 )
 
 // batch is rows decoded by Write and not yet handed to parquet-go. Values
@@ -105,12 +106,11 @@ func newWriter(ctx context.Context, s *Sink, k partKey, c *compiled) *writer {
 	return w
 }
 
+// newBatch makes an empty batch; its buffers grow with use (up to about
+// batchRows rows and arenaBytes of JSON), so that a writer of a small
+// partition stays small.
 func (w *writer) newBatch() *batch {
-	return &batch{
-		rows:  make([]parquet.Row, 0, batchRows),
-		vals:  make([]parquet.Value, 0, batchRows*w.c.nLeaves*2),
-		arena: make([]byte, 0, arenaBytes),
-	}
+	return &batch{}
 }
 
 // Write decodes rec into one row. A record that does not fit the schema
@@ -128,7 +128,7 @@ func (w *writer) Write(rec sinks.Record) error {
 		return w.err
 	}
 	b := w.cur
-	if len(b.arena)+len(rec.JSON)+len(rec.Owner)+len(rec.RunID) > cap(b.arena) && len(b.rows) > 0 {
+	if len(b.arena)+len(rec.JSON)+len(rec.Owner)+len(rec.RunID) > arenaBytes && len(b.rows) > 0 {
 		if err := w.send(false); err != nil {
 			return err
 		}
@@ -159,6 +159,11 @@ func (w *writer) Write(rec sinks.Record) error {
 		d.cols[c.extra] = append(d.cols[c.extra], parquet.Value{}.Level(0, 0, c.extra))
 	}
 	b.arena = d.arena
+	if b.vals == nil {
+		// Sized once so that rows never point into an outgrown array.
+		b.vals = make([]parquet.Value, 0, batchValues+4*c.nLeaves)
+		b.rows = make([]parquet.Row, 0, batchRows)
+	}
 	r := len(b.vals)
 	for i := range d.cols {
 		b.vals = append(b.vals, d.cols[i]...)
@@ -170,7 +175,7 @@ func (w *writer) Write(rec sinks.Record) error {
 		w.groupRows, w.groupBytes = 0, 0
 		return w.send(true)
 	}
-	if len(b.rows) >= batchRows {
+	if len(b.rows) >= batchRows || len(b.vals) >= batchValues {
 		return w.send(false)
 	}
 	return nil
