@@ -65,9 +65,10 @@ func TestDuckDB_ReadsPartitionedOutput(t *testing.T) {
 	}
 	defer b.Close()
 	ctx := t.Context()
+	compat := false
 	commit := func(tbl sinks.Table, dt string, recs []sinks.Record, run string) {
 		t.Helper()
-		s, err := parquetsink.New(b, &parquetsink.Options{RowGroupRows: 32, TargetFileSize: 8 << 10})
+		s, err := parquetsink.New(b, &parquetsink.Options{RowGroupRows: 32, TargetFileSize: 8 << 10, Compat: compat})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,6 +106,13 @@ func TestDuckDB_ReadsPartitionedOutput(t *testing.T) {
 	tbl2.Schema = &grown
 	commit(tbl2, "2024-03-03", []sinks.Record{{JSON: []byte(`{"id":"grown-1","addedLater":"new","n":7}`), Owner: "p~x", RunID: "run-3"}}, "run-3")
 
+	// The same data in --parquet-compat form (data page v1, PLAIN strings).
+	compat = true
+	tblCompat := sinktest.Table
+	tblCompat.Collection = "widgets_compat"
+	commit(tblCompat, "2024-03-01", sinktest.Records(0, 150, "run-1"), "run-1")
+
+	compatGlob := strings.ReplaceAll(filepath.Join(dir, "test-conn", "widgets_compat", "*", "*.parquet"), "'", "''")
 	glob := strings.ReplaceAll(filepath.Join(dir, "test-conn", "widgets", "*", "*.parquet"), "'", "''")
 	from := "FROM read_parquet('" + glob + "', hive_partitioning = true, union_by_name = true)"
 	res := duckdb(t, map[string]string{
@@ -114,6 +122,8 @@ func TestDuckDB_ReadsPartitionedOutput(t *testing.T) {
 		"values":  `SELECT id, n, score, ok, CAST("at" AS VARCHAR) AS at_utc, tags, counts, "from".emailAddress.address AS sender, len(toRecipients) AS n_to, start.dateTime AS start_local, start.timeZone AS start_tz, CAST(start.utc AS VARCHAR) AS start_utc, meta, content_text_digest, odata_type, _extra, _owner ` + from + ` WHERE id IN ('rec-000002', 'rec-000003', 'rec-000005', 'rec-005002') ORDER BY id`,
 		"grown":   "SELECT id, addedLater, n " + from + " WHERE addedLater IS NOT NULL OR id = 'rec-000003' ORDER BY id",
 		"extract": `SELECT json_extract_string(_extra, '$.newField') AS nf ` + from + ` WHERE id = 'rec-000005'`,
+		"compat": "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(len(tags)) AS tags, CAST(max(\"at\") AS VARCHAR) AS at_max FROM read_parquet('" + compatGlob + "', hive_partitioning = true)",
+		"normal": "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(len(tags)) AS tags, CAST(max(\"at\") AS VARCHAR) AS at_max " + from + " WHERE dt = '2024-03-01' AND _run_id = 'run-1'",
 	})
 
 	wantCounts := []map[string]any{
@@ -203,6 +213,9 @@ func TestDuckDB_ReadsPartitionedOutput(t *testing.T) {
 	wantGrown := []map[string]any{{"id": "grown-1", "addedLater": "new", "n": "7"}, {"id": "rec-000003", "addedLater": nil, "n": jsonNum(byID["rec-000003"]["n"])}}
 	if diff := cmp.Diff(wantGrown, res["grown"]); diff != "" {
 		t.Errorf("grown schema (-want +got):\n%s", diff)
+	}
+	if len(res["compat"]) != 1 || res["compat"][0]["n"] != "150" || !cmp.Equal(res["compat"], res["normal"]) {
+		t.Errorf("compat output reads as %v, the same rows in the default form as %v", res["compat"], res["normal"])
 	}
 	if diff := cmp.Diff([]map[string]any{{"nf": `{"x":[5]}`}}, res["extract"]); diff != "" {
 		t.Errorf("json_extract on _extra (-want +got):\n%s", diff)
