@@ -122,8 +122,8 @@ func TestDuckDB_ReadsPartitionedOutput(t *testing.T) {
 		"values":  `SELECT id, n, score, ok, CAST("at" AS VARCHAR) AS at_utc, tags, counts, "from".emailAddress.address AS sender, len(toRecipients) AS n_to, start.dateTime AS start_local, start.timeZone AS start_tz, CAST(start.utc AS VARCHAR) AS start_utc, meta, content_text_digest, odata_type, _extra, _owner ` + from + ` WHERE id IN ('rec-000002', 'rec-000003', 'rec-000005', 'rec-005002') ORDER BY id`,
 		"grown":   "SELECT id, addedLater, n " + from + " WHERE addedLater IS NOT NULL OR id = 'rec-000003' ORDER BY id",
 		"extract": `SELECT json_extract_string(_extra, '$.newField') AS nf ` + from + ` WHERE id = 'rec-000005'`,
-		"compat": "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(len(tags)) AS tags, CAST(max(\"at\") AS VARCHAR) AS at_max FROM read_parquet('" + compatGlob + "', hive_partitioning = true)",
-		"normal": "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(len(tags)) AS tags, CAST(max(\"at\") AS VARCHAR) AS at_max " + from + " WHERE dt = '2024-03-01' AND _run_id = 'run-1'",
+		"compat":  "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(len(tags)) AS tags, CAST(max(\"at\") AS VARCHAR) AS at_max FROM read_parquet('" + compatGlob + "', hive_partitioning = true)",
+		"normal":  "SELECT count(*) AS n, count(DISTINCT id) AS ids, sum(len(tags)) AS tags, CAST(max(\"at\") AS VARCHAR) AS at_max " + from + " WHERE dt = '2024-03-01' AND _run_id = 'run-1'",
 	})
 
 	wantCounts := []map[string]any{
