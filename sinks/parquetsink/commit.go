@@ -72,6 +72,18 @@ func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m si
 	m.CommittedAt = s.opts.Now().UTC()
 	m.Rows = 0
 	m.Files = make([]sinks.ManifestFile, 0, len(files))
+	// Check every staged file first: a missing one fails the commit
+	// before it touches the partition.
+	for _, f := range files {
+		ok, err := s.bucket.Exists(cctx, f.staging)
+		if err == nil && !ok {
+			err = errors.New("staged file is missing")
+		}
+		if err != nil {
+			s.requeue(k, p)
+			return fmt.Errorf("commit %s dt=%s: %s: %w", t.Collection, d, f.name, err)
+		}
+	}
 	keep := map[string]bool{}
 	for _, f := range files {
 		if err := s.bucket.Copy(cctx, dir+f.name, f.staging, nil); err != nil {

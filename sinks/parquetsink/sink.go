@@ -21,6 +21,8 @@
 // (NewWriter), writes every record, closes it, then calls Commit with a
 // sinks.Manifest naming the run. Commit:
 //
+//  0. checks that every staged file exists (a commit that cannot promote
+//     all of them fails before touching the partition);
 //  1. copies each staged file to its final part-{shard}-{seq}.parquet name
 //     (bucket.Copy, server-side; an existing part of that name is replaced
 //     whole, never seen half-written);
@@ -38,9 +40,11 @@
 // started, Commit runs to its end even if ctx is cancelled
 // (context.WithoutCancel, bounded by Options.CommitTimeout), which keeps
 // the window where a glob reader could see a mix of old and new parts down
-// to a few server-side copies. A process killed inside that window leaves
-// parts of both runs; every record is still in some part, the manifest
-// still names the previous run, and the next run of the window repairs it.
+// to a few server-side copies. Object stores have no multi-object rename,
+// so that window cannot be closed: a process killed, or a store failing,
+// inside it leaves parts of both runs (the manifest still names the
+// previous run, so a reader that checks manifests and their sha256 sees
+// it), and the next run of the window repairs the partition.
 // A writer whose context is cancelled leaves no object at all.
 //
 // A partition that received no record gets no part file; its manifest lists

@@ -592,6 +592,37 @@ func testFailedRun(t *testing.T, b *blob.Bucket) {
 		t.Errorf("Commit(cancelled) = %v, want context.Canceled", err)
 	}
 
+	// A commit that cannot promote its files (here: a staged file was
+	// lost) fails before it touches the partition.
+	s5 := newSink(t, b, opts)
+	w, err = s5.NewWriter(t.Context(), Table, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range Records(0, 60, "run-5") {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	var staged []string
+	for _, k := range keys(t, b) {
+		if strings.Contains(k, "/_staging/") && strings.HasSuffix(k, ".tmp") {
+			staged = append(staged, k)
+		}
+	}
+	if len(staged) < 2 {
+		t.Fatalf("staged files = %v, want several", staged)
+	}
+	if err := b.Delete(t.Context(), staged[len(staged)-1]); err != nil {
+		t.Fatal(err)
+	}
+	if err := s5.Commit(t.Context(), Table, dt, manifest("run-5", 1)); err == nil {
+		t.Errorf("Commit with a lost staged file = nil, want an error")
+	}
+
 	if diff := cmp.Diff(before, parquetKeys(t, b, Table)); diff != "" {
 		t.Errorf("parts a glob reader sees after failed runs (-before +after):\n%s", diff)
 	}
