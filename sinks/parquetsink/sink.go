@@ -70,6 +70,20 @@
 // taken as UTC; the utc member of a DateTimeTimeZone is null when its zone
 // is neither UTC, an IANA name nor a known Windows zone name.
 //
+// # Performance and memory
+//
+// A writer decodes JSON straight into Parquet rows (no map, no
+// interface values) on the caller's goroutine, while a worker goroutine
+// encodes and compresses batches of rows, a row group's final pages are
+// written by a third, and the output is hashed and uploaded by a fourth:
+// on two cores, 1M sanitized sent-mail messages go from JSON to zstd
+// Parquet on fileblob at about 250,000 records/s, 6.5 CPU-µs each, in
+// about 125 MiB peak RSS for the whole benchmark process (BenchmarkParquet1M
+// in jobs/tables). A writer holds at most two row groups (Options
+// RowGroupBytes, RowGroupRows) plus about 4 MiB once its first file is
+// open. The Sink is safe for concurrent use; a writer is not (one
+// goroutine, or a lock, per writer).
+//
 // # Config
 //
 // Open takes a bucket URL: file:///abs/dir, mem://, s3://bucket/prefix?region=…
