@@ -15,10 +15,11 @@ import (
 )
 
 const (
-	batchRows   = 256     // rows handed to parquet-go at once, at most
-	batchValues = 16384   // column values in a batch, at most (wide schemas get fewer rows)
-	arenaBytes  = 1 << 20 // record JSON kept alive for one batch, about
-	batches     = 4       // batches in flight: one filling, the rest queued or being written
+	batchRows    = 256     // rows handed to parquet-go at once, at most
+	batchValues  = 16384   // column values in a batch, at most (wide schemas get fewer rows)
+	arenaBytes   = 1 << 20 // record JSON kept alive for one batch, about
+	batches      = 4       // batches in flight: one filling, the rest queued or being written
+	uploadBuffer = 8 << 20 // S3 part and GCS chunk size
 )
 
 // batch is rows decoded by Write and not yet handed to parquet-go. Values
@@ -285,6 +286,11 @@ func (w *writer) openFile() error {
 	bw, err := w.s.bucket.NewWriter(ctx, w.file.staging, &blob.WriterOptions{
 		ContentType: "application/vnd.apache.parquet",
 		BeforeWrite: w.s.opts.BeforeWrite,
+		// Bound what an upload buffers: S3 parts and GCS chunks of 8 MiB,
+		// two S3 parts in flight (the defaults, 16 MiB GCS chunks and
+		// five S3 parts, would cost 16–40 MiB per open writer).
+		BufferSize:     uploadBuffer,
+		MaxConcurrency: 2,
 	})
 	if err != nil {
 		cancel()
