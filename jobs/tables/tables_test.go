@@ -98,11 +98,11 @@ type goldenTable struct {
 	Columns map[string]string `json:"columns"`
 }
 
-// TestSchemas_OnlyGrow compares every schema with testdata/schemas.json, the
-// schemas as last released: a column may not disappear or change type, and
-// new columns need a higher version. `go test ./jobs/tables -update`
-// rewrites the file; review its diff like code.
-func TestSchemas_OnlyGrow(t *testing.T) {
+// TestGolden_SchemasOnlyGrow compares every schema with
+// testdata/schemas.json, the schemas as last released: a column may not
+// disappear or change type, and new columns need a higher version.
+// `make golden` (-update) rewrites the file; review its diff like code.
+func TestGolden_SchemasOnlyGrow(t *testing.T) {
 	cur := map[string]goldenTable{}
 	for _, tb := range tables.All() {
 		g := goldenTable{Version: tb.Schema.Version, Columns: map[string]string{}}
@@ -160,6 +160,27 @@ func TestSchemas_OnlyGrow(t *testing.T) {
 		if _, ok := old[name]; !ok {
 			t.Errorf("table %s is not in %s (run with -update)", name, path)
 		}
+	}
+}
+
+// TestGolden_DataDictionary keeps data-dictionary.md (written by `make
+// docs`) in step with the schemas; -update rewrites it.
+func TestGolden_DataDictionary(t *testing.T) {
+	var buf bytes.Buffer
+	if err := tables.WriteDictionary(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if *update {
+		if err := os.WriteFile("data-dictionary.md", buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile("data-dictionary.md")
+	if err != nil {
+		t.Fatalf("read data-dictionary.md (run make docs): %v", err)
+	}
+	if diff := cmp.Diff(string(want), buf.String()); diff != "" {
+		t.Errorf("data-dictionary.md is stale; run make docs (-file +generated):\n%s", diff)
 	}
 }
 
