@@ -1,11 +1,13 @@
 package graphsim
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,7 +150,7 @@ func Start(opts Options) (*Server, error) {
 	s.srv = &http.Server{Handler: s, TLSConfig: &tls.Config{Certificates: []tls.Certificate{a.serverCert}},
 		ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), ReadHeaderTimeout: 30 * time.Second}
 	s.wg.Add(1)
-	go func() { defer s.wg.Done(); _ = s.srv.ServeTLS(ln, "", "") }()
+	go serveLabelled(func() { defer s.wg.Done(); _ = s.srv.ServeTLS(ln, "", "") })
 	if opts.PlainGraph {
 		pl, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
@@ -160,9 +162,22 @@ func Start(opts Options) (*Server, error) {
 		s.plain = &http.Server{Handler: http.HandlerFunc(s.serveGraph), ReadHeaderTimeout: 30 * time.Second,
 			ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
 		s.wg.Add(1)
-		go func() { defer s.wg.Done(); _ = s.plain.Serve(pl) }()
+		go serveLabelled(func() { defer s.wg.Done(); _ = s.plain.Serve(pl) })
 	}
 	return s, nil
+}
+
+// ProfileLabel is the pprof label (key=value) that every goroutine of the
+// emulator's servers carries, so that a CPU profile of a process that runs
+// an emulator in process can tell its share:
+// go tool pprof -tagfocus component=graphsim.
+const ProfileLabel = "component=graphsim"
+
+// serveLabelled runs f with the ProfileLabel; the connection goroutines a
+// server starts inherit it.
+func serveLabelled(f func()) {
+	k, v, _ := strings.Cut(ProfileLabel, "=")
+	pprof.Do(context.Background(), pprof.Labels(k, v), func(context.Context) { f() })
 }
 
 // Close stops the servers, dropping open connections, and waits for them.
