@@ -3,7 +3,7 @@ package tables
 import "m365export/sinks"
 
 // Users is entra-id's users table.
-var Users = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var Users = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	odataType(),
 	str("id", "The user's object id, as the run's rules write it (the form _owner takes)."),
 	boo("accountEnabled"),
@@ -30,6 +30,8 @@ var Users = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	str("userPrincipalName", "Pseudonymized UPN."),
 	str("userType"),
 	obj("manager", odataType(), str("id")),
+	// Version 2.
+	list("assignedLicenses", obj("", str("skuId"), strs("disabledPlans"))),
 }}
 
 // Groups is entra-id's groups table.
@@ -109,7 +111,7 @@ var MailboxSettings = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 }}
 
 // Events is outlook-cal's events table.
-var Events = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var Events = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	odataEtag(),
 	str("id"),
 	boo("allowNewTimeProposals"),
@@ -117,7 +119,7 @@ var Events = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 		str("type"),
 		responseStatus("status"),
 		obj("emailAddress", str("address", "Pseudonymized address."), str("name")))),
-	obj("body", str("contentType")),
+	obj("body", str("contentType"), str("content", "Version 2: only the body's Zoom meeting URLs (psoxy's rules keep nothing else), or null.")),
 	str("bodyPreview"),
 	strs("categories"),
 	str("changeKey"),
@@ -193,7 +195,7 @@ var Messages = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 }}
 
 // Teams is msft-teams' teams table.
-var Teams = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var Teams = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	odataType(),
 	str("id"),
 	str("classification"),
@@ -206,6 +208,8 @@ var Teams = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	str("tenantId"),
 	str("visibility"),
 	str("webUrl"),
+	// Version 2.
+	boo("isMembershipLimitedToOwners"),
 }}
 
 // Channels is msft-teams' channels table.
@@ -224,7 +228,7 @@ var Channels = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 }}
 
 // Chats is msft-teams' chats table.
-var Chats = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var Chats = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	str("id"),
 	str("chatType"),
 	obj("chatViewpoint", boo("isHidden"), ts("lastMessageReadDateTime")),
@@ -242,6 +246,9 @@ var Chats = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	str("tenantId"),
 	str("topic"),
 	str("webUrl"),
+	// Version 2.
+	boo("isHiddenForAllMembers"),
+	obj("viewpoint", boo("isHidden"), ts("lastMessageReadDateTime")),
 }}
 
 func chatMessage() *sinks.Schema {
