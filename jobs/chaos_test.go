@@ -187,14 +187,14 @@ func checkExact(t *testing.T, dir string, want map[string]map[string][]string) [
 			problems = append(problems, fmt.Sprintf("%s differs from ground truth (-want +got):\n%s", c, diff))
 		}
 	}
-	problems = append(problems, checkManifests(dir)...)
+	problems = append(problems, checkManifests(dir, "chaos")...)
 	return problems
 }
 
 // checkManifests checks that each partition's manifest names exactly the
 // part files of its shard in the folder, with their sizes and sha256, and
 // that no staged file is left.
-func checkManifests(dir string) []string {
+func checkManifests(dir, runID string) []string {
 	var problems []string
 	parts := map[string]map[string]bool{} // partition dir → part names
 	manifests := map[string]bool{}
@@ -253,7 +253,7 @@ func checkManifests(dir string) []string {
 		if rows != man.Rows {
 			problems = append(problems, fmt.Sprintf("%s: rows %d, its files' rows add up to %d", m, man.Rows, rows))
 		}
-		if man.RunID != "chaos" && man.RunID != "" {
+		if man.RunID != runID {
 			problems = append(problems, fmt.Sprintf("%s: run id %q", m, man.RunID))
 		}
 	}

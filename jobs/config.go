@@ -61,13 +61,15 @@ type Config struct {
 	Shards int    `yaml:"shards"`
 	RunID  string `yaml:"run_id"`
 
-	Concurrency int    `yaml:"concurrency"`
-	DryRun      bool   `yaml:"dry_run"`
-	LogLevel    string `yaml:"log_level"`
-	LogFormat   string `yaml:"log_format"`
-	Demo        bool   `yaml:"demo"`
-	DemoUsers   int    `yaml:"demo_users"`
-	Now         string `yaml:"now"`
+	Concurrency int           `yaml:"concurrency"`
+	MaxBackoff  time.Duration `yaml:"max_backoff"`
+	GracePeriod time.Duration `yaml:"grace_period"`
+	DryRun      bool          `yaml:"dry_run"`
+	LogLevel    string        `yaml:"log_level"`
+	LogFormat   string        `yaml:"log_format"`
+	Demo        bool          `yaml:"demo"`
+	DemoUsers   int           `yaml:"demo_users"`
+	Now         string        `yaml:"now"`
 
 	shardSet bool // Shard came from a flag, the environment or the file
 }
@@ -87,6 +89,7 @@ var options = []option{
 	{"dry-run", "DryRun", "print the plan (window, collections, owners' count, destinations) and exit", "Job"},
 	{"demo", "Demo", "run against the built-in Graph emulator with a DEMO salt and key (never for real data)", "Job"},
 	{"demo-users", "DemoUsers", "users in the demo tenant", "Job"},
+	{"grace-period", "GracePeriod", "after SIGTERM or SIGINT: stop taking owners, abandon unfinished partitions, and exit (code 1) at the latest after this long", "Job"},
 
 	{"dest", "Dest", "bucket URL for the Parquet output: s3://bucket/prefix?region=…, gs://bucket/prefix, file:///dir", "Output"},
 	{"state", "State", "bucket URL for incremental state (watermarks, checkpoints); keep it out of the analysts' bucket", "Output"},
@@ -109,6 +112,7 @@ var options = []option{
 	{"authority-host", "AuthorityHost", "override the login authority host (testing)", "Microsoft Graph"},
 	{"ca-file", "CAFile", "extra CA certificate (PEM) to trust for Graph and login (testing)", "Microsoft Graph"},
 	{"concurrency", "Concurrency", "owners (users, teams) read at once; Graph's per-mailbox limits still apply", "Microsoft Graph"},
+	{"max-backoff", "MaxBackoff", "cap on any one wait before a retry, Graph's Retry-After included (a Retry-After of an hour waits this long, then retries)", "Microsoft Graph"},
 
 	{"ids", "IDs", "Graph object ids in the output: pseudonymized (reversible p~ tokens, psoxy's default), kept, hash-only (irreversible t~)", "Rules"},
 	{"no-groups", "NoGroups", "leave out group data (psoxy's no-groups variant)", "Rules"},
@@ -143,6 +147,8 @@ func Defaults() Config {
 		Lag:         time.Hour,
 		Shards:      1,
 		Concurrency: 32,
+		MaxBackoff:  5 * time.Minute,
+		GracePeriod: 25 * time.Second,
 		FileSizeMiB: 128,
 		LogLevel:    "info",
 		DemoUsers:   25,
@@ -344,6 +350,12 @@ func (c *Config) Validate() error {
 	}
 	if c.Concurrency < 1 || c.Concurrency > 1024 {
 		bad("--concurrency %d: want 1 to 1024", c.Concurrency)
+	}
+	if c.MaxBackoff <= 0 {
+		bad("--max-backoff %v: must be positive", c.MaxBackoff)
+	}
+	if c.GracePeriod <= 0 {
+		bad("--grace-period %v: must be positive", c.GracePeriod)
 	}
 	if c.FileSizeMiB < 1 {
 		bad("--file-size-mib %d: want at least 1", c.FileSizeMiB)

@@ -51,6 +51,10 @@ type RunOptions struct {
 	// Emulator, if set with --demo, is the Graph emulator to read instead
 	// of starting one (tests compare the output with its ground truth).
 	Emulator *graphsim.Server
+
+	// tuneGraph, if set, adjusts the Graph client's options (tests scale
+	// down backoffs and timeouts).
+	tuneGraph func(*graph.Options)
 }
 
 // ProgressReport is a live view of a running export.
@@ -315,6 +319,10 @@ func (r *runner) openGraph() error {
 		creds.Transport = httpClient
 	}
 	opts.Credentials = creds
+	opts.MaxBackoff = cfg.MaxBackoff
+	if r.o.tuneGraph != nil {
+		r.o.tuneGraph(opts)
+	}
 	r.creds, r.cloud = creds, cloud
 	r.scope = cloud.TokenScope()
 	if r.client, err = graph.New(opts); err != nil {
