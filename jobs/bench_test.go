@@ -46,7 +46,8 @@ func processCPU() time.Duration {
 //
 // Reports: records/s (message records written per wall second),
 // requests/s (Graph requests served per wall second), cpu-cores (process
-// CPU ÷ wall time). The emulator's share of
+// CPU ÷ wall time), cpu-µs/record (process CPU, emulator included, per
+// message record: the steadier figure on a shared machine). The emulator's share of
 // the CPU is in a CPU profile of this benchmark: its server goroutines
 // carry the pprof label graphsim.ProfileLabel (bench/ reads it with
 // go tool pprof -tags).
@@ -97,5 +98,6 @@ func BenchmarkExport_OutlookMail(b *testing.B) {
 	b.ReportMetric(float64(records)/secs, "records/s")
 	b.ReportMetric(float64(requests)/secs, "requests/s")
 	b.ReportMetric(cpu.Seconds()/secs, "cpu-cores")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(max(records, 1)), "cpu-µs/record")
 	b.ReportMetric(float64(records)/float64(b.N), "records/run")
 }

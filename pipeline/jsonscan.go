@@ -22,19 +22,25 @@ func skipWS(b []byte, i int) int {
 }
 
 // skipString returns the index just past the string starting at b[i] == '"'.
+// It jumps from quote to quote (bytes.IndexByte is vectorised) and counts
+// the backslashes before each: an odd run escapes the quote.
 func skipString(b []byte, i int) (int, error) {
 	i++
-	for i < len(b) {
-		switch b[i] {
-		case '\\':
-			i += 2
-		case '"':
-			return i + 1, nil
-		default:
-			i++
+	for {
+		j := bytes.IndexByte(b[i:], '"')
+		if j < 0 {
+			return 0, fmt.Errorf("%w: unterminated string", errSyntax)
 		}
+		j += i
+		k := j
+		for k > i && b[k-1] == '\\' {
+			k--
+		}
+		if (j-k)%2 == 0 {
+			return j + 1, nil
+		}
+		i = j + 1
 	}
-	return 0, fmt.Errorf("%w: unterminated string", errSyntax)
 }
 
 // skipValue returns the index just past the JSON value starting at b[i].
@@ -70,7 +76,12 @@ func skipValue(b []byte, i int) (int, error) {
 		return 0, fmt.Errorf("%w: unterminated container", errSyntax)
 	default:
 		j := i
-		for j < len(b) && !bytes.ContainsRune([]byte(",}] \n\t\r"), rune(b[j])) {
+	scalar:
+		for j < len(b) {
+			switch b[j] {
+			case ',', '}', ']', ' ', '\n', '\t', '\r':
+				break scalar
+			}
 			j++
 		}
 		if j == i {
@@ -81,45 +92,67 @@ func skipValue(b []byte, i int) (int, error) {
 }
 
 // objectField returns the raw value of key in the JSON object obj, or nil.
+// A key that occurs nowhere in obj's bytes (and obj has no escapes that
+// could spell it) is answered without walking the object; what objectField
+// skips over is checked for balance, not validated.
 func objectField(obj []byte, key string) ([]byte, error) {
+	if !bytes.Contains(obj, []byte(key)) && bytes.IndexByte(obj, '\\') < 0 {
+		return nil, nil
+	}
+	vs, err := fieldStart(obj, key)
+	if err != nil || vs < 0 {
+		return nil, err
+	}
+	ve, err := skipValue(obj, vs)
+	if err != nil {
+		return nil, err
+	}
+	return obj[vs:ve], nil
+}
+
+// fieldStart returns the offset in obj where key's value starts, or -1 when
+// obj is not an object or has no such key. The value itself is not
+// scanned, so that a caller walking it (splitValue) reads it once.
+func fieldStart(obj []byte, key string) (int, error) {
 	i := skipWS(obj, 0)
 	if i >= len(obj) || obj[i] != '{' {
-		return nil, nil
+		return -1, nil
 	}
 	i++
 	for {
 		i = skipWS(obj, i)
 		if i >= len(obj) {
-			return nil, fmt.Errorf("%w: unterminated object", errSyntax)
+			return -1, fmt.Errorf("%w: unterminated object", errSyntax)
 		}
 		if obj[i] == '}' {
-			return nil, nil
+			return -1, nil
 		}
 		if obj[i] == ',' {
 			i++
 			continue
 		}
 		if obj[i] != '"' {
-			return nil, fmt.Errorf("%w: expected key at offset %d", errSyntax, i)
+			return -1, fmt.Errorf("%w: expected key at offset %d", errSyntax, i)
 		}
 		ks := i
 		ke, err := skipString(obj, i)
 		if err != nil {
-			return nil, err
+			return -1, err
 		}
 		i = skipWS(obj, ke)
 		if i >= len(obj) || obj[i] != ':' {
-			return nil, fmt.Errorf("%w: expected ':' at offset %d", errSyntax, i)
+			return -1, fmt.Errorf("%w: expected ':' at offset %d", errSyntax, i)
 		}
 		vs := skipWS(obj, i+1)
-		ve, err := skipValue(obj, vs)
-		if err != nil {
-			return nil, err
+		if vs >= len(obj) {
+			return -1, fmt.Errorf("%w: unexpected end", errSyntax)
 		}
 		if keyEquals(obj[ks+1:ke-1], key) {
-			return obj[vs:ve], nil
+			return vs, nil
 		}
-		i = ve
+		if i, err = skipValue(obj, vs); err != nil {
+			return -1, err
+		}
 	}
 }
 
@@ -164,11 +197,11 @@ func stringValue(raw []byte) (string, bool) {
 // collection page. A page without value[] (a single object, such as
 // mailboxSettings) is returned as one element.
 func splitValue(page []byte) ([][]byte, error) {
-	arr, err := objectField(page, "value")
+	vs, err := fieldStart(page, "value")
 	if err != nil {
 		return nil, err
 	}
-	if arr == nil {
+	if vs < 0 {
 		i := skipWS(page, 0)
 		if i >= len(page) || page[i] != '{' {
 			return nil, fmt.Errorf("%w: page is not a JSON object", errSyntax)
@@ -179,28 +212,28 @@ func splitValue(page []byte) ([][]byte, error) {
 		}
 		return [][]byte{page[i:end]}, nil
 	}
-	if arr[0] != '[' {
+	if page[vs] != '[' {
 		return nil, fmt.Errorf("%w: value is not an array", errSyntax)
 	}
 	var out [][]byte
-	i := 1
+	i := vs + 1
 	for {
-		i = skipWS(arr, i)
-		if i >= len(arr) {
+		i = skipWS(page, i)
+		if i >= len(page) {
 			return nil, fmt.Errorf("%w: unterminated value array", errSyntax)
 		}
-		switch arr[i] {
+		switch page[i] {
 		case ']':
 			return out, nil
 		case ',':
 			i++
 			continue
 		}
-		end, err := skipValue(arr, i)
+		end, err := skipValue(page, i)
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, arr[i:end])
+		out = append(out, page[i:end])
 		i = end
 	}
 }
