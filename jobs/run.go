@@ -448,7 +448,11 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 	log.Info("export started", "from", w.From, "to", w.To, "shard", cfg.Shard, "shards", cfg.Shards)
 	sum, runErr := pipeline.Run(ctx, job)
 	stop()
-	if err := r.writeSummary(ctx, sum); err != nil && runErr == nil {
+	// The summary and ledger are written also when the run was stopped (a
+	// signal): they say what it had reached.
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
+	defer cancel()
+	if err := r.writeSummary(sctx, sum); err != nil && runErr == nil {
 		runErr = err
 	}
 	if runErr == nil || errors.Is(runErr, pipeline.ErrPartial) {
@@ -463,6 +467,9 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 	log.Info("export finished", "status", sum.Status, "records", sum.Records)
 	return sum, runErr
 }
+
+// summaryTimeout bounds writing the run summary of a stopped run.
+const summaryTimeout = 10 * time.Second
 
 // ownerIDFunc gives _owner its form: users as users.id holds them; teams
 // and groups keep their ids (they are not personal and their tables keep

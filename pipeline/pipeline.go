@@ -141,6 +141,10 @@ const (
 	StatusOK      = "ok"
 	StatusSkipped = "skipped"
 	StatusFailed  = "failed"
+	// StatusCancelled: the run stopped (a signal, or another owner's fatal
+	// error) before this owner was read to its end; nothing of the
+	// collection was committed.
+	StatusCancelled = "cancelled"
 )
 
 // LedgerEntry is one owner's outcome in one collection. Owner is
@@ -364,7 +368,11 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	var seen sync.Map
 	exportedAt := job.Now().UTC().Truncate(time.Microsecond)
 
+	// Every owner is in the ledger, also those the run never reached.
 	ledger := make([]LedgerEntry, len(owners))
+	for i, owner := range owners {
+		ledger[i] = LedgerEntry{Collection: c.Name, Owner: job.OwnerID(owner), Status: StatusCancelled}
+	}
 	var firstFail atomic.Pointer[error]
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(job.Concurrency)
@@ -374,15 +382,17 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 		g.Go(func() error {
 			e := &ledger[i]
-			*e = LedgerEntry{Collection: c.Name, Owner: job.OwnerID(owner), Status: StatusOK}
-			ownerCol := job.OwnerID(owner)
+			e.Status = StatusOK
+			ownerCol := e.Owner
 			defer job.Progress.OwnersDone.Add(1)
 			for pg, err := range sources.Pages(gctx, c.Source, owner, "") {
 				if err != nil {
 					switch {
 					case errors.Is(err, sources.ErrConfig):
+						e.Status, e.Code = StatusFailed, errorCode(err)
 						return err
 					case gctx.Err() != nil:
+						e.Status = StatusCancelled
 						return gctx.Err()
 					case errors.Is(err, sources.ErrSkipOwner):
 						e.Status, e.Code = StatusSkipped, errorCode(err)
@@ -400,6 +410,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 				e.Records += n
 				job.Progress.Records.Add(n)
 				if err != nil {
+					e.Status = StatusCancelled
 					return fmt.Errorf("owner %s page %d: %w", e.Owner, e.Pages, err)
 				}
 			}

@@ -30,9 +30,24 @@ func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	if tty {
 		o.Progress = func(p jobs.ProgressReport) { printProgress(stderr, p) }
 	}
-	_, err = jobs.Run(ctx, cfg, o)
+	finished := make(chan struct{})
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchGrace(ctx, finished, cfg.GracePeriod, log)
+	}()
+	_, err = runJob(ctx, cfg, o)
+	close(finished)
+	<-watched
 	if tty {
 		fmt.Fprint(stderr, "\r\033[K")
+	}
+	if err != nil && ctx.Err() != nil && !errors.Is(err, jobs.ErrUsage) {
+		// Stopped by a signal: exit 1 (a re-run of the window resumes).
+		err = fmt.Errorf("stopped by a signal before the export finished; nothing half-done was committed, and a re-run of the same window resumes: %w", err)
+		if errors.Is(err, jobs.ErrPartial) {
+			err = errors.New(err.Error()) // 1, not 3: the run did not end
+		}
 	}
 	if errors.Is(err, jobs.ErrPartial) {
 		return fmt.Errorf("%w: %w", errPartial, err)
@@ -46,6 +61,34 @@ The Parquet is under %s. Read it with DuckDB, e.g.:
 `, strings.TrimSuffix(strings.TrimPrefix(cfg.Dest, "file://"), "?metadata=skip"))
 	}
 	return err
+}
+
+// runJob and exitNow are replaced in tests.
+var (
+	runJob  = jobs.Run
+	exitNow = os.Exit
+)
+
+// watchGrace waits for ctx to be cancelled (a signal) or the export to
+// finish. After a signal the export stops taking owners, abandons its
+// unfinished partitions (their files stay staged, invisible) and returns;
+// if it has not returned within grace, the process exits with code 1
+// anyway (a commit cut short is repaired by the next run of the window).
+func watchGrace(ctx context.Context, finished <-chan struct{}, grace time.Duration, log *slog.Logger) {
+	select {
+	case <-finished:
+		return
+	case <-ctx.Done():
+	}
+	log.Warn("stop requested: abandoning unfinished partitions; committing nothing half-done", "grace_period", grace.String())
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-finished:
+	case <-t.C:
+		log.Error("the export did not stop within the grace period: exiting now", "grace_period", grace.String())
+		exitNow(exitFailed)
+	}
 }
 
 func isTerminal(w io.Writer) bool {

@@ -44,7 +44,14 @@ var commands []command
 func register(c command) { commands = append(commands, c) }
 
 func main() {
+	// SIGTERM (how Kubernetes and Cloud Run stop a job) or SIGINT cancels
+	// the export, which then stops within --grace-period (see runExport);
+	// a second signal ends the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
