@@ -108,6 +108,8 @@ type runner struct {
 	dest    *blob.Bucket
 	state   *blob.Bucket
 	closers []func()
+	// probeHTTP is the HTTP client of Graph requests (nil: the default).
+	probeHTTP *http.Client
 }
 
 func (r *runner) close() {
@@ -153,6 +155,9 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 		return nil, err
 	}
 	if err := r.openGraph(); err != nil {
+		return nil, err
+	}
+	if err := r.probeGraph(ctx); err != nil {
 		return nil, err
 	}
 	var sums []*pipeline.Summary
@@ -328,7 +333,53 @@ func (r *runner) openGraph() error {
 	if r.client, err = graph.New(opts); err != nil {
 		return fmt.Errorf("graph client: %w", err)
 	}
+	r.probeHTTP = opts.HTTPClient
 	return nil
+}
+
+// probeTimeout bounds the reachability check of Graph.
+const probeTimeout = 15 * time.Second
+
+// probeGraph sends one request to the Graph root, without a token, before
+// anything is read or written: a Graph that cannot be reached (refused
+// connection, unknown host, TLS failure) fails the run at once with one
+// message, rather than after minutes of retries. Any HTTP answer will do.
+func (r *runner) probeGraph(ctx context.Context) error {
+	hc := r.probeHTTP
+	if hc == nil {
+		hc = graph.NewHTTPClient(nil)
+	}
+	root := r.client.Root()
+	var err error
+	for attempt := range 2 {
+		if attempt > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+		}
+		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
+		var req *http.Request
+		req, err = http.NewRequestWithContext(pctx, http.MethodGet, root+"/", nil)
+		if err != nil {
+			cancel()
+			return fmt.Errorf("%w: Graph root %s: %w", ErrUsage, root, err)
+		}
+		var resp *http.Response
+		resp, err = hc.Do(req)
+		if err == nil {
+			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+			resp.Body.Close()
+			cancel()
+			return nil
+		}
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+	}
+	return fmt.Errorf("cannot reach Microsoft Graph at %s (check the network, a proxy, --graph-url or --cloud): %w", root, err)
 }
 
 // computeWindow decides the window: flags first, then the watermark, then
@@ -452,8 +503,13 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 	// signal): they say what it had reached.
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
 	defer cancel()
-	if err := r.writeSummary(sctx, sum); err != nil && runErr == nil {
-		runErr = err
+	// A run that failed before any owner was listed (no token, say) has
+	// nothing to account for: a failed start writes nothing.
+	started := runErr == nil || reachedOwners(sum)
+	if started {
+		if err := r.writeSummary(sctx, sum); err != nil && runErr == nil {
+			runErr = err
+		}
 	}
 	if runErr == nil || errors.Is(runErr, pipeline.ErrPartial) {
 		if store != nil {
@@ -463,9 +519,24 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 			}
 		}
 	}
-	r.printSummary(sum)
+	if started {
+		r.printSummary(sum)
+	}
 	log.Info("export finished", "status", sum.Status, "records", sum.Records)
 	return sum, runErr
+}
+
+// reachedOwners reports whether a run got as far as listing owners.
+func reachedOwners(s *pipeline.Summary) bool {
+	if s == nil {
+		return false
+	}
+	for _, c := range s.Collections {
+		if c.Owners > 0 || c.Committed {
+			return true
+		}
+	}
+	return len(s.Ledger) > 0
 }
 
 // summaryTimeout bounds writing the run summary of a stopped run.

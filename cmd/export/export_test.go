@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,8 @@ func TestRun_BadInputExitsTwoAndWritesNothing(t *testing.T) {
 	os.WriteFile(unknownKey, []byte("connector: outlook-mail\nbucket: s3://x\n"), 0o600)
 	badRules := filepath.Join(t.TempDir(), "rules.yaml")
 	os.WriteFile(badRules, []byte("endpoints:\n  - pathRegex: '^/v1.0/users'\n    transforms:\n      - !<scramble>\n        jsonPaths: ['$..mail']\n"), 0o600)
+	emptySalt := filepath.Join(t.TempDir(), "salt")
+	os.WriteFile(emptySalt, nil, 0o600)
 	t.Setenv("M365EXPORT_SALT", "")
 	t.Setenv("M365EXPORT_ENCRYPTION_KEY", "")
 	for _, tc := range []struct {
@@ -42,6 +45,11 @@ func TestRun_BadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{"salt with a newline", []string{"--demo", "--connector", "outlook-mail", "--dest", dest}, map[string]string{"M365EXPORT_SALT": "s\n", "M365EXPORT_ENCRYPTION_KEY": "k"}, "white space"},
 		{"salt URL and value", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--salt-url", "file:///run/secrets/salt"}, map[string]string{"M365EXPORT_SALT": "s", "M365EXPORT_ENCRYPTION_KEY": "k"}, "both"},
 		{"invalid rules", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--rules", badRules}, map[string]string{"M365EXPORT_SALT": "s", "M365EXPORT_ENCRYPTION_KEY": "k"}, "scramble"},
+		{"empty salt file", []string{"--connector", "outlook-mail", "--dest", dest, "--tenant-id", "t", "--client-id", "c", "--auth", "secret", "--salt-url", "file://" + emptySalt, "--key-url", "file://" + emptySalt}, nil, "is empty"},
+		{"missing salt file", []string{"--connector", "outlook-mail", "--dest", dest, "--tenant-id", "t", "--client-id", "c", "--auth", "secret", "--salt-url", "file:///nonexistent/m365export-salt", "--key-url", "file://" + emptySalt}, nil, "salt from file:///nonexistent/m365export-salt"},
+		{"bad secret URL scheme", []string{"--connector", "outlook-mail", "--dest", dest, "--tenant-id", "t", "--client-id", "c", "--auth", "secret", "--salt-url", "ftp://vault/salt", "--key-url", "file://" + emptySalt}, nil, `"ftp"`},
+		{"bad state URL", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--state", "ftp://bucket/state"}, nil, "--state"},
+		{"negative grace period", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--grace-period", "-1s"}, nil, "--grace-period"},
 		{"bad ids variant", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--ids", "plain"}, nil, "--ids"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -92,5 +100,40 @@ func TestRun_HelpExplainsEveryFlag(t *testing.T) {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("help lacks %q", want)
 		}
+	}
+}
+
+// TestRun_UnreachableGraphFailsAtOnce: a Graph root nobody answers on fails
+// the run with exit 1 (a retry may help) and one message, before anything
+// is written, instead of after minutes of retries.
+func TestRun_UnreachableGraphFailsAtOnce(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "https://" + l.Addr().String()
+	l.Close() // nothing listens there now
+	dir := t.TempDir()
+	salt := filepath.Join(t.TempDir(), "salt")
+	os.WriteFile(salt, []byte("unreachable-test-salt"), 0o600)
+	t.Setenv("M365EXPORT_SALT", "")
+	t.Setenv("M365EXPORT_ENCRYPTION_KEY", "")
+	t.Setenv("M365EXPORT_CLIENT_SECRET", "unreachable-test-secret")
+	var stdout, stderr bytes.Buffer
+	code := run(t.Context(), []string{"--connector", "outlook-mail", "--dest", "file://" + dir + "?metadata=skip", "--state", "mem://",
+		"--tenant-id", "t", "--client-id", "c", "--auth", "secret", "--salt-url", "file://" + salt, "--key-url", "file://" + salt,
+		"--graph-url", closed, "--authority-host", closed + "/", "--log-level", "warn"}, nil, &stdout, &stderr)
+	if code != exitFailed {
+		t.Errorf("exit %d, want 1; stderr:\n%s", code, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	if len(lines) != 1 || !strings.Contains(lines[0], "cannot reach Microsoft Graph at "+closed) {
+		t.Errorf("stderr is not one message naming the Graph root:\n%s", stderr.String())
+	}
+	if strings.Contains(stderr.String()+stdout.String(), "unreachable-test-s") {
+		t.Errorf("the output shows a secret:\n%s%s", stderr.String(), stdout.String())
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("the destination holds %d entries after a run that reached nothing", len(entries))
 	}
 }
