@@ -29,6 +29,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -258,7 +259,7 @@ func writeResults(path string, res results) error {
 	var b strings.Builder
 	b.WriteString("{\n")
 	for i, k := range keys {
-		v := strconv.FormatFloat(res[k], 'g', 6, 64)
+		v := formatFigure(res[k])
 		fmt.Fprintf(&b, "  %q: %s", k, v)
 		if i < len(keys)-1 {
 			b.WriteByte(',')
@@ -273,6 +274,15 @@ func writeResults(path string, res results) error {
 		return fmt.Errorf("write results: %w", err)
 	}
 	return nil
+}
+
+// formatFigure keeps four significant digits, and whole numbers from
+// 1,000 up: enough for a benchmark, short to read.
+func formatFigure(v float64) string {
+	if v >= 1000 || v <= -1000 {
+		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
+	}
+	return strconv.FormatFloat(v, 'g', 4, 64)
 }
 
 func goTest(ctx context.Context, pkg, bench, benchtime string, extra ...string) (string, error) {
