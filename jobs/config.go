@@ -376,6 +376,13 @@ func (c *Config) Validate() error {
 			}
 		}
 	}
+	if c.Since != "" && c.Until != "" {
+		since, err1 := parseTime(c.Since)
+		until, err2 := parseTime(c.Until)
+		if err1 == nil && err2 == nil && !since.Before(until) {
+			bad("--since %s is not before --until %s: the window is empty", c.Since, c.Until)
+		}
+	}
 	switch c.LogFormat {
 	case "", "json", "text":
 	default:

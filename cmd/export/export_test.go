@@ -21,6 +21,8 @@ func TestRun_BadInputExitsTwoAndWritesNothing(t *testing.T) {
 	os.WriteFile(unknownKey, []byte("connector: outlook-mail\nbucket: s3://x\n"), 0o600)
 	badRules := filepath.Join(t.TempDir(), "rules.yaml")
 	os.WriteFile(badRules, []byte("endpoints:\n  - pathRegex: '^/v1.0/users'\n    transforms:\n      - !<scramble>\n        jsonPaths: ['$..mail']\n"), 0o600)
+	malformedRules := filepath.Join(t.TempDir(), "malformed.yaml")
+	os.WriteFile(malformedRules, []byte("endpoints:\n  - pathRegex: [unclosed\n"), 0o600)
 	emptySalt := filepath.Join(t.TempDir(), "salt")
 	os.WriteFile(emptySalt, nil, 0o600)
 	t.Setenv("M365EXPORT_SALT", "")
@@ -39,6 +41,8 @@ func TestRun_BadInputExitsTwoAndWritesNothing(t *testing.T) {
 		{"malformed YAML", []string{"--config", badYAML}, nil, "config file"},
 		{"unknown YAML key", []string{"--config", unknownKey}, nil, "field bucket not found"},
 		{"invalid window", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--since", "last week"}, nil, "--since"},
+		{"empty window", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--since", "2026-11-26", "--until", "2026-11-24"}, nil, "--since 2026-11-26 is not before --until 2026-11-24"},
+		{"malformed YAML rules", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--rules", malformedRules}, map[string]string{"M365EXPORT_SALT": "s", "M365EXPORT_ENCRYPTION_KEY": "k"}, "rules"},
 		{"shard out of range", []string{"--demo", "--connector", "outlook-mail", "--dest", dest, "--shard", "4", "--shards", "4"}, nil, "--shard 4 out of range"},
 		{"index without count", []string{"--demo", "--connector", "outlook-mail", "--dest", dest}, map[string]string{"JOB_COMPLETION_INDEX": "1"}, "without a shard count"},
 		{"missing salt", []string{"--connector", "outlook-mail", "--dest", dest, "--tenant-id", "t", "--client-id", "c", "--auth", "secret"}, nil, "salt"},
