@@ -89,7 +89,7 @@ var options = []option{
 	{"dry-run", "DryRun", "print the plan (window, collections, owners' count, destinations) and exit", "Job"},
 	{"demo", "Demo", "run against the built-in Graph emulator with a DEMO salt and key (never for real data)", "Job"},
 	{"demo-users", "DemoUsers", "users in the demo tenant", "Job"},
-	{"grace-period", "GracePeriod", "after SIGTERM or SIGINT: stop taking owners, abandon unfinished partitions, and exit (code 1) at the latest after this long", "Job"},
+	{"grace-period", "GracePeriod", "after SIGTERM or SIGINT: stop taking owners, abandon unfinished partitions, and exit (code 1) at the latest after this long (keep it below the scheduler's: Cloud Run kills 10s after SIGTERM, Kubernetes 30s by default)", "Job"},
 
 	{"dest", "Dest", "bucket URL for the Parquet output: s3://bucket/prefix?region=…, gs://bucket/prefix, file:///dir", "Output"},
 	{"state", "State", "bucket URL for incremental state (watermarks, checkpoints); keep it out of the analysts' bucket", "Output"},
@@ -148,7 +148,7 @@ func Defaults() Config {
 		Shards:      1,
 		Concurrency: 32,
 		MaxBackoff:  5 * time.Minute,
-		GracePeriod: 25 * time.Second,
+		GracePeriod: 8 * time.Second,
 		FileSizeMiB: 128,
 		LogLevel:    "info",
 		DemoUsers:   25,
