@@ -603,3 +603,40 @@ func TestFaults_StateBucketUnavailable(t *testing.T) {
 		checkTruth(t, sim, dir, "outlook-mail")
 	})
 }
+
+// TestFaults_BucketCopyFailsInCommit: the store refuses the server-side
+// copy that promotes a staged file. The run fails (exit 1) with the
+// partitions as they were, and the next run of the window is exact.
+func TestFaults_BucketCopyFailsInCommit(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 8})
+	dir := t.TempDir()
+	args := append([]string{"--connector", "outlook-mail"}, faultWindow...)
+	var copies sync.Map
+	dest := newFaultyBucket(t, "dest-copy", dir, func(op, key string) bool {
+		if op == "copy" && strings.Contains(key, "/messages/") {
+			copies.Store(key, true)
+			return true
+		}
+		return false
+	})
+	_, err := exportFaulty(t, sim, dest, "mem://", args...)
+	if exitOf(err) != 1 {
+		t.Fatalf("exit %d (%v), want 1", exitOf(err), err)
+	}
+	n := 0
+	copies.Range(func(any, any) bool { n++; return true })
+	if n == 0 {
+		t.Fatal("no copy was refused: the test proves nothing")
+	}
+	checkVisible(t, dir)
+	if got := readOutput(t, dir, "outlook-mail"); len(got["messages"]) != 0 {
+		t.Errorf("%d messages visible after a commit that could not promote", len(got["messages"]))
+	}
+	if _, err := exportFaulty(t, sim, fileURL(dir), "mem://", args...); err != nil {
+		t.Fatal(err)
+	}
+	checkTruth(t, sim, dir, "outlook-mail")
+	if problems := checkManifests(dir, "faults"); len(problems) > 0 {
+		t.Errorf("after a good re-run:\n%s", strings.Join(problems, "\n"))
+	}
+}
