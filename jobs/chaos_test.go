@@ -3,7 +3,8 @@ package jobs
 // Crash trials: the exporter runs as its own process against an emulator in
 // this test process, is killed with SIGKILL at seeded random moments, and is
 // re-run; after the re-run the output must equal the emulator's ground truth
-// exactly. `go test -short` runs 2 trials; `make chaos` runs 20
+// exactly. One stop in four is a SIGTERM instead, which must exit with code
+// 1. `go test -short` runs 2 trials; `make chaos` runs 20
 // (-chaos.trials=20) and prints "chaos: N/20 trials exact" last.
 
 import (
@@ -12,6 +13,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io/fs"
@@ -138,17 +140,30 @@ func TestChaos_KillAndRerunIsExact(t *testing.T) {
 		for range kills {
 			// Kill points spread over the whole run, startup included.
 			at := time.Duration(rng.Int64N(int64(span + span/5)))
+			// One stop in four is a SIGTERM (a scheduler's stop), which
+			// must end the process with exit code 1.
+			sig, name := syscall.SIGKILL, "KILL"
+			if rng.IntN(4) == 0 {
+				sig, name = syscall.SIGTERM, "TERM"
+				// Not before the process installed its handler.
+				at = max(at, 200*time.Millisecond)
+			}
 			cmd, out := p.command(t.Context(), dir, state, chaosArgs()...)
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			timer := time.AfterFunc(at, func() { cmd.Process.Signal(syscall.SIGKILL) })
+			timer := time.AfterFunc(at, func() { cmd.Process.Signal(sig) })
 			err := cmd.Wait()
 			timer.Stop()
-			if err != nil && !strings.Contains(err.Error(), "killed") {
-				t.Errorf("trial %d: the run to be killed failed by itself: %v\n%s", i, err, out)
+			var exit *exec.ExitError
+			switch {
+			case err == nil: // finished before the signal
+			case sig == syscall.SIGKILL && strings.Contains(err.Error(), "killed"):
+			case sig == syscall.SIGTERM && errors.As(err, &exit) && exit.ExitCode() == 1:
+			default:
+				t.Errorf("trial %d: the run stopped with SIG%s ended with %v\n%s", i, name, err, out)
 			}
-			killedAt = append(killedAt, at.Round(time.Millisecond).String())
+			killedAt = append(killedAt, name+"@"+at.Round(time.Millisecond).String())
 		}
 		cmd, out := p.command(t.Context(), dir, state, chaosArgs()...)
 		if err := cmd.Run(); err != nil {
