@@ -1,10 +1,11 @@
 # m365export — see README.md.
+SHELL     := /bin/bash
 GO        ?= go
 BIN       := bin/m365export
 SHARED    ?= ../shared
 GOFLAGS_T ?= -short -count=1
 
-.PHONY: all build test race bench compat demo golden docs lint clean
+.PHONY: all build test race bench chaos compat demo golden docs lint clean
 
 all: build test
 
@@ -17,8 +18,13 @@ test: ## hermetic tests (no network beyond loopback)
 race:
 	$(GO) test -race $(GOFLAGS_T) ./...
 
-bench: ## benchmarks; figures in bench/results.json
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+bench: ## issue 7's benchmarks side by side: one table, figures in bench/results.json (~10 min)
+	$(GO) run ./bench/cmd/benchreport -out bench/results.json
+
+chaos: build ## 20 SIGKILL/SIGTERM crash trials, each re-run must equal the emulator's ground truth
+	$(GO) test ./jobs -run '^TestChaos_KillAndRerunIsExact$$' -count=1 -timeout 15m -v \
+		-args -chaos.trials=20 -chaos.users=40 -chaos.bin=$(abspath $(BIN)) | tee /tmp/m365export-chaos.log | grep -E '^(--- |FAIL|ok|chaos:)' ; \
+		status=$${PIPESTATUS[0]}; grep -E '^ *chaos: [0-9]+/[0-9]+ trials exact' /tmp/m365export-chaos.log | tail -1 | sed 's/^ *//'; exit $$status
 
 compat: ## compare the sanitizer with psoxy's published examples (needs ../shared)
 	$(GO) run ./rules/compattool -fixtures $(SHARED)/fixtures/psoxy -known rules/testdata/compat-known-diffs.txt
