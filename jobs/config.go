@@ -64,12 +64,15 @@ type Config struct {
 	Concurrency int           `yaml:"concurrency"`
 	MaxBackoff  time.Duration `yaml:"max_backoff"`
 	GracePeriod time.Duration `yaml:"grace_period"`
-	DryRun      bool          `yaml:"dry_run"`
-	LogLevel    string        `yaml:"log_level"`
-	LogFormat   string        `yaml:"log_format"`
-	Demo        bool          `yaml:"demo"`
-	DemoUsers   int           `yaml:"demo_users"`
-	Now         string        `yaml:"now"`
+	// CheckpointEvery is how often a long collection saves which owners
+	// are done, so that a crashed run redoes only the others (0: never).
+	CheckpointEvery time.Duration `yaml:"checkpoint_every"`
+	DryRun          bool          `yaml:"dry_run"`
+	LogLevel        string        `yaml:"log_level"`
+	LogFormat       string        `yaml:"log_format"`
+	Demo            bool          `yaml:"demo"`
+	DemoUsers       int           `yaml:"demo_users"`
+	Now             string        `yaml:"now"`
 
 	shardSet bool // Shard came from a flag, the environment or the file
 }
@@ -90,6 +93,7 @@ var options = []option{
 	{"demo", "Demo", "run against the built-in Graph emulator with a DEMO salt and key (never for real data)", "Job"},
 	{"demo-users", "DemoUsers", "users in the demo tenant", "Job"},
 	{"grace-period", "GracePeriod", "after SIGTERM or SIGINT: stop taking owners, abandon unfinished partitions, and exit (code 1) at the latest after this long (keep it below the scheduler's: Cloud Run kills 10s after SIGTERM, Kubernetes 30s by default)", "Job"},
+	{"checkpoint-every", "CheckpointEvery", "during a long collection, save which owners are done about this often (in --state), so that a crashed or stopped run resumes with the others; 0 turns it off", "Job"},
 
 	{"dest", "Dest", "bucket URL for the Parquet output: s3://bucket/prefix?region=…, gs://bucket/prefix, file:///dir", "Output"},
 	{"state", "State", "bucket URL for incremental state (watermarks, checkpoints); keep it out of the analysts' bucket", "Output"},
@@ -140,18 +144,19 @@ var options = []option{
 // Defaults returns the configuration before any file, environment or flag.
 func Defaults() Config {
 	return Config{
-		Auth:        "federated-gcp",
-		Cloud:       "global",
-		IDs:         "pseudonymized",
-		Lookback:    7 * 24 * time.Hour,
-		Lag:         time.Hour,
-		Shards:      1,
-		Concurrency: 32,
-		MaxBackoff:  5 * time.Minute,
-		GracePeriod: 8 * time.Second,
-		FileSizeMiB: 128,
-		LogLevel:    "info",
-		DemoUsers:   25,
+		Auth:            "federated-gcp",
+		Cloud:           "global",
+		IDs:             "pseudonymized",
+		Lookback:        7 * 24 * time.Hour,
+		Lag:             time.Hour,
+		Shards:          1,
+		Concurrency:     32,
+		MaxBackoff:      5 * time.Minute,
+		GracePeriod:     8 * time.Second,
+		CheckpointEvery: 5 * time.Minute,
+		FileSizeMiB:     128,
+		LogLevel:        "info",
+		DemoUsers:       25,
 	}
 }
 
@@ -353,6 +358,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBackoff <= 0 {
 		bad("--max-backoff %v: must be positive", c.MaxBackoff)
+	}
+	if c.CheckpointEvery < 0 {
+		bad("--checkpoint-every %v: must be 0 (off) or positive", c.CheckpointEvery)
 	}
 	if c.GracePeriod <= 0 {
 		bad("--grace-period %v: must be positive", c.GracePeriod)

@@ -279,8 +279,8 @@ func TestExport_EveryConnectorMatchesGroundTruth(t *testing.T) {
 				t.Fatalf("run summary: %v", err)
 			}
 			var s pipeline.Summary
-			if err := json.Unmarshal(b, &s); err != nil || s.Status != "ok" || len(s.Ledger) == 0 {
-				t.Errorf("run summary status %q ledger %d (%v)", s.Status, len(s.Ledger), err)
+			if err := json.Unmarshal(b, &s); err != nil || s.Status != "ok" || s.Ledger.Len() == 0 {
+				t.Errorf("run summary status %q ledger %d (%v)", s.Status, s.Ledger.Len(), err)
 			}
 		})
 	}

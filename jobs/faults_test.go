@@ -116,7 +116,7 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 	}
 	ownerID := ownerIDFunc(rs, registry[connector])
 	got := map[string]map[string]pipeline.LedgerEntry{}
-	for _, e := range s.Ledger {
+	for _, e := range s.Ledger.All() {
 		if got[e.Collection] == nil {
 			got[e.Collection] = map[string]pipeline.LedgerEntry{}
 		}

@@ -3,7 +3,6 @@ package jobs
 import (
 	"context"
 	"crypto/x509"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -450,7 +449,7 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 		st.Pending = nil // a different window: start it afresh
 	}
 	if st.Pending == nil {
-		st.Pending = &pendingRun{RunID: runID, From: w.From, To: w.To}
+		st.Pending = &pendingRun{ID: newPendingID(), RunID: runID, From: w.From, To: w.To}
 	} else {
 		log.Info("resuming an unfinished run", "run_id", runID, "committed", st.Pending.Committed)
 	}
@@ -487,6 +486,8 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 		Logger: log, Progress: prog,
 	}
 	if store != nil {
+		job.Checkpoints = newCheckpointStore(r.state, connector, cfg.Shard, cfg.Shards, st.Pending.ID)
+		job.CheckpointEvery = cfg.CheckpointEvery
 		if err := store.save(ctx, st); err != nil {
 			return nil, err
 		}
@@ -536,7 +537,7 @@ func reachedOwners(s *pipeline.Summary) bool {
 			return true
 		}
 	}
-	return len(s.Ledger) > 0
+	return s.Ledger.Len() > 0
 }
 
 // summaryTimeout bounds writing the run summary of a stopped run.
@@ -546,22 +547,16 @@ const summaryTimeout = 10 * time.Second
 // and groups keep their ids (they are not personal and their tables keep
 // them).
 func ownerIDFunc(rs *rules.Ruleset, spec connectorSpec) func(string) string {
-	var mu sync.Mutex
-	cache := map[string]string{}
+	// No cache here: the ruleset caches pseudonyms up to a bound, and a
+	// map of every owner would make memory grow with the tenant.
 	return func(id string) string {
 		if id == "" {
 			return ""
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if v, ok := cache[id]; ok {
-			return v
-		}
 		v, err := rs.OwnerID(id)
 		if err != nil {
-			v = "" // never the raw id
+			return "" // never the raw id
 		}
-		cache[id] = v
 		return v
 	}
 }
@@ -585,12 +580,19 @@ func (r *runner) writeSummary(ctx context.Context, s *pipeline.Summary) error {
 	if s == nil || r.dest == nil {
 		return nil
 	}
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
 	key := fmt.Sprintf("%s/_runs/%s/shard-%d.json", s.Connector, s.RunID, s.Shard)
-	if err := r.dest.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+	wctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w, err := r.dest.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "application/json"})
+	if err != nil {
+		return fmt.Errorf("write run summary %s: %w", key, err)
+	}
+	if err := s.WriteJSON(w); err != nil {
+		cancel() // abort: no half-written summary
+		w.Close()
+		return fmt.Errorf("write run summary %s: %w", key, err)
+	}
+	if err := w.Close(); err != nil {
 		return fmt.Errorf("write run summary %s: %w", key, err)
 	}
 	return nil

@@ -2,6 +2,8 @@ package jobs
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -9,6 +11,8 @@ import (
 
 	"gocloud.dev/blob"
 	"gocloud.dev/gcerrors"
+
+	"m365export/pipeline"
 )
 
 // state is what a connector's shard remembers between runs, at --state. It
@@ -28,6 +32,9 @@ type state struct {
 }
 
 type pendingRun struct {
+	// ID tells this attempt series from an earlier one of the same run
+	// id: checkpoints of another series are ignored.
+	ID        string    `json:"id,omitempty"`
 	RunID     string    `json:"run_id"`
 	From      time.Time `json:"from"`
 	To        time.Time `json:"to"`
@@ -74,3 +81,68 @@ func (s *stateStore) save(ctx context.Context, st *state) error {
 
 // committed reports whether the pending run r already committed collection c.
 func (p *pendingRun) committed(c string) bool { return p != nil && slices.Contains(p.Committed, c) }
+
+// newPendingID returns a random id for a new attempt series.
+func newPendingID() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// checkpointStore keeps a pending run's per-collection checkpoints next to
+// the shard's state: {connector}/checkpoints/shard-I-of-N/{collection}.json.
+// It implements pipeline.CheckpointStore.
+type checkpointStore struct {
+	b       *blob.Bucket
+	prefix  string
+	pending string // pendingRun.ID
+}
+
+func newCheckpointStore(b *blob.Bucket, connector string, shard, shards int, pendingID string) *checkpointStore {
+	return &checkpointStore{b: b, prefix: fmt.Sprintf("%s/checkpoints/shard-%d-of-%d/", connector, shard, shards), pending: pendingID}
+}
+
+// checkpointFile is a stored checkpoint with the series it belongs to.
+type checkpointFile struct {
+	Pending    string               `json:"pending"`
+	Checkpoint *pipeline.Checkpoint `json:"checkpoint"`
+}
+
+func (s *checkpointStore) LoadCheckpoint(ctx context.Context, collection string) (*pipeline.Checkpoint, error) {
+	key := s.prefix + collection + ".json"
+	b, err := s.b.ReadAll(ctx, key)
+	if gcerrors.Code(err) == gcerrors.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint %s: %w", key, err)
+	}
+	var f checkpointFile
+	if err := json.Unmarshal(b, &f); err != nil {
+		return nil, fmt.Errorf("checkpoint %s is corrupt: %w", key, err)
+	}
+	if f.Pending != s.pending {
+		return nil, nil // an earlier series of the same run id
+	}
+	return f.Checkpoint, nil
+}
+
+func (s *checkpointStore) SaveCheckpoint(ctx context.Context, cp *pipeline.Checkpoint) error {
+	key := s.prefix + cp.Collection + ".json"
+	b, err := json.Marshal(checkpointFile{Pending: s.pending, Checkpoint: cp})
+	if err != nil {
+		return err
+	}
+	if err := s.b.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
+		return fmt.Errorf("write checkpoint %s: %w", key, err)
+	}
+	return nil
+}
+
+func (s *checkpointStore) DeleteCheckpoint(ctx context.Context, collection string) error {
+	key := s.prefix + collection + ".json"
+	if err := s.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
+		return fmt.Errorf("delete checkpoint %s: %w", key, err)
+	}
+	return nil
+}

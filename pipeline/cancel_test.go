@@ -52,11 +52,11 @@ func TestRun_CancelledRunCommitsNothingAndLedgersEveryOwner(t *testing.T) {
 	if len(sink.committed) != 0 {
 		t.Errorf("committed %v after a cancel", sink.committed)
 	}
-	if s.Status != "failed" || len(s.Ledger) != len(src.owners) {
-		t.Fatalf("status %q, %d ledger entries, want failed with %d", s.Status, len(s.Ledger), len(src.owners))
+	if s.Status != "failed" || s.Ledger.Len() != len(src.owners) {
+		t.Fatalf("status %q, %d ledger entries, want failed with %d", s.Status, s.Ledger.Len(), len(src.owners))
 	}
 	counts := map[string]int{}
-	for i, e := range s.Ledger {
+	for i, e := range s.Ledger.All() {
 		if e.Collection != "messages" || e.Owner != "p~"+src.owners[i] {
 			t.Errorf("ledger entry %d: %+v", i, e)
 		}

@@ -26,13 +26,9 @@ import (
 	"fmt"
 	"log/slog"
 	"math/bits"
-	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"m365export/sinks"
 	"m365export/sources"
@@ -121,9 +117,15 @@ type Job struct {
 	OwnerID func(string) string
 	// Done reports collections an earlier attempt of this run already
 	// committed (a resumed run); nil means none.
-	Done   func(collection string) bool
-	Now    func() time.Time
-	Logger *slog.Logger
+	Done func(collection string) bool
+	// Checkpoints, with a Sink that implements sinks.Resumer, saves each
+	// collection's progress about every CheckpointEvery (0: never) and
+	// resumes an unfinished collection from its last checkpoint (see
+	// checkpoint.go).
+	Checkpoints     CheckpointStore
+	CheckpointEvery time.Duration
+	Now             func() time.Time
+	Logger          *slog.Logger
 	// Progress, if set, is updated as the run goes.
 	Progress *Progress
 }
@@ -134,58 +136,6 @@ type Progress struct {
 	OwnersDone  atomic.Int64
 	OwnersTotal atomic.Int64
 	Pages       atomic.Int64
-}
-
-// Outcome of one owner of one collection.
-const (
-	StatusOK      = "ok"
-	StatusSkipped = "skipped"
-	StatusFailed  = "failed"
-	// StatusCancelled: the run stopped (a signal, or another owner's fatal
-	// error) before this owner was read to its end; nothing of the
-	// collection was committed.
-	StatusCancelled = "cancelled"
-)
-
-// LedgerEntry is one owner's outcome in one collection. Owner is
-// pseudonymized (Job.OwnerID); Code is Graph's error code, never a message.
-type LedgerEntry struct {
-	Collection string `json:"collection"`
-	Owner      string `json:"owner"`
-	Status     string `json:"status"`
-	Code       string `json:"code,omitempty"`
-	Records    int64  `json:"records"`
-	Pages      int64  `json:"pages"`
-}
-
-// CollectionSummary sums up one collection.
-type CollectionSummary struct {
-	Name       string         `json:"name"`
-	Records    int64          `json:"records"`
-	Owners     int            `json:"owners"`
-	OK         int            `json:"ok"`
-	Skipped    int            `json:"skipped"`
-	Failed     int            `json:"failed"`
-	Partitions map[string]int `json:"partitions"` // dt → records
-	Committed  bool           `json:"committed"`
-	Resumed    bool           `json:"resumed,omitempty"` // committed by an earlier attempt
-}
-
-// Summary is the outcome of a run on one shard.
-type Summary struct {
-	Connector   string              `json:"connector"`
-	RunID       string              `json:"run_id"`
-	Shard       int                 `json:"shard"`
-	Shards      int                 `json:"shards"`
-	WindowFrom  time.Time           `json:"window_from"`
-	WindowTo    time.Time           `json:"window_to"`
-	Started     time.Time           `json:"started"`
-	Finished    time.Time           `json:"finished"`
-	Status      string              `json:"status"` // ok, partial, failed
-	Error       string              `json:"error,omitempty"`
-	Records     int64               `json:"records"`
-	Collections []CollectionSummary `json:"collections"`
-	Ledger      []LedgerEntry       `json:"ledger"`
 }
 
 // OnCommit, if set on the context via WithCommitHook, is called after each
@@ -219,10 +169,10 @@ func Run(ctx context.Context, job *Job) (*Summary, error) {
 	if job.Progress == nil {
 		job.Progress = &Progress{}
 	}
-	s := &Summary{
+	s := &Summary{SummaryHead: SummaryHead{
 		Connector: job.Connector, RunID: job.RunID, Shard: job.Shard, Shards: job.Shards,
 		WindowFrom: job.Window.From, WindowTo: job.Window.To, Started: job.Now().UTC(),
-	}
+	}}
 	var partial bool
 	for _, c := range job.Collections {
 		if job.Done != nil && job.Done(c.Name) {
@@ -232,7 +182,9 @@ func Run(ctx context.Context, job *Job) (*Summary, error) {
 		}
 		cs, ledger, err := runCollection(ctx, job, c, log.With("collection", c.Name))
 		s.Collections = append(s.Collections, cs)
-		s.Ledger = append(s.Ledger, ledger...)
+		if ledger != nil {
+			s.Ledger.add(ledger)
+		}
 		s.Records += cs.Records
 		if err != nil {
 			s.Finished = job.Now().UTC()
@@ -273,51 +225,6 @@ func InShard(owner string, i, n int) bool {
 	return int(hi) == i
 }
 
-// writerSet holds the open writers of one collection, one per day.
-type writerSet struct {
-	ctx    context.Context
-	sink   sinks.Sink
-	table  sinks.Table
-	mu     sync.Mutex
-	w      map[string]*lockedWriter
-	counts map[string]int
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  sinks.RecordWriter
-}
-
-func (ws *writerSet) write(dt string, rec sinks.Record) error {
-	ws.mu.Lock()
-	lw, ok := ws.w[dt]
-	if !ok {
-		w, err := ws.sink.NewWriter(ws.ctx, ws.table, dt)
-		if err != nil {
-			ws.mu.Unlock()
-			return fmt.Errorf("open writer for %s dt=%s: %w", ws.table.Collection, dt, err)
-		}
-		lw = &lockedWriter{w: w}
-		ws.w[dt] = lw
-	}
-	ws.counts[dt]++
-	ws.mu.Unlock()
-	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.w.Write(rec)
-}
-
-// closeAll closes every writer; the first error wins.
-func (ws *writerSet) closeAll() error {
-	var first error
-	for dt, lw := range ws.w {
-		if err := lw.w.Close(); err != nil && first == nil {
-			first = fmt.Errorf("close %s dt=%s: %w", ws.table.Collection, dt, err)
-		}
-	}
-	return first
-}
-
 // codedError is implemented by source errors that carry the service's
 // error code (Graph's error.code).
 type codedError interface{ ErrorCode() string }
@@ -330,165 +237,8 @@ func errorCode(err error) string {
 	return ""
 }
 
-func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger) (CollectionSummary, []LedgerEntry, error) {
-	cs := CollectionSummary{Name: c.Name, Partitions: map[string]int{}}
-	all, err := c.Source.Partitions(ctx)
-	if err != nil {
-		return cs, nil, fmt.Errorf("list owners: %w", err)
-	}
-	var owners []string
-	allSet := make(map[string]struct{}, len(all))
-	for _, o := range all {
-		allSet[o] = struct{}{}
-		if InShard(o, job.Shard, job.Shards) {
-			owners = append(owners, o)
-		}
-	}
-	sort.Strings(owners)
-	cs.Owners = len(owners)
-	job.Progress.OwnersTotal.Add(int64(len(owners)))
-	log.Info("collection started", "owners", len(owners), "owners_all_shards", len(all))
-
-	// The writers get their own context: cancelling the run aborts them,
-	// and an error before commit cancels them so nothing becomes visible.
-	wctx, wcancel := context.WithCancel(ctx)
-	defer wcancel()
-	ws := &writerSet{ctx: wctx, sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}}
-	var timePath, senderPath []string
-	if c.TimeField != "" {
-		timePath = strings.Split(c.TimeField, ".")
-	}
-	if c.SenderField != "" {
-		senderPath = strings.Split(c.SenderField, ".")
-	}
-	var keyPaths [][]string
-	for _, k := range c.DedupeKey {
-		keyPaths = append(keyPaths, strings.Split(k, "."))
-	}
-	var seen sync.Map
-	exportedAt := job.Now().UTC().Truncate(time.Microsecond)
-
-	// Every owner is in the ledger, also those the run never reached.
-	ledger := make([]LedgerEntry, len(owners))
-	for i, owner := range owners {
-		ledger[i] = LedgerEntry{Collection: c.Name, Owner: job.OwnerID(owner), Status: StatusCancelled}
-	}
-	var firstFail atomic.Pointer[error]
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(job.Concurrency)
-	for i, owner := range owners {
-		if gctx.Err() != nil {
-			break
-		}
-		g.Go(func() error {
-			e := &ledger[i]
-			e.Status = StatusOK
-			ownerCol := e.Owner
-			defer job.Progress.OwnersDone.Add(1)
-			for pg, err := range sources.Pages(gctx, c.Source, owner, "") {
-				if err != nil {
-					switch {
-					case errors.Is(err, sources.ErrConfig):
-						e.Status, e.Code = StatusFailed, errorCode(err)
-						return err
-					case gctx.Err() != nil:
-						e.Status = StatusCancelled
-						return gctx.Err()
-					case errors.Is(err, sources.ErrSkipOwner):
-						e.Status, e.Code = StatusSkipped, errorCode(err)
-						log.Info("owner skipped", "owner", e.Owner, "code", e.Code)
-					default:
-						e.Status, e.Code = StatusFailed, errorCode(err)
-						log.Warn("owner failed", "owner", e.Owner, "code", e.Code, "error", err)
-						firstFail.CompareAndSwap(nil, &err)
-					}
-					return nil
-				}
-				e.Pages++
-				job.Progress.Pages.Add(1)
-				n, err := writePage(job, c, ws, pg, ownerCol, owner, allSet, timePath, senderPath, keyPaths, &seen, exportedAt)
-				e.Records += n
-				job.Progress.Records.Add(n)
-				if err != nil {
-					e.Status = StatusCancelled
-					return fmt.Errorf("owner %s page %d: %w", e.Owner, e.Pages, err)
-				}
-			}
-			return nil
-		})
-	}
-	if err := g.Wait(); err != nil {
-		wcancel()
-		ws.closeAll()
-		return cs, ledger, err
-	}
-	if err := ctx.Err(); err != nil {
-		wcancel()
-		ws.closeAll()
-		return cs, ledger, err
-	}
-	for _, e := range ledger {
-		cs.Records += e.Records
-		switch e.Status {
-		case StatusOK:
-			cs.OK++
-		case StatusSkipped:
-			cs.Skipped++
-		case StatusFailed:
-			cs.Failed++
-		}
-	}
-	if cs.Failed > 0 && cs.OK == 0 {
-		// Not one owner could be read: the job is broken (a bad query, an
-		// outage), not a few owners; fail rather than commit nothing.
-		wcancel()
-		ws.closeAll()
-		return cs, ledger, fmt.Errorf("all %d owners failed (%d skipped), the first: %w", cs.Failed, cs.Skipped, *firstFail.Load())
-	}
-	if err := allDenied(ledger); err != nil {
-		wcancel()
-		ws.closeAll()
-		return cs, ledger, err
-	}
-	if err := ws.closeAll(); err != nil {
-		return cs, ledger, err
-	}
-	days := []string{job.SnapshotDay}
-	if c.TimeField != "" {
-		days = job.Window.Days()
-	}
-	for dt, n := range ws.counts {
-		cs.Partitions[dt] = n
-	}
-	if job.Committer != nil {
-		info := CommitInfo{RunID: job.RunID, Window: job.Window, Shards: job.Shards}
-		for _, dt := range days {
-			if err := job.Committer.Commit(ctx, c.Table, dt, info); err != nil {
-				return cs, ledger, fmt.Errorf("commit dt=%s: %w", dt, err)
-			}
-		}
-	}
-	cs.Committed = true
-	log.Info("collection committed", "records", cs.Records, "ok", cs.OK, "skipped", cs.Skipped, "failed", cs.Failed)
-	return cs, ledger, nil
-}
-
-// allDenied turns "access denied for every owner" into a configuration
-// error: one mailbox may be blocked, all of them means missing permission.
-func allDenied(ledger []LedgerEntry) error {
-	if len(ledger) < 2 {
-		return nil
-	}
-	for _, e := range ledger {
-		if e.Status == StatusOK || (e.Code != "ErrorAccessDenied" && e.Code != "Authorization_RequestDenied") {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: access denied for all %d owners (%s): check the application's permissions and the Exchange application access policy", sources.ErrConfig, len(ledger), ledger[0].Code)
-}
-
 func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol, owner string, allOwners map[string]struct{},
-	timePath, senderPath []string, keyPaths [][]string, seen *sync.Map, exportedAt time.Time) (int64, error) {
+	timePath, senderPath []string, keyPaths [][]string, seen *seenSet, exportedAt time.Time) (int64, error) {
 	raw, err := splitValue(pg.Body)
 	if err != nil {
 		return 0, fmt.Errorf("split response: %w", err)
@@ -546,7 +296,7 @@ func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol,
 				key.Write(kv)
 				key.WriteByte(0)
 			}
-			if _, dup := seen.LoadOrStore(key.String(), struct{}{}); dup {
+			if !seen.add(hashKey(key.String())) {
 				continue
 			}
 		}

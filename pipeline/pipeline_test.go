@@ -172,8 +172,8 @@ func TestRun_WindowIsHalfOpenAndRoutesByDay(t *testing.T) {
 	if got, wantC := sink.committed, []string{"messages/2026-11-26", "messages/2026-11-27"}; !cmp.Equal(got, wantC) {
 		t.Errorf("committed %v, want %v", got, wantC)
 	}
-	if s.Status != "ok" || len(s.Ledger) != 7 {
-		t.Errorf("summary status %q ledger %d, want ok 7", s.Status, len(s.Ledger))
+	if s.Status != "ok" || s.Ledger.Len() != 7 {
+		t.Errorf("summary status %q ledger %d, want ok 7", s.Status, s.Ledger.Len())
 	}
 }
 
@@ -267,7 +267,7 @@ func TestRun_LedgerSkipsAndFailures(t *testing.T) {
 		t.Fatalf("err = %v, want ErrPartial", err)
 	}
 	got := map[string]string{}
-	for _, e := range s.Ledger {
+	for _, e := range s.Ledger.All() {
 		got[e.Owner] = e.Status + ":" + e.Code
 	}
 	if got["p~u1"] != "skipped:MailboxNotEnabledForRESTAPI" || got["p~u2"] != "failed:serviceNotAvailable" || got["p~u0"] != "ok:" {

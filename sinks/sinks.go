@@ -19,6 +19,14 @@
 // partition that received no record, so that a re-run removes stale parts.
 // Until Commit returns nil, readers see the previously committed partition.
 //
+// A Committer that also implements Resumer lets a later process carry on
+// with what an earlier one staged: the earlier one asks Staged for the
+// files its closed writers left for a partition and records them (with the
+// work they hold) in its own state; after a crash, the next process hands
+// them to Adopt, and its Commit of the partition promotes the adopted files
+// together with its own. Staged files nobody adopts are removed by the
+// partition's next Commit.
+//
 // # Errors
 //
 // Errors that mean "the destination or the configuration is wrong, retrying
@@ -59,6 +67,28 @@ type RecordWriter interface {
 // schema version.
 type Committer interface {
 	Commit(ctx context.Context, t Table, partition string, m Manifest) error
+}
+
+// Resumer is implemented by Committers whose staged files outlive the
+// process (see the package doc).
+type Resumer interface {
+	// Staged returns the files closed writers staged for the partition
+	// (own and adopted) that Commit has not yet promoted, in name order.
+	Staged(t Table, partition string) []StagedFile
+	// Adopt makes files an earlier process staged for the partition (as
+	// its Staged returned them) part of the partition's next Commit. It
+	// fails, adopting nothing, if one is missing or differs in size, or
+	// if a writer of the partition is open.
+	Adopt(ctx context.Context, t Table, partition string, files []StagedFile) error
+}
+
+// StagedFile is one staged, not yet committed file of a partition.
+type StagedFile struct {
+	Key    string `json:"key"`  // where it is staged
+	Name   string `json:"name"` // its base name once committed
+	Rows   int64  `json:"rows"`
+	Bytes  int64  `json:"bytes"`
+	SHA256 string `json:"sha256"` // hex
 }
 
 // Record is one sanitized Graph object plus the columns every row carries.

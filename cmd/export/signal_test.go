@@ -112,7 +112,7 @@ func TestSignal_SIGTERMStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	cancelled := 0
-	for _, e := range s.Ledger {
+	for _, e := range s.Ledger.All() {
 		if e.Owner == "" || e.Status == "" {
 			t.Errorf("a ledger entry without owner or status: %+v", e)
 		}
@@ -120,8 +120,8 @@ func TestSignal_SIGTERMStopsCleanly(t *testing.T) {
 			cancelled++
 		}
 	}
-	if s.Status != "failed" || len(s.Ledger) == 0 || cancelled == 0 {
-		t.Errorf("summary status %q, %d ledger entries, %d cancelled; want failed with cancelled owners", s.Status, len(s.Ledger), cancelled)
+	if s.Status != "failed" || s.Ledger.Len() == 0 || cancelled == 0 {
+		t.Errorf("summary status %q, %d ledger entries, %d cancelled; want failed with cancelled owners", s.Status, s.Ledger.Len(), cancelled)
 	}
 
 	// The same window again completes.

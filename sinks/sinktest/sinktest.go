@@ -60,6 +60,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"OddKeys", testOddKeys},
 		{"ConcurrentWriters", testConcurrent},
 		{"RerunIdempotent", testRerun},
+		{"AdoptAfterCrash", testAdopt},
 		{"SeveralShards", testShards},
 		{"RowGroups", testRowGroups},
 		{"RollsFiles", testRolling},
@@ -796,4 +797,108 @@ func testLargeFile(t *testing.T, b *blob.Bucket) {
 		t.Fatalf("manifest files = %+v, want one file over 16 MiB", m.Files)
 	}
 	checkRows(t, b, Table, recs)
+}
+
+// writeOnly writes recs with one writer and closes it, without commit.
+func writeOnly(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, dt string, recs []sinks.Record) {
+	t.Helper()
+	w, err := s.NewWriter(t.Context(), tbl, dt)
+	if err != nil {
+		t.Fatalf("NewWriter = %v", err)
+	}
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatalf("Write = %v", err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+}
+
+// testAdopt: a process stages files and crashes before its commit; the
+// next process adopts what the first one's Staged listed, writes more and
+// commits: the partition holds exactly both parts, with no name reused,
+// and staged files nobody adopted are gone.
+func testAdopt(t *testing.T, b *blob.Bucket) {
+	ctx := t.Context()
+	opts := &parquetsink.Options{RowGroupRows: 16, TargetFileSize: 4 << 10}
+	const dt = "2024-03-01"
+	s1 := newSink(t, b, opts)
+	writeOnly(t, s1, Table, dt, Records(0, 120, "run-1"))
+	staged := s1.Staged(Table, dt)
+	if len(staged) < 2 {
+		t.Fatalf("Staged = %d files, want several (rolled at 4 KiB)", len(staged))
+	}
+	var rows int64
+	for i, f := range staged {
+		if f.Name != fmt.Sprintf("part-0-%d.parquet", i) || f.Bytes <= 0 || len(f.SHA256) != 64 {
+			t.Errorf("Staged[%d] = %+v", i, f)
+		}
+		rows += f.Rows
+	}
+	if rows != 120 {
+		t.Errorf("Staged rows = %d, want 120", rows)
+	}
+	// Records written after the checkpoint, lost with the crash.
+	writeOnly(t, s1, Table, dt, Records(120, 30, "run-1"))
+	if len(s1.Staged(Table, dt)) <= len(staged) {
+		t.Fatal("Staged did not grow with a second writer")
+	}
+
+	s2 := newSink(t, b, opts)
+	// Refused: a file that is not there, a wrong size, another folder; and
+	// a refused call adopts nothing.
+	bad := append([]sinks.StagedFile(nil), staged...)
+	bad[len(bad)-1].Key += ".gone"
+	if err := s2.Adopt(ctx, Table, dt, bad); err == nil || !strings.Contains(err.Error(), ".gone") {
+		t.Errorf("Adopt(missing file) = %v, want an error naming it", err)
+	}
+	bad = append([]sinks.StagedFile(nil), staged...)
+	bad[0].Bytes++
+	if err := s2.Adopt(ctx, Table, dt, bad); err == nil || !strings.Contains(err.Error(), "bytes") {
+		t.Errorf("Adopt(wrong size) = %v, want an error", err)
+	}
+	other := sinks.Table{Connector: Table.Connector, Collection: "gadgets", Schema: Schema}
+	if err := s2.Adopt(ctx, other, dt, staged); err == nil {
+		t.Error("Adopt of another table's files succeeded")
+	}
+	if got := s2.Staged(Table, dt); len(got) != 0 {
+		t.Fatalf("a refused Adopt left %d files adopted", len(got))
+	}
+	w, err := s2.NewWriter(ctx, Table, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s2.Adopt(ctx, Table, dt, staged); err == nil {
+		t.Error("Adopt with a writer open succeeded")
+	}
+	w.Close()
+	if err := s2.Adopt(ctx, Table, dt, staged); err != nil {
+		t.Fatalf("Adopt = %v", err)
+	}
+	writeOnly(t, s2, Table, dt, Records(120, 80, "run-1"))
+	names := map[string]bool{}
+	for _, f := range s2.Staged(Table, dt) {
+		if names[f.Name] {
+			t.Errorf("name %s staged twice", f.Name)
+		}
+		names[f.Name] = true
+	}
+	if err := s2.Commit(ctx, Table, dt, manifest("run-1", 1)); err != nil {
+		t.Fatalf("Commit = %v", err)
+	}
+	checkRows(t, b, Table, Records(0, 200, "run-1"))
+	m := readManifest(t, b, Table, dt, 0)
+	if m.Rows != 200 || len(m.Files) != len(names) {
+		t.Errorf("manifest: %d rows in %d files, want 200 in %d", m.Rows, len(m.Files), len(names))
+	}
+	for _, k := range keys(t, b) {
+		if strings.Contains(k, "_staging") {
+			t.Errorf("staged object left after commit: %s", k)
+		}
+	}
+	if got := s2.Staged(Table, dt); len(got) != 0 {
+		t.Errorf("Staged after Commit = %v", got)
+	}
 }

@@ -1,0 +1,427 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"m365export/sinks"
+	"m365export/sources"
+)
+
+// writerSet holds the open writers of one collection, one per day.
+type writerSet struct {
+	ctx    context.Context
+	sink   sinks.Sink
+	table  sinks.Table
+	mu     sync.Mutex
+	w      map[string]*lockedWriter
+	counts map[string]int // dt → records, over the whole collection
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  sinks.RecordWriter
+}
+
+func (ws *writerSet) write(dt string, rec sinks.Record) error {
+	ws.mu.Lock()
+	lw, ok := ws.w[dt]
+	if !ok {
+		w, err := ws.sink.NewWriter(ws.ctx, ws.table, dt)
+		if err != nil {
+			ws.mu.Unlock()
+			return fmt.Errorf("open writer for %s dt=%s: %w", ws.table.Collection, dt, err)
+		}
+		lw = &lockedWriter{w: w}
+		ws.w[dt] = lw
+	}
+	ws.counts[dt]++
+	ws.mu.Unlock()
+	lw.mu.Lock()
+	defer lw.mu.Unlock()
+	return lw.w.Write(rec)
+}
+
+// closeAll closes every writer (the first error wins) and forgets them:
+// the next write opens new ones.
+func (ws *writerSet) closeAll() error {
+	var first error
+	for dt, lw := range ws.w {
+		if err := lw.w.Close(); err != nil && first == nil {
+			first = fmt.Errorf("close %s dt=%s: %w", ws.table.Collection, dt, err)
+		}
+	}
+	ws.w = map[string]*lockedWriter{}
+	return first
+}
+
+// seenSet holds the hashed deduplication keys of records already written.
+type seenSet struct {
+	mu sync.Mutex
+	m  map[dedupeKey]struct{}
+}
+
+// add reports whether k is new.
+func (s *seenSet) add(k dedupeKey) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.m[k]; dup {
+		return false
+	}
+	s.m[k] = struct{}{}
+	return true
+}
+
+// collectionRun is one collection of one run in progress.
+type collectionRun struct {
+	job     *Job
+	c       Collection
+	log     *slog.Logger
+	ledger  *ledgerPart
+	ws      *writerSet
+	seen    *seenSet
+	resumer sinks.Resumer // nil: no checkpoints
+	// days holds every dt that has staged files (written or adopted).
+	days map[string]bool
+	// gone are owners an earlier attempt finished that are no longer
+	// listed (deleted since): their records are in adopted files.
+	gone []OwnerProgress
+
+	allSet               map[string]struct{}
+	timePath, senderPath []string
+	keyPaths             [][]string
+	exportedAt           time.Time
+	firstFail            atomic.Pointer[error]
+}
+
+func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger) (CollectionSummary, *ledgerPart, error) {
+	cs := CollectionSummary{Name: c.Name, Partitions: map[string]int{}}
+	all, err := c.Source.Partitions(ctx)
+	if err != nil {
+		return cs, nil, fmt.Errorf("list owners: %w", err)
+	}
+	cr := &collectionRun{job: job, c: c, log: log, seen: &seenSet{m: map[dedupeKey]struct{}{}}, days: map[string]bool{},
+		exportedAt: job.Now().UTC().Truncate(time.Microsecond)}
+	owners := make([]string, 0, len(all)/max(job.Shards, 1)+len(all)/64+1)
+	if c.SenderField != "" {
+		cr.allSet = make(map[string]struct{}, len(all))
+		cr.senderPath = strings.Split(c.SenderField, ".")
+	}
+	for _, o := range all {
+		if cr.allSet != nil {
+			cr.allSet[o] = struct{}{}
+		}
+		if InShard(o, job.Shard, job.Shards) {
+			owners = append(owners, o)
+		}
+	}
+	sort.Strings(owners)
+	if c.TimeField != "" {
+		cr.timePath = strings.Split(c.TimeField, ".")
+	}
+	for _, k := range c.DedupeKey {
+		cr.keyPaths = append(cr.keyPaths, strings.Split(k, "."))
+	}
+	// Every owner is in the ledger, also those the run never reached.
+	cr.ledger = &ledgerPart{collection: c.Name, owners: owners, out: make([]outcome, len(owners)), ownerID: job.OwnerID}
+	cs.Owners = len(owners)
+	job.Progress.OwnersTotal.Add(int64(len(owners)))
+	log.Info("collection started", "owners", len(owners), "owners_all_shards", len(all))
+
+	// The writers get their own context: cancelling the run aborts them,
+	// and an error before commit cancels them so nothing becomes visible.
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	cr.ws = &writerSet{ctx: wctx, sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}}
+	abort := func(err error) (CollectionSummary, *ledgerPart, error) {
+		wcancel()
+		cr.ws.closeAll()
+		return cs, cr.ledger, err
+	}
+	if job.Checkpoints != nil {
+		cr.resumer, _ = job.Sink.(sinks.Resumer)
+	}
+	if cr.resumer != nil {
+		if err := cr.resume(ctx); err != nil {
+			return abort(err)
+		}
+	}
+	if err := cr.readOwners(ctx); err != nil {
+		return abort(err)
+	}
+	if err := ctx.Err(); err != nil {
+		return abort(err)
+	}
+	for i := range cr.ledger.out {
+		o := &cr.ledger.out[i]
+		cs.Records += o.records
+		switch o.status {
+		case stOK:
+			cs.OK++
+		case stSkipped:
+			cs.Skipped++
+		case stFailed:
+			cs.Failed++
+		}
+	}
+	for _, o := range cr.gone {
+		cs.Records += o.Records
+	}
+	if cs.Failed > 0 && cs.OK == 0 {
+		// Not one owner could be read: the job is broken (a bad query, an
+		// outage), not a few owners; fail rather than commit nothing.
+		err := errors.New("no owner could be read")
+		if p := cr.firstFail.Load(); p != nil {
+			err = *p
+		}
+		return abort(fmt.Errorf("all %d owners failed (%d skipped), the first: %w", cs.Failed, cs.Skipped, err))
+	}
+	if err := allDenied(cr.ledger.out); err != nil {
+		return abort(err)
+	}
+	if err := cr.ws.closeAll(); err != nil {
+		return cs, cr.ledger, err
+	}
+	days := []string{job.SnapshotDay}
+	if c.TimeField != "" {
+		days = job.Window.Days()
+	}
+	for dt, n := range cr.ws.counts {
+		cs.Partitions[dt] = n
+	}
+	if job.Committer != nil {
+		info := CommitInfo{RunID: job.RunID, Window: job.Window, Shards: job.Shards}
+		for _, dt := range days {
+			if err := job.Committer.Commit(ctx, c.Table, dt, info); err != nil {
+				return cs, cr.ledger, fmt.Errorf("commit dt=%s: %w", dt, err)
+			}
+		}
+	}
+	cs.Committed = true
+	if job.Checkpoints != nil {
+		if err := job.Checkpoints.DeleteCheckpoint(ctx, c.Name); err != nil {
+			log.Warn("could not delete the collection's checkpoint (a later attempt of this run ignores it)", "error", err)
+		}
+	}
+	log.Info("collection committed", "records", cs.Records, "ok", cs.OK, "skipped", cs.Skipped, "failed", cs.Failed)
+	return cs, cr.ledger, nil
+}
+
+// readOwners reads every owner not done yet, in segments of about
+// Job.CheckpointEvery with a checkpoint between two segments.
+func (cr *collectionRun) readOwners(ctx context.Context) error {
+	job, owners := cr.job, cr.ledger.owners
+	every := job.CheckpointEvery
+	if cr.resumer == nil {
+		every = 0
+	}
+	next := 0
+	for {
+		start := time.Now()
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(job.Concurrency)
+		dispatched := 0
+		for ; next < len(owners) && gctx.Err() == nil; next++ {
+			if cr.ledger.out[next].status != stCancelled {
+				continue // done by an earlier attempt
+			}
+			if every > 0 && dispatched > 0 && time.Since(start) >= every {
+				break
+			}
+			dispatched++
+			i := next
+			g.Go(func() error { return cr.readOwner(gctx, i) })
+		}
+		if err := g.Wait(); err != nil {
+			return err
+		}
+		if next >= len(owners) || ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err := cr.checkpoint(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// readOwner reads one owner's pages into the writers and records its
+// outcome; it returns an error only when the whole run must stop.
+func (cr *collectionRun) readOwner(ctx context.Context, i int) error {
+	job, c, log := cr.job, cr.c, cr.log
+	owner := cr.ledger.owners[i]
+	e := &cr.ledger.out[i]
+	ownerCol := job.OwnerID(owner)
+	defer job.Progress.OwnersDone.Add(1)
+	for pg, err := range sources.Pages(ctx, c.Source, owner, "") {
+		if err != nil {
+			switch {
+			case errors.Is(err, sources.ErrConfig):
+				e.status, e.code = stFailed, internCode(errorCode(err))
+				return err
+			case ctx.Err() != nil:
+				e.status = stCancelled
+				return ctx.Err()
+			case errors.Is(err, sources.ErrSkipOwner):
+				e.status, e.code = stSkipped, internCode(errorCode(err))
+				log.Info("owner skipped", "owner", ownerCol, "code", e.code.String())
+			default:
+				e.status, e.code = stFailed, internCode(errorCode(err))
+				log.Warn("owner failed", "owner", ownerCol, "code", e.code.String(), "error", err)
+				cr.firstFail.CompareAndSwap(nil, &err)
+			}
+			return nil
+		}
+		e.pages++
+		job.Progress.Pages.Add(1)
+		n, err := writePage(job, c, cr.ws, pg, ownerCol, owner, cr.allSet, cr.timePath, cr.senderPath, cr.keyPaths, cr.seen, cr.exportedAt)
+		e.records += n
+		job.Progress.Records.Add(n)
+		if err != nil {
+			e.status = stCancelled
+			return fmt.Errorf("owner %s page %d: %w", ownerCol, e.pages, err)
+		}
+	}
+	e.status = stOK
+	return nil
+}
+
+// checkpoint closes the writers (no owner is in flight), so that every
+// record of the owners done so far is in a staged file, and saves which.
+// A checkpoint that cannot be saved is not fatal: a crash would redo more.
+func (cr *collectionRun) checkpoint(ctx context.Context) error {
+	job, c := cr.job, cr.c
+	for dt := range cr.ws.w {
+		cr.days[dt] = true
+	}
+	if err := cr.ws.closeAll(); err != nil {
+		return err
+	}
+	cp := &Checkpoint{RunID: job.RunID, Collection: c.Name, From: job.Window.From, To: job.Window.To,
+		Saved: job.Now().UTC(), Files: map[string][]sinks.StagedFile{}, Counts: map[string]int{}}
+	for _, dt := range sortedDays(cr.days) {
+		if f := cr.resumer.Staged(c.Table, dt); len(f) > 0 {
+			cp.Files[dt] = f
+		}
+	}
+	for dt, n := range cr.ws.counts {
+		cp.Counts[dt] = n
+	}
+	for i := range cr.ledger.out {
+		o := &cr.ledger.out[i]
+		if o.status == stCancelled {
+			continue
+		}
+		cp.Owners = append(cp.Owners, OwnerProgress{Key: OwnerKey(cr.ledger.owners[i]), Status: o.status.String(),
+			Code: o.code.String(), Records: o.records, Pages: int64(o.pages)})
+	}
+	cp.Owners = append(cp.Owners, cr.gone...)
+	cr.seen.mu.Lock()
+	for k := range cr.seen.m {
+		cp.Seen = append(cp.Seen, k.String())
+	}
+	cr.seen.mu.Unlock()
+	sort.Strings(cp.Seen)
+	if err := job.Checkpoints.SaveCheckpoint(ctx, cp); err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		cr.log.Warn("checkpoint not saved: a crash would redo the owners read since the last one", "error", err)
+		return nil
+	}
+	cr.log.Info("checkpoint saved", "owners_done", len(cp.Owners), "days", len(cp.Files))
+	return nil
+}
+
+// resume continues from the collection's checkpoint, if an earlier
+// attempt of this run saved one: the sink adopts the staged files and the
+// owners it names are done.
+func (cr *collectionRun) resume(ctx context.Context) error {
+	job, c, log := cr.job, cr.c, cr.log
+	cp, err := job.Checkpoints.LoadCheckpoint(ctx, c.Name)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		log.Warn("cannot read the collection's checkpoint: reading every owner", "error", err)
+		return nil
+	}
+	if cp == nil {
+		return nil
+	}
+	if !validCheckpoint(cp, job, c) {
+		log.Info("ignoring a checkpoint of another run or window", "checkpoint_run_id", cp.RunID)
+		return nil
+	}
+	// Partitions are adopted in day order, the order they are committed
+	// in: if the first adoption fails (the files were promoted and
+	// removed by a commit the state did not record), nothing is adopted
+	// and the collection is read afresh.
+	for n, dt := range sortedDays(cp.Files) {
+		if err := cr.resumer.Adopt(ctx, c.Table, dt, cp.Files[dt]); err != nil {
+			if derr := job.Checkpoints.DeleteCheckpoint(ctx, c.Name); derr != nil {
+				log.Warn("could not delete an unusable checkpoint", "error", derr)
+			}
+			if n == 0 {
+				log.Warn("the checkpoint's staged files are gone: reading every owner", "error", err)
+				return nil
+			}
+			return fmt.Errorf("resume from checkpoint (the next attempt starts afresh): %w", err)
+		}
+		cr.days[dt] = true
+	}
+	for dt, n := range cp.Counts {
+		cr.ws.counts[dt] += n
+	}
+	for _, s := range cp.Seen {
+		if k, ok := parseDedupeKey(s); ok {
+			cr.seen.m[k] = struct{}{}
+		}
+	}
+	idx := make(map[string]int, len(cr.ledger.owners))
+	for i, o := range cr.ledger.owners {
+		idx[OwnerKey(o)] = i
+	}
+	var records int64
+	done := 0
+	for _, op := range cp.Owners {
+		st, ok := parseStatus(op.Status)
+		if !ok || st == stCancelled {
+			return fmt.Errorf("resume from checkpoint: owner status %q", op.Status)
+		}
+		records += op.Records
+		i, listed := idx[op.Key]
+		if !listed {
+			cr.gone = append(cr.gone, op)
+			continue
+		}
+		cr.ledger.out[i] = outcome{records: op.Records, pages: uint32(op.Pages), code: internCode(op.Code), status: st}
+		done++
+	}
+	job.Progress.OwnersDone.Add(int64(done))
+	job.Progress.Records.Add(records)
+	log.Info("resuming from a checkpoint", "owners_done", done, "owners_gone", len(cr.gone), "records", records, "saved", cp.Saved)
+	return nil
+}
+
+// allDenied turns "access denied for every owner" into a configuration
+// error: one mailbox may be blocked, all of them means missing permission.
+func allDenied(out []outcome) error {
+	if len(out) < 2 {
+		return nil
+	}
+	for i := range out {
+		if c := out[i].code.String(); out[i].status == stOK || (c != "ErrorAccessDenied" && c != "Authorization_RequestDenied") {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: access denied for all %d owners (%s): check the application's permissions and the Exchange application access policy", sources.ErrConfig, len(out), out[0].code)
+}
