@@ -24,7 +24,7 @@ bench: ## issue 7's benchmarks side by side: one table, figures in bench/results
 chaos: build ## 20 SIGKILL/SIGTERM crash trials, each re-run must equal the emulator's ground truth
 	$(GO) test ./jobs -run '^TestChaos_KillAndRerunIsExact$$' -count=1 -timeout 15m -v \
 		-args -chaos.trials=20 -chaos.users=40 -chaos.bin=$(abspath $(BIN)) | tee /tmp/m365export-chaos.log | grep -E '^(--- |FAIL|ok|chaos:)' ; \
-		status=$${PIPESTATUS[0]}; grep -E '^ *chaos: [0-9]+/[0-9]+ trials exact' /tmp/m365export-chaos.log | tail -1 | sed 's/^ *//'; exit $$status
+		status=$${PIPESTATUS[0]}; grep -E '^ *chaos: [0-9]+/[0-9]+ ' /tmp/m365export-chaos.log | tail -2 | sed 's/^ *//'; exit $$status
 
 compat: ## compare the sanitizer with psoxy's published examples (needs ../shared)
 	$(GO) run ./rules/compattool -fixtures $(SHARED)/fixtures/psoxy -known rules/testdata/compat-known-diffs.txt

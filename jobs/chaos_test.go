@@ -102,7 +102,7 @@ func (p *extProc) command(ctx context.Context, dir, state string, extra ...strin
 
 func chaosArgs() []string {
 	return []string{"--connector", strings.Join(chaosConnectors, ","), "--since", "2026-11-24", "--until", "2026-11-26",
-		"--run-id", "chaos", "--concurrency", "4", "--log-level", "warn"}
+		"--run-id", "chaos", "--concurrency", "4", "--log-level", "warn", "--checkpoint-every", "25ms"}
 }
 
 func TestChaos_KillAndRerunIsExact(t *testing.T) {
@@ -132,7 +132,7 @@ func TestChaos_KillAndRerunIsExact(t *testing.T) {
 	t.Logf("an uninterrupted run takes %v", span.Round(time.Millisecond))
 
 	rng := rand.New(rand.NewPCG(*chaosSeed, 0x6368616f73))
-	exact := 0
+	exact, fromCheckpoint := 0, 0
 	for i := range trials {
 		dir, state := t.TempDir(), t.TempDir()
 		kills := 1 + rng.IntN(3)
@@ -175,8 +175,12 @@ func TestChaos_KillAndRerunIsExact(t *testing.T) {
 			continue
 		}
 		exact++
+		if strings.Contains(out.String(), "from an earlier attempt's checkpoint") {
+			fromCheckpoint++
+		}
 		t.Logf("trial %d: killed at %v, re-run exact", i, killedAt)
 	}
+	fmt.Printf("chaos: %d/%d re-runs resumed from a per-owner checkpoint\n", fromCheckpoint, trials)
 	fmt.Printf("chaos: %d/%d trials exact\n", exact, trials)
 }
 

@@ -609,6 +609,9 @@ func (r *runner) printSummary(s *pipeline.Summary) {
 		if c.Resumed {
 			note = " (committed by an earlier attempt)"
 		}
+		if c.FromCheckpoint > 0 {
+			note = fmt.Sprintf(" (%d owners from an earlier attempt's checkpoint)", c.FromCheckpoint)
+		}
 		fmt.Fprintf(r.o.Out, "  %-22s %9d records  owners %d: %d ok, %d skipped, %d failed%s\n", c.Name, c.Records, c.Owners, c.OK, c.Skipped, c.Failed, note)
 	}
 }

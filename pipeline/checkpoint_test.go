@@ -258,6 +258,9 @@ func TestRun_ResumesFromCheckpointRedoingOnlyUnfinishedOwners(t *testing.T) {
 	if s.Ledger.Len() != 7 || s.Collections[0].OK != 7 || s.Collections[0].Records != int64(len(want["chat_messages/2026-11-26"])+len(want["chat_messages/2026-11-27"])+len(want["chat_messages/2026-11-28"])) {
 		t.Errorf("resumed summary: %d ledger entries, %+v", s.Ledger.Len(), s.Collections[0])
 	}
+	if s.Collections[0].FromCheckpoint != 4 {
+		t.Errorf("FromCheckpoint = %d, want 4", s.Collections[0].FromCheckpoint)
+	}
 	for _, e := range s.Ledger.All() {
 		if e.Status != StatusOK || e.Records == 0 || !strings.HasPrefix(e.Owner, "p~u") {
 			t.Errorf("ledger entry %+v, want ok with records and a pseudonymized owner", e)

@@ -151,9 +151,11 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		cr.resumer, _ = job.Sink.(sinks.Resumer)
 	}
 	if cr.resumer != nil {
-		if err := cr.resume(ctx); err != nil {
+		n, err := cr.resume(ctx)
+		if err != nil {
 			return abort(err)
 		}
+		cs.FromCheckpoint = n
 	}
 	if err := cr.readOwners(ctx); err != nil {
 		return abort(err)
@@ -344,22 +346,22 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 // resume continues from the collection's checkpoint, if an earlier
 // attempt of this run saved one: the sink adopts the staged files and the
 // owners it names are done.
-func (cr *collectionRun) resume(ctx context.Context) error {
+func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 	job, c, log := cr.job, cr.c, cr.log
 	cp, err := job.Checkpoints.LoadCheckpoint(ctx, c.Name)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
 		log.Warn("cannot read the collection's checkpoint: reading every owner", "error", err)
-		return nil
+		return 0, nil
 	}
 	if cp == nil {
-		return nil
+		return 0, nil
 	}
 	if !validCheckpoint(cp, job, c) {
 		log.Info("ignoring a checkpoint of another run or window", "checkpoint_run_id", cp.RunID)
-		return nil
+		return 0, nil
 	}
 	// Partitions are adopted in day order, the order they are committed
 	// in: if the first adoption fails (the files were promoted and
@@ -372,9 +374,9 @@ func (cr *collectionRun) resume(ctx context.Context) error {
 			}
 			if n == 0 {
 				log.Warn("the checkpoint's staged files are gone: reading every owner", "error", err)
-				return nil
+				return 0, nil
 			}
-			return fmt.Errorf("resume from checkpoint (the next attempt starts afresh): %w", err)
+			return 0, fmt.Errorf("resume from checkpoint (the next attempt starts afresh): %w", err)
 		}
 		cr.days[dt] = true
 	}
@@ -395,7 +397,7 @@ func (cr *collectionRun) resume(ctx context.Context) error {
 	for _, op := range cp.Owners {
 		st, ok := parseStatus(op.Status)
 		if !ok || st == stCancelled {
-			return fmt.Errorf("resume from checkpoint: owner status %q", op.Status)
+			return 0, fmt.Errorf("resume from checkpoint: owner status %q", op.Status)
 		}
 		records += op.Records
 		i, listed := idx[op.Key]
@@ -409,7 +411,7 @@ func (cr *collectionRun) resume(ctx context.Context) error {
 	job.Progress.OwnersDone.Add(int64(done))
 	job.Progress.Records.Add(records)
 	log.Info("resuming from a checkpoint", "owners_done", done, "owners_gone", len(cr.gone), "records", records, "saved", cp.Saved)
-	return nil
+	return done, nil
 }
 
 // allDenied turns "access denied for every owner" into a configuration

@@ -182,6 +182,9 @@ type CollectionSummary struct {
 	Partitions map[string]int `json:"partitions"` // dt → records
 	Committed  bool           `json:"committed"`
 	Resumed    bool           `json:"resumed,omitempty"` // committed by an earlier attempt
+	// FromCheckpoint counts owners an earlier attempt finished (restored
+	// from its checkpoint, not read again).
+	FromCheckpoint int `json:"from_checkpoint,omitempty"`
 }
 
 // SummaryHead is a run summary without its ledger.
