@@ -24,7 +24,10 @@
 // files its closed writers left for a partition and records them (with the
 // work they hold) in its own state; after a crash, the next process hands
 // them to Adopt, and its Commit of the partition promotes the adopted files
-// together with its own. Staged files nobody adopts are removed by the
+// together with its own. Adopt comes before the partition's writers are
+// opened (it is refused while one is open). Nothing but the partition's
+// Commit removes a staged file of a closed writer, so what a checkpoint
+// lists survives until then; staged files nobody adopts are removed by the
 // partition's next Commit.
 //
 // # Errors
@@ -73,12 +76,16 @@ type Committer interface {
 // process (see the package doc).
 type Resumer interface {
 	// Staged returns the files closed writers staged for the partition
-	// (own and adopted) that Commit has not yet promoted, in name order.
+	// (own and adopted) that Commit has not yet promoted, in seq order;
+	// nil if there are none.
 	Staged(t Table, partition string) []StagedFile
 	// Adopt makes files an earlier process staged for the partition (as
-	// its Staged returned them) part of the partition's next Commit. It
-	// fails, adopting nothing, if one is missing or differs in size, or
-	// if a writer of the partition is open.
+	// its Staged returned them) part of the partition's next Commit, and
+	// new writers of the partition never reuse their names. It fails,
+	// adopting nothing and naming the file, if one is not a staged file
+	// of the table's shard and partition, is listed twice, is missing or
+	// differs in size; and if a writer of the partition is open. After a
+	// failure the caller redoes the work the files held.
 	Adopt(ctx context.Context, t Table, partition string, files []StagedFile) error
 }
 

@@ -45,6 +45,11 @@ func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m si
 		s.mu.Unlock()
 		return fmt.Errorf("commit %s dt=%s: %d writer(s) still open", t.Collection, d, p.open)
 	}
+	if p != nil && p.adopting > 0 {
+		// Its cleanup would remove the files being adopted.
+		s.mu.Unlock()
+		return fmt.Errorf("commit %s dt=%s: staged files are being adopted", t.Collection, d)
+	}
 	if p == nil && s.committed[k] {
 		s.mu.Unlock()
 		return fmt.Errorf("commit %s dt=%s shard %d: already committed", t.Collection, d, t.Shard)

@@ -35,6 +35,21 @@
 //  4. deletes this shard's staged files of the partition, including ones an
 //     earlier, crashed run left behind.
 //
+// # Resume
+//
+// Sink implements sinks.Resumer. Staged lists the files closed writers
+// (and Adopt) staged for a partition that no Commit promoted yet, in seq
+// order; a caller records them at a checkpoint. A later Sink (another
+// process, another token) hands them to Adopt, which checks that each is
+// this shard's, lies in the partition's staging folder under its part
+// name, exists and has the recorded size, and moves the partition's next
+// seq past them; its Commit then promotes them in step 1 with its own
+// files, and step 4 removes only what is left: staged files of crashed
+// runs that nobody adopted. Adopt is refused while a writer of the
+// partition is open, and Commit while an Adopt of it runs. Neither
+// Close nor anything but Commit (and an aborting writer, of its own
+// files) deletes a staged file.
+//
 // A run that fails or is cancelled before Commit leaves the committed
 // partition as it was (its files sit in _staging only). Once step 1 has
 // started, Commit runs to its end even if ctx is cancelled
@@ -198,8 +213,8 @@ func (o *Options) withDefaults() Options {
 	return r
 }
 
-// Sink writes Parquet into a bucket. It implements sinks.Sink and
-// sinks.Committer and is safe for concurrent use.
+// Sink writes Parquet into a bucket. It implements sinks.Sink,
+// sinks.Committer and sinks.Resumer and is safe for concurrent use.
 type Sink struct {
 	bucket *blob.Bucket
 	owned  bool
@@ -214,6 +229,11 @@ type Sink struct {
 	isClosed  bool
 }
 
+var (
+	_ sinks.Committer = (*Sink)(nil)
+	_ sinks.Resumer   = (*Sink)(nil)
+)
+
 type schemaKey struct {
 	schema *sinks.Schema
 	name   string
@@ -227,9 +247,10 @@ type partKey struct {
 // pendingPart is what writers staged for one partition and shard, waiting
 // for Commit.
 type pendingPart struct {
-	files   []stagedFile
-	nextSeq int
-	open    int // writers not yet closed
+	files    []stagedFile
+	nextSeq  int
+	open     int // writers not yet closed
+	adopting int // Adopt calls checking files; Commit is refused meanwhile
 }
 
 type stagedFile struct {

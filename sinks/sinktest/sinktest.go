@@ -816,10 +816,23 @@ func writeOnly(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, dt string, re
 	}
 }
 
+// stagedKeys lists the staged objects in the bucket.
+func stagedKeys(t *testing.T, b *blob.Bucket) []string {
+	t.Helper()
+	var out []string
+	for _, k := range keys(t, b) {
+		if strings.Contains(k, "/_staging/") {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // testAdopt: a process stages files and crashes before its commit; the
-// next process adopts what the first one's Staged listed, writes more and
-// commits: the partition holds exactly both parts, with no name reused,
-// and staged files nobody adopted are gone.
+// next process adopts what the first one's Staged listed at its
+// checkpoint, writes more and commits: the partition holds exactly both
+// parts, with no name reused and the checkpoint's rows and sha256 in the
+// manifest, and the staged files nobody adopted are gone.
 func testAdopt(t *testing.T, b *blob.Bucket) {
 	ctx := t.Context()
 	opts := &parquetsink.Options{RowGroupRows: 16, TargetFileSize: 4 << 10}
@@ -832,7 +845,8 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	}
 	var rows int64
 	for i, f := range staged {
-		if f.Name != fmt.Sprintf("part-0-%d.parquet", i) || f.Bytes <= 0 || len(f.SHA256) != 64 {
+		if f.Name != fmt.Sprintf("part-0-%d.parquet", i) || f.Bytes <= 0 || len(f.SHA256) != 64 ||
+			!strings.HasPrefix(f.Key, Table.Connector+"/_staging/"+Table.Collection+"/dt="+dt+"/") {
 			t.Errorf("Staged[%d] = %+v", i, f)
 		}
 		rows += f.Rows
@@ -840,28 +854,40 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	if rows != 120 {
 		t.Errorf("Staged rows = %d, want 120", rows)
 	}
-	// Records written after the checkpoint, lost with the crash.
+	// Records written after the checkpoint, lost with the crash: their
+	// staged files are adopted by nobody.
 	writeOnly(t, s1, Table, dt, Records(120, 30, "run-1"))
-	if len(s1.Staged(Table, dt)) <= len(staged) {
+	all := s1.Staged(Table, dt)
+	if len(all) <= len(staged) {
 		t.Fatal("Staged did not grow with a second writer")
 	}
+	orphans := map[string]bool{}
+	for _, f := range all[len(staged):] {
+		orphans[f.Key] = true
+	}
+	// s1 is dropped here without Commit: the crash.
 
 	s2 := newSink(t, b, opts)
-	// Refused: a file that is not there, a wrong size, another folder; and
-	// a refused call adopts nothing.
+	// Refused: a file that is not there, a wrong size, another table or
+	// shard; and a refused call adopts nothing.
 	bad := append([]sinks.StagedFile(nil), staged...)
 	bad[len(bad)-1].Key += ".gone"
-	if err := s2.Adopt(ctx, Table, dt, bad); err == nil || !strings.Contains(err.Error(), ".gone") {
-		t.Errorf("Adopt(missing file) = %v, want an error naming it", err)
+	if err := s2.Adopt(ctx, Table, dt, bad); err == nil || !strings.Contains(err.Error(), bad[len(bad)-1].Key) {
+		t.Errorf("Adopt(missing file) = %v, want an error naming %s", err, bad[len(bad)-1].Key)
 	}
 	bad = append([]sinks.StagedFile(nil), staged...)
 	bad[0].Bytes++
-	if err := s2.Adopt(ctx, Table, dt, bad); err == nil || !strings.Contains(err.Error(), "bytes") {
-		t.Errorf("Adopt(wrong size) = %v, want an error", err)
+	if err := s2.Adopt(ctx, Table, dt, bad); err == nil || !strings.Contains(err.Error(), bad[0].Key) {
+		t.Errorf("Adopt(wrong size) = %v, want an error naming %s", err, bad[0].Key)
 	}
 	other := sinks.Table{Connector: Table.Connector, Collection: "gadgets", Schema: Schema}
 	if err := s2.Adopt(ctx, other, dt, staged); err == nil {
 		t.Error("Adopt of another table's files succeeded")
+	}
+	shard1 := Table
+	shard1.Shard = 1
+	if err := s2.Adopt(ctx, shard1, dt, staged); err == nil {
+		t.Error("Adopt of shard 0's files on shard 1 succeeded")
 	}
 	if got := s2.Staged(Table, dt); len(got) != 0 {
 		t.Fatalf("a refused Adopt left %d files adopted", len(got))
@@ -877,28 +903,55 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	if err := s2.Adopt(ctx, Table, dt, staged); err != nil {
 		t.Fatalf("Adopt = %v", err)
 	}
+	if diff := cmp.Diff(staged, s2.Staged(Table, dt)); diff != "" {
+		t.Errorf("Staged after Adopt (-adopted +got):\n%s", diff)
+	}
 	writeOnly(t, s2, Table, dt, Records(120, 80, "run-1"))
 	names := map[string]bool{}
-	for _, f := range s2.Staged(Table, dt) {
-		if names[f.Name] {
-			t.Errorf("name %s staged twice", f.Name)
+	for i, f := range s2.Staged(Table, dt) {
+		if want := fmt.Sprintf("part-0-%d.parquet", i); f.Name != want {
+			t.Errorf("Staged[%d] named %s, want %s", i, f.Name, want)
+		}
+		if i >= len(staged) && orphans[f.Key] {
+			t.Errorf("new file %s reuses a key of the crashed run", f.Key)
 		}
 		names[f.Name] = true
+	}
+	left := map[string]bool{}
+	for _, k := range stagedKeys(t, b) {
+		left[k] = true
+	}
+	for k := range orphans {
+		if !left[k] {
+			t.Errorf("the crashed run's unadopted %s is gone before Commit", k)
+		}
+	}
+	for _, f := range staged {
+		if !left[f.Key] {
+			t.Errorf("adopted %s is gone before Commit", f.Key)
+		}
 	}
 	if err := s2.Commit(ctx, Table, dt, manifest("run-1", 1)); err != nil {
 		t.Fatalf("Commit = %v", err)
 	}
+	// readRows checks every part's bytes against its manifest entry.
 	checkRows(t, b, Table, Records(0, 200, "run-1"))
 	m := readManifest(t, b, Table, dt, 0)
 	if m.Rows != 200 || len(m.Files) != len(names) {
 		t.Errorf("manifest: %d rows in %d files, want 200 in %d", m.Rows, len(m.Files), len(names))
 	}
-	for _, k := range keys(t, b) {
-		if strings.Contains(k, "_staging") {
-			t.Errorf("staged object left after commit: %s", k)
+	for i, f := range staged {
+		if i < len(m.Files) && (m.Files[i] != sinks.ManifestFile{Name: f.Name, Rows: f.Rows, Bytes: f.Bytes, SHA256: f.SHA256}) {
+			t.Errorf("manifest file %d = %+v, adopted %+v", i, m.Files[i], f)
 		}
 	}
-	if got := s2.Staged(Table, dt); len(got) != 0 {
-		t.Errorf("Staged after Commit = %v", got)
+	if got := parquetKeys(t, b, Table); len(got) != len(names) {
+		t.Errorf("parts = %v, want %d", got, len(names))
+	}
+	if got := stagedKeys(t, b); len(got) != 0 {
+		t.Errorf("staged objects left after commit (the crashed run's unadopted ones included): %v", got)
+	}
+	if got := s2.Staged(Table, dt); got != nil {
+		t.Errorf("Staged after Commit = %v, want nil", got)
 	}
 }
