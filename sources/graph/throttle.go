@@ -2,6 +2,7 @@ package graph
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,8 +126,12 @@ type limiter struct {
 	// back toward full speed: Limits.Recovery, doubled each time a step
 	// up brought 429s back.
 	hold, recovery time.Duration
-	// pausedUntil is read without the lock on unlimited scopes.
+	// pausedUntil is written under mu and read without it on unlimited
+	// scopes.
 	pausedUntil atomic.Int64
+	// refs counts the acquires holding this limiter of a limiterSet, from
+	// the lookup until the permit is released; -1 = evicted (see evict).
+	refs atomic.Int64
 }
 
 func newLimiter(r Rate, headroom, burstShare float64, concurrency int) *limiter {
@@ -171,19 +176,22 @@ func (l *limiter) reserve(now int64, cost int, recovery time.Duration) time.Dura
 // pause the scope for retryAfter and halve its speed, unless the slot was
 // booked before the last slowdown (then the 429 says nothing about the
 // slower pace: requests booked together and throttled together halve the
-// speed once).
-func (l *limiter) throttled(now, sentAt int64, retryAfter time.Duration) {
-	until := now + int64(retryAfter)
-	for {
-		p := l.pausedUntil.Load()
-		if p >= until || l.pausedUntil.CompareAndSwap(p, until) {
-			break
-		}
+// speed once). It reports false, changing nothing, if l was evicted: the
+// caller must apply the 429 to the limiter now in the set.
+func (l *limiter) throttled(now, sentAt int64, retryAfter time.Duration) bool {
+	// Every change to a limiter's state happens under mu, so that evict
+	// sees it or it sees evict's mark.
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refs.Load() < 0 {
+		return false
+	}
+	if until := now + int64(retryAfter); until > l.pausedUntil.Load() {
+		l.pausedUntil.Store(until)
 	}
 	if l.base == 0 {
-		return
+		return true
 	}
-	l.mu.Lock()
 	if sentAt >= l.last429 {
 		l.interval = min(l.interval*2, l.base*maxSlowdown)
 		// A 429 soon after speeding up: that speed was too much; wait
@@ -193,7 +201,7 @@ func (l *limiter) throttled(now, sentAt int64, retryAfter time.Duration) {
 		}
 	}
 	l.last429, l.lastStep = now, now
-	l.mu.Unlock()
+	return true
 }
 
 func (l *limiter) hold0() time.Duration {
@@ -213,18 +221,176 @@ func (l *limiter) slowdown() float64 {
 	return float64(l.interval) / float64(l.base)
 }
 
+// evict marks l evicted (refs −1) and reports true if it is at rest at now:
+// no acquire holds it, and a fresh limiter would book every later request
+// exactly as l would, so dropping l from its set changes no schedule. At
+// rest means:
+//   - nothing in flight and no acquire between lookup and release (refs 0);
+//   - not paused (pausedUntil ≤ now) and, on a rated scope, the bucket full
+//     (tat and pausedUntil ≤ now − slack): reserve then books from
+//     now − slack, as on a fresh limiter;
+//   - at full speed (interval = base) with hold never doubled (hold =
+//     Limits.Recovery, as a fresh limiter's first reserve sets it): a
+//     doubled hold is what the scope learnt from 429s, kept for good, so
+//     such a limiter is never evicted;
+//   - any 429 long over: more than hold since the last 429, and at least
+//     2×hold since the last step up (so the next 429 does not double hold,
+//     as on a fresh limiter, whose lastUp is 0).
+//
+// The one thing a replacement forgets is last429 itself, which only keeps
+// a 429 of a request booked before it from halving the speed again. Such a
+// request has released its permit (else refs > 0), so only its report can
+// still come, a moment after the release; if a sweep falls in that moment,
+// the 429 slows the replacement once more, as if it were news: slower,
+// never faster, and recovered from after hold.
+//
+// The check and the mark happen under mu, and every change to l happens
+// under mu by an acquire holding a reference (reserve) or by throttled,
+// which gives up on an evicted limiter: so no change can slip between the
+// check and the mark (a reference taken and dropped in between would have
+// had to change l under mu, which evict holds).
+func (l *limiter) evict(now int64) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.refs.Load() != 0 || len(l.sem) != 0 || l.pausedUntil.Load() > now {
+		return false
+	}
+	if l.base != 0 {
+		hold := int64(l.hold)
+		switch {
+		case max(l.tat, l.pausedUntil.Load()) > now-l.slack,
+			l.interval != l.base || l.hold != l.recovery,
+			l.last429 != 0 && now-l.last429 <= hold,
+			l.lastUp != 0 && now-l.lastUp < 2*hold:
+			return false
+		}
+	}
+	return l.refs.CompareAndSwap(0, -1)
+}
+
+// ref takes a reference on l unless it was evicted.
+func (l *limiter) ref() bool {
+	for {
+		r := l.refs.Load()
+		if r < 0 {
+			return false
+		}
+		if l.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
+// sweepMin is the fewest limiters made between two sweeps of a set.
+const sweepMin = 1024
+
+// limiterSet holds the limiters of one kind of per-owner scope (mailbox,
+// team, other) by id. It forgets limiters at rest (see evict), so that an
+// export keeps limiters for the owners it is working on, not for every
+// owner it has seen. There is no background goroutine: the acquire that
+// makes a limiter once more than max(sweepMin, alive after the last
+// sweep) have been made since that sweep ranges over the set and evicts
+// those at rest, which costs O(1) amortized per limiter made and keeps at
+// most about 2 × max(sweepMin, busy) limiters.
+//
+// An acquire takes a reference on the limiter it finds (Governor.take) and
+// holds it until its permit is released; a sweep evicts only limiters
+// with no reference, marking them −1 before deleting them, and an acquire
+// that finds a marked one deletes it and makes a fresh one. So at most one
+// limiter of an id is ever in use, and its semaphore alone bounds the
+// requests in flight.
+type limiterSet struct {
+	m  sync.Map // id → *limiter; keys are copies, never part of a request URL
+	mk func() *limiter
+
+	made     atomic.Int64 // limiters made since the last sweep
+	alive    atomic.Int64 // limiters left by the last sweep
+	sweeping atomic.Bool
+	evicted  atomic.Int64 // limiters evicted in all
+}
+
+// take returns id's limiter with a reference held, making one if needed.
+func (g *Governor) take(set *limiterSet, id string) *limiter {
+	for {
+		v, ok := set.m.Load(id)
+		if !ok {
+			fresh := set.mk()
+			fresh.refs.Store(1)
+			if v, ok = set.m.LoadOrStore(strings.Clone(id), fresh); !ok {
+				g.made(set)
+				return fresh
+			}
+		}
+		l := v.(*limiter)
+		if l.ref() {
+			return l
+		}
+		set.m.CompareAndDelete(id, l)
+	}
+}
+
+// lookup returns id's limiter, making one if needed, without a reference:
+// it may be evicted as soon as it is returned.
+func (g *Governor) lookup(set *limiterSet, id string) *limiter {
+	for {
+		v, ok := set.m.Load(id)
+		if !ok {
+			var loaded bool
+			if v, loaded = set.m.LoadOrStore(strings.Clone(id), set.mk()); !loaded {
+				g.made(set)
+			}
+		}
+		l := v.(*limiter)
+		if l.refs.Load() >= 0 {
+			return l
+		}
+		set.m.CompareAndDelete(id, l)
+	}
+}
+
+// made counts a limiter made in set and sweeps the set when enough have
+// been made since the last sweep.
+func (g *Governor) made(set *limiterSet) {
+	if set.made.Add(1) <= max(sweepMin, set.alive.Load()) || !set.sweeping.CompareAndSwap(false, true) {
+		return
+	}
+	set.sweep(g.now().UnixNano())
+	set.sweeping.Store(false)
+}
+
+// sweep evicts the limiters of set at rest at now.
+func (set *limiterSet) sweep(now int64) {
+	set.made.Store(0)
+	var alive int64
+	set.m.Range(func(k, v any) bool {
+		l := v.(*limiter)
+		switch {
+		case l.evict(now):
+			set.evicted.Add(1)
+			set.m.CompareAndDelete(k, l)
+		case l.refs.Load() < 0: // evicted, not yet deleted
+			set.m.CompareAndDelete(k, l)
+		default:
+			alive++
+		}
+		return true
+	})
+	set.alive.Store(alive)
+}
+
 // Governor keeps requests within Graph's limits. One Governor is shared by
 // every worker of a tenant (a Client makes one unless given one); its hot
-// path takes no global lock: per-scope limiters sit in sync.Maps and
-// tenant-wide ones are only on low-rate kinds.
+// path takes no global lock: per-owner limiters sit in limiterSets (a
+// sync.Map each, forgetting owners at rest) and tenant-wide ones are only
+// on low-rate kinds.
 type Governor struct {
 	limits Limits
 	now    func() time.Time
 	sleep  func(ctx context.Context, d time.Duration) error
 
-	mailboxes                                           sync.Map // id → *limiter
-	teams                                               sync.Map // team id → *limiter
-	others                                              sync.Map // id → *limiter
+	mailboxes                                           limiterSet // by mailbox (user) id
+	teams                                               limiterSet // by team id
+	others                                              limiterSet // by Scope.ID
 	teamsExport, channelMessages, teamsOther, directory *limiter
 }
 
@@ -246,50 +412,43 @@ func NewGovernor(l Limits, now func() time.Time, sleep func(context.Context, tim
 	if sleep == nil {
 		sleep = sleepCtx
 	}
-	return &Governor{
+	g := &Governor{
 		limits: l, now: now, sleep: sleep,
 		teamsExport:     newLimiter(l.TeamsExport, l.Headroom, l.Burst, 0),
 		channelMessages: newLimiter(l.ChannelMessages, l.Headroom, l.Burst, 0),
 		teamsOther:      newLimiter(l.TeamsOther, l.Headroom, l.Burst, 0),
 		directory:       newLimiter(l.DirectoryRU, l.Headroom, l.Burst, 0),
 	}
+	g.mailboxes.mk = func() *limiter { return newLimiter(l.Mailbox, l.Headroom, l.Burst, l.MailboxConcurrency) }
+	g.teams.mk = func() *limiter { return newLimiter(l.PerTeam, l.Headroom, l.Burst, 0) }
+	g.others.mk = func() *limiter { return newLimiter(Rate{}, l.Headroom, l.Burst, 0) }
+	return g
 }
 
 // Limits returns the limits the governor keeps.
 func (g *Governor) Limits() Limits { return g.limits }
 
-func (g *Governor) keyed(m *sync.Map, id string, r Rate, conc int) *limiter {
-	if v, ok := m.Load(id); ok {
-		return v.(*limiter)
-	}
-	v, _ := m.LoadOrStore(id, newLimiter(r, g.limits.Headroom, g.limits.Burst, conc))
-	return v.(*limiter)
-}
-
-// team returns a team's limiter, or nil for requests of no team.
-func (g *Governor) team(id string) *limiter {
-	if id == "" {
-		return nil
-	}
-	return g.keyed(&g.teams, id, g.limits.PerTeam, 0)
-}
-
-// chain returns the limiters a scope counts against, most specific first.
-func (g *Governor) chain(s Scope) (a, b *limiter) {
+// route says what scope s counts against: the per-owner limiter of id in
+// set (set nil: none) and a tenant-wide limiter (nil: none).
+func (g *Governor) route(s Scope) (set *limiterSet, id string, tenant *limiter) {
 	switch s.Kind {
 	case ScopeMailbox:
-		return g.keyed(&g.mailboxes, s.ID, g.limits.Mailbox, g.limits.MailboxConcurrency), nil
+		return &g.mailboxes, s.ID, nil
 	case ScopeDirectory:
-		return g.directory, nil
+		return nil, "", g.directory
 	case ScopeTeamsExport:
-		return g.team(s.ID), g.teamsExport
+		tenant = g.teamsExport
 	case ScopeChannelMessages:
-		return g.team(s.ID), g.channelMessages
+		tenant = g.channelMessages
 	case ScopeTeams:
-		return g.team(s.ID), g.teamsOther
+		tenant = g.teamsOther
 	default:
-		return g.keyed(&g.others, s.ID, Rate{}, 0), nil
+		return &g.others, s.ID, nil
 	}
+	if s.ID == "" { // requests of no team
+		return nil, "", tenant
+	}
+	return &g.teams, s.ID, tenant
 }
 
 // permit is what acquire hands out; release it once the response is read.
@@ -297,6 +456,7 @@ func (g *Governor) chain(s Scope) (a, b *limiter) {
 // pace only if the slot was booked after the last slowdown.
 type permit struct {
 	sem      chan struct{}
+	held     *limiter // the per-owner limiter the permit holds a reference on
 	reserved time.Time
 }
 
@@ -304,21 +464,28 @@ func (p permit) release() {
 	if p.sem != nil {
 		<-p.sem
 	}
+	if p.held != nil {
+		p.held.refs.Add(-1)
+	}
 }
 
 // acquire waits until a request of scope s costing cost units may go.
 func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, error) {
-	a, b := g.chain(s)
-	if a == nil {
-		a, b = b, nil
-	}
 	var p permit
+	var a, b *limiter
+	if set, id, tenant := g.route(s); set != nil {
+		a, b = g.take(set, id), tenant
+		p.held = a
+	} else {
+		a = tenant
+	}
 	if a.sem != nil {
 		select {
 		case a.sem <- struct{}{}:
 			p.sem = a.sem
 		case <-ctx.Done():
-			return p, ctx.Err()
+			p.release()
+			return permit{}, ctx.Err()
 		}
 	}
 	p.reserved = g.now()
@@ -338,26 +505,37 @@ func (g *Governor) acquire(ctx context.Context, s Scope, cost int) (permit, erro
 
 // throttled tells the governor that a request of scope s, whose slot was
 // booked at sentAt, got a 429.
+//
+// It takes no reference: the request's permit is already released, so its
+// owner's limiter may have been evicted, or be evicted meanwhile. If so,
+// the 429 goes to the limiter that now stands for the owner, made fresh if
+// need be; an evicted limiter was at rest, so a fresh one is what it
+// was (see evict), and the 429 pauses and slows the owner just the same.
 func (g *Governor) throttled(s Scope, sentAt time.Time, retryAfter time.Duration) {
-	a, b := g.chain(s)
+	set, id, tenant := g.route(s)
 	now, sent := g.now().UnixNano(), sentAt.UnixNano()
-	if a != nil {
-		a.throttled(now, sent, retryAfter)
+	if set != nil {
+		for !g.lookup(set, id).throttled(now, sent, retryAfter) {
+			// evicted between lookup and throttled: apply it to the next
+		}
 	}
-	if b != nil {
-		b.throttled(now, sent, retryAfter)
+	if tenant != nil {
+		tenant.throttled(now, sent, retryAfter)
 	}
 }
 
 // Slowdown reports how much 429s have slowed scope s (1 = full speed).
+// An owner without a limiter is at full speed: evicted limiters were.
 func (g *Governor) Slowdown(s Scope) float64 {
-	a, b := g.chain(s)
+	set, id, tenant := g.route(s)
 	f := 1.0
-	if a != nil {
-		f = a.slowdown()
+	if set != nil {
+		if v, ok := set.m.Load(id); ok {
+			f = v.(*limiter).slowdown()
+		}
 	}
-	if b != nil {
-		f = max(f, b.slowdown())
+	if tenant != nil {
+		f = max(f, tenant.slowdown())
 	}
 	return f
 }
