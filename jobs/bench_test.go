@@ -2,8 +2,11 @@ package jobs
 
 import (
 	"io"
+	"log/slog"
+	"math"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"syscall"
 	"testing"
@@ -79,6 +82,13 @@ func benchExport(b *testing.B, limits graphsim.Limits) {
 	var records, requests, throttled int64
 	var wall, cpu time.Duration
 	b.ReportAllocs()
+	// The soft memory limit the CLI applies (--memory-limit auto), once
+	// per process as the CLI does; the emulator shares this process, so
+	// the figure is conservative.
+	if _, _, err := ApplyMemoryLimit(b.Context(), &Config{MemoryLimit: "auto"}, os.Getenv, slog.New(slog.DiscardHandler)); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { debug.SetMemoryLimit(math.MaxInt64) })
 	for b.Loop() {
 		dir := b.TempDir()
 		cfg, err := LoadConfig([]string{"--demo", "--connector", "outlook-mail",

@@ -29,6 +29,7 @@ type Config struct {
 	KeyURL        string `yaml:"key_url"`
 	ParquetCompat bool   `yaml:"parquet_compat"`
 	FileSizeMiB   int    `yaml:"file_size_mib"`
+	MemoryLimit   string `yaml:"memory_limit"`
 
 	TenantID             string `yaml:"tenant_id"`
 	ClientID             string `yaml:"client_id"`
@@ -115,6 +116,7 @@ var options = []option{
 	{"graph-url", "GraphURL", "override the Graph root (testing)", "Microsoft Graph"},
 	{"authority-host", "AuthorityHost", "override the login authority host (testing)", "Microsoft Graph"},
 	{"ca-file", "CAFile", "extra CA certificate (PEM) to trust for Graph and login (testing)", "Microsoft Graph"},
+	{"memory-limit", "MemoryLimit", "soft memory limit of the process: the garbage collector works harder near it (auto: 75% of the container's memory limit if it has one; off; or a size such as 512MiB); GOMEMLIMIT, if set, wins", "Job"},
 	{"concurrency", "Concurrency", "owners (users, teams) read at once; Graph's per-mailbox limits still apply", "Microsoft Graph"},
 	{"max-backoff", "MaxBackoff", "cap on any one wait before a retry, Graph's Retry-After included (a Retry-After of an hour waits this long, then retries)", "Microsoft Graph"},
 
@@ -155,6 +157,7 @@ func Defaults() Config {
 		GracePeriod:     8 * time.Second,
 		CheckpointEvery: 5 * time.Minute,
 		FileSizeMiB:     128,
+		MemoryLimit:     "auto",
 		LogLevel:        "info",
 		DemoUsers:       25,
 	}
@@ -364,6 +367,9 @@ func (c *Config) Validate() error {
 	}
 	if c.GracePeriod <= 0 {
 		bad("--grace-period %v: must be positive", c.GracePeriod)
+	}
+	if _, err := memoryLimit(c.MemoryLimit, func() int64 { return 0 }); err != nil {
+		bad("%v", err)
 	}
 	if c.FileSizeMiB < 1 {
 		bad("--file-size-mib %d: want at least 1", c.FileSizeMiB)

@@ -109,9 +109,10 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	if err != nil {
 		return cs, nil, fmt.Errorf("list owners: %w", err)
 	}
+	nAll := len(all)
 	cr := &collectionRun{job: job, c: c, log: log, seen: &seenSet{m: map[dedupeKey]struct{}{}}, days: map[string]bool{},
 		exportedAt: job.Now().UTC().Truncate(time.Microsecond)}
-	owners := make([]string, 0, len(all)/max(job.Shards, 1)+len(all)/64+1)
+	var owners []string
 	if c.SenderField != "" {
 		cr.allSet = make(map[string]struct{}, len(all))
 		cr.senderPath = strings.Split(c.SenderField, ".")
@@ -125,6 +126,8 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 	}
 	sort.Strings(owners)
+	ids := sources.CompactIDs(owners)
+	owners, all = nil, nil // the compact list is what stays
 	if c.TimeField != "" {
 		cr.timePath = strings.Split(c.TimeField, ".")
 	}
@@ -132,10 +135,10 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		cr.keyPaths = append(cr.keyPaths, strings.Split(k, "."))
 	}
 	// Every owner is in the ledger, also those the run never reached.
-	cr.ledger = &ledgerPart{collection: c.Name, owners: owners, out: make([]outcome, len(owners)), ownerID: job.OwnerID}
-	cs.Owners = len(owners)
-	job.Progress.OwnersTotal.Add(int64(len(owners)))
-	log.Info("collection started", "owners", len(owners), "owners_all_shards", len(all))
+	cr.ledger = &ledgerPart{collection: c.Name, owners: ids, out: make([]outcome, ids.Len()), ownerID: job.OwnerID}
+	cs.Owners = ids.Len()
+	job.Progress.OwnersTotal.Add(int64(ids.Len()))
+	log.Info("collection started", "owners", ids.Len(), "owners_all_shards", nAll)
 
 	// The writers get their own context: cancelling the run aborts them,
 	// and an error before commit cancels them so nothing becomes visible.
@@ -221,7 +224,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 // readOwners reads every owner not done yet, in segments of about
 // Job.CheckpointEvery with a checkpoint between two segments.
 func (cr *collectionRun) readOwners(ctx context.Context) error {
-	job, owners := cr.job, cr.ledger.owners
+	job, n := cr.job, cr.ledger.owners.Len()
 	every := job.CheckpointEvery
 	if cr.resumer == nil {
 		every = 0
@@ -232,7 +235,7 @@ func (cr *collectionRun) readOwners(ctx context.Context) error {
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(job.Concurrency)
 		dispatched := 0
-		for ; next < len(owners) && gctx.Err() == nil; next++ {
+		for ; next < n && gctx.Err() == nil; next++ {
 			if cr.ledger.out[next].status != stCancelled {
 				continue // done by an earlier attempt
 			}
@@ -246,7 +249,7 @@ func (cr *collectionRun) readOwners(ctx context.Context) error {
 		if err := g.Wait(); err != nil {
 			return err
 		}
-		if next >= len(owners) || ctx.Err() != nil {
+		if next >= n || ctx.Err() != nil {
 			return ctx.Err()
 		}
 		if err := cr.checkpoint(ctx); err != nil {
@@ -259,7 +262,7 @@ func (cr *collectionRun) readOwners(ctx context.Context) error {
 // outcome; it returns an error only when the whole run must stop.
 func (cr *collectionRun) readOwner(ctx context.Context, i int) error {
 	job, c, log := cr.job, cr.c, cr.log
-	owner := cr.ledger.owners[i]
+	owner := cr.ledger.owners.At(i)
 	e := &cr.ledger.out[i]
 	ownerCol := job.OwnerID(owner)
 	defer job.Progress.OwnersDone.Add(1)
@@ -322,7 +325,7 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 		if o.status == stCancelled {
 			continue
 		}
-		cp.Owners = append(cp.Owners, OwnerProgress{Key: OwnerKey(cr.ledger.owners[i]), Status: o.status.String(),
+		cp.Owners = append(cp.Owners, OwnerProgress{Key: OwnerKey(cr.ledger.owners.At(i)), Status: o.status.String(),
 			Code: o.code.String(), Records: o.records, Pages: int64(o.pages)})
 	}
 	cp.Owners = append(cp.Owners, cr.gone...)
@@ -388,9 +391,9 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 			cr.seen.m[k] = struct{}{}
 		}
 	}
-	idx := make(map[string]int, len(cr.ledger.owners))
-	for i, o := range cr.ledger.owners {
-		idx[OwnerKey(o)] = i
+	idx := make(map[string]int, cr.ledger.owners.Len())
+	for i := range cr.ledger.owners.Len() {
+		idx[OwnerKey(cr.ledger.owners.At(i))] = i
 	}
 	var records int64
 	done := 0

@@ -8,6 +8,8 @@ import (
 	"iter"
 	"sync"
 	"time"
+
+	"m365export/sources"
 )
 
 // Outcome of one owner of one collection.
@@ -103,7 +105,7 @@ func (c code) String() string {
 // ledgerPart is one collection's outcomes, index-aligned with its owners.
 type ledgerPart struct {
 	collection string
-	owners     []string // raw ids, never written: ownerID maps them
+	owners     *sources.IDs // raw ids, never written: ownerID maps them
 	out        []outcome
 	ownerID    func(string) string
 }
@@ -151,7 +153,7 @@ func (l *Ledger) All() iter.Seq2[int, LedgerEntry] {
 
 func (p *ledgerPart) entry(j int) LedgerEntry {
 	o := &p.out[j]
-	return LedgerEntry{Collection: p.collection, Owner: p.ownerID(p.owners[j]), Status: o.status.String(),
+	return LedgerEntry{Collection: p.collection, Owner: p.ownerID(p.owners.At(j)), Status: o.status.String(),
 		Code: o.code.String(), Records: o.records, Pages: int64(o.pages)}
 }
 

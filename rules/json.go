@@ -169,11 +169,25 @@ func putParser(p *parser) {
 	clear(p.stack[:cap(p.stack)])
 	p.stack = p.stack[:0]
 	p.astk = p.astk[:0]
-	// Keep at most about 4 MiB of arenas per pooled parser.
-	if len(p.freeVals) > 64 || len(p.freeMems) > 64 || len(p.freePtrs) > 64 {
-		p.freeVals, p.freeMems, p.freePtrs = nil, nil, nil
-	}
+	// Keep at most keptChunks chunks of each arena per pooled parser
+	// (about 0.5 MiB, a typical page's worth): a parser that once met a
+	// huge page must not hold its arenas for the rest of the run, or
+	// memory grows with the number of pages seen.
+	p.freeVals = keepChunks(p.freeVals)
+	p.freeMems = keepChunks(p.freeMems)
+	p.freePtrs = keepChunks(p.freePtrs)
 	parserPool.Put(p)
+}
+
+// keptChunks bounds the free chunks a pooled parser keeps per arena.
+const keptChunks = 8
+
+func keepChunks[T any](free [][]T) [][]T {
+	if len(free) <= keptChunks {
+		return free
+	}
+	clear(free[keptChunks:])
+	return free[:keptChunks]
 }
 
 func (p *parser) fail(msg string, args ...any) error {

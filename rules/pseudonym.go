@@ -44,8 +44,9 @@ type pseudonymizer struct {
 	noCache   bool // benchmarks measure the uncached cost
 }
 
-// maxCached bounds the pseudonym cache of one ruleset.
-const maxCached = 1 << 16
+// maxCached bounds the pseudonym cache of one ruleset: 16k identities,
+// about 4 MiB (64k cost 12 MiB more, at the same end-to-end speed).
+const maxCached = 1 << 14
 
 func (p *pseudonymizer) remember(m *sync.Map, k string, v any) {
 	if !p.noCache && p.cached.Add(1) <= maxCached {

@@ -26,6 +26,11 @@ func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	tty := isTerminal(stderr)
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat, tty)
+	limit, from, err := jobs.ApplyMemoryLimit(ctx, cfg, os.Getenv, log)
+	if err != nil {
+		return fmt.Errorf("%w: %w", jobs.ErrUsage, err)
+	}
+	log.Debug("memory limit", "mib", limit>>20, "from", from)
 	o := jobs.RunOptions{Env: os.Getenv, Logger: log, Out: stdout}
 	if tty {
 		o.Progress = func(p jobs.ProgressReport) { printProgress(stderr, p) }

@@ -172,7 +172,14 @@ func (w *writer) Write(rec sinks.Record) error {
 	b.rows = append(b.rows, parquet.Row(b.vals[r:len(b.vals):len(b.vals)]))
 	w.groupRows++
 	w.groupBytes += int64(len(rec.JSON))
-	if w.groupRows >= w.s.opts.RowGroupRows || w.groupBytes >= w.s.opts.RowGroupBytes {
+	total := w.s.buffered.Add(int64(len(rec.JSON)))
+	o := &w.s.opts
+	if w.groupRows >= o.RowGroupRows || w.groupBytes >= o.RowGroupBytes ||
+		(total > o.BufferBytes && w.groupBytes >= o.RowGroupBytes/8) {
+		// Full, or the Sink's writers together hold more than
+		// BufferBytes (a window of many days opens a writer per day):
+		// end the group early, unless it is tiny.
+		w.s.buffered.Add(-w.groupBytes)
 		w.groupRows, w.groupBytes = 0, 0
 		return w.send(true)
 	}
@@ -350,6 +357,8 @@ func (w *writer) Close() error {
 		return errors.New("close of closed writer")
 	}
 	w.closed = true
+	w.s.buffered.Add(-w.groupBytes)
+	w.groupRows, w.groupBytes = 0, 0
 	if w.err == nil {
 		if err := w.ctx.Err(); err != nil {
 			w.err = fmt.Errorf("close %s dt=%s: %w", w.k.collection, w.k.day, err)
