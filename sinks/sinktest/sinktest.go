@@ -63,6 +63,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"AdoptAfterCrash", testAdopt},
 		{"SeveralShards", testShards},
 		{"RowGroups", testRowGroups},
+		{"SharedBufferBudget", testBufferBudget},
 		{"RollsFiles", testRolling},
 		{"FailedRunKeepsCommitted", testFailedRun},
 		{"InvalidRecord", testInvalidRecord},
@@ -953,5 +954,52 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	}
 	if got := s2.Staged(Table, dt); got != nil {
 		t.Errorf("Staged after Commit = %v, want nil", got)
+	}
+}
+
+// testBufferBudget: writers open on several days at once end their row
+// groups early once together they hold more than BufferBytes of records,
+// and each still writes every record.
+func testBufferBudget(t *testing.T, b *blob.Bucket) {
+	days := []string{"2024-03-01", "2024-03-02", "2024-03-03"}
+	groups := func(name string, budget int64) int {
+		tbl := Table
+		tbl.Collection = name
+		s := newSink(t, b, &parquetsink.Options{RowGroupBytes: 32 << 10, BufferBytes: budget})
+		ws := make([]sinks.RecordWriter, len(days))
+		for i, d := range days {
+			w, err := s.NewWriter(t.Context(), tbl, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws[i] = w
+		}
+		recs := Records(0, 300, "run-1")
+		for i, r := range recs {
+			if err := ws[i%len(days)].Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		n := 0
+		for i, d := range days {
+			if err := ws[i].Close(); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Commit(t.Context(), tbl, d, manifest("run-1", 1)); err != nil {
+				t.Fatal(err)
+			}
+			data, err := b.ReadAll(t.Context(), partDir(tbl, d)+"part-0-0.parquet")
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += rowGroups(t, data)
+		}
+		checkRows(t, b, tbl, recs)
+		return n
+	}
+	roomy := groups("roomy", 1<<30)
+	tight := groups("tight", 32<<10)
+	if tight <= roomy {
+		t.Errorf("a budget of one row group across 3 writers gave %d row groups, a roomy one %d: want more with the budget", tight, roomy)
 	}
 }
