@@ -126,7 +126,13 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 	}
 	sort.Strings(owners)
-	ids := sources.CompactIDs(owners)
+	// Collections of one connector mostly share their owners (mail and
+	// mailbox settings): share the compact list too.
+	ids := job.lastOwners
+	if ids == nil || !ids.Equal(owners) {
+		ids = sources.CompactIDs(owners)
+		job.lastOwners = ids
+	}
 	owners, all = nil, nil // the compact list is what stays
 	if c.TimeField != "" {
 		cr.timePath = strings.Split(c.TimeField, ".")

@@ -128,6 +128,8 @@ type Job struct {
 	Logger          *slog.Logger
 	// Progress, if set, is updated as the run goes.
 	Progress *Progress
+
+	lastOwners *sources.IDs // the previous collection's owners
 }
 
 // Progress holds live counters, safe to read while the run goes.
