@@ -1,8 +1,13 @@
 package jobs
 
 import (
+	"context"
+	"log/slog"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestMemoryLimit(t *testing.T) {
@@ -14,8 +19,8 @@ func TestMemoryLimit(t *testing.T) {
 		want   int64
 		bad    bool
 	}{
-		{"auto", none, 0, false},
-		{"", none, 0, false},
+		{"auto", none, 112 << 20, false},
+		{"", none, 112 << 20, false},
 		{"auto", container, 384 << 20, false},
 		{"off", container, 0, false},
 		{"512MiB", none, 512 << 20, false},
@@ -46,4 +51,34 @@ func TestConfig_BadMemoryLimitIsUsageError(t *testing.T) {
 	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "--memory-limit") {
 		t.Fatalf("Validate = %v, want an error naming --memory-limit", err)
 	}
+}
+
+// TestRaiseWhenOutgrown: a live heap above the automatic limit makes the
+// collector run without pause; the watcher then raises the limit instead
+// of letting the run crawl.
+func TestRaiseWhenOutgrown(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(32 << 20))
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go raiseWhenOutgrown(ctx, 32<<20, 0, slog.New(slog.DiscardHandler))
+	live := make([][]byte, 0, 48)
+	for range 48 {
+		live = append(live, make([]byte, 1<<20)) // 48 MiB live, over the limit
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var sink []byte
+	for time.Now().Before(deadline) {
+		for range 1000 {
+			sink = make([]byte, 4<<10) // garbage: the collector runs and runs
+		}
+		if l := debug.SetMemoryLimit(-1); l > 32<<20 {
+			if l < 2*int64(len(live))<<20 {
+				t.Errorf("limit raised to %d MiB, want at least twice the live heap (%d MiB)", l>>20, len(live))
+			}
+			runtime.KeepAlive(live)
+			_ = sink
+			return
+		}
+	}
+	t.Fatal("the limit was not raised in 10 s under continuous collection")
 }
