@@ -116,7 +116,7 @@ var options = []option{
 	{"graph-url", "GraphURL", "override the Graph root (testing)", "Microsoft Graph"},
 	{"authority-host", "AuthorityHost", "override the login authority host (testing)", "Microsoft Graph"},
 	{"ca-file", "CAFile", "extra CA certificate (PEM) to trust for Graph and login (testing)", "Microsoft Graph"},
-	{"memory-limit", "MemoryLimit", "soft memory limit of the process: the garbage collector works harder near it (auto: 75% of the container's memory limit, else 112MiB, raised if collecting garbage would take over a quarter of the CPU; off; or a size such as 512MiB); GOMEMLIMIT, if set, wins", "Job"},
+	{"memory-limit", "MemoryLimit", "soft memory limit of the process: the garbage collector works harder near it (auto: 75% of the container's memory limit, else 96MiB, raised if collecting garbage would take over a quarter of the CPU; off; or a size such as 512MiB); GOMEMLIMIT, if set, wins", "Job"},
 	{"concurrency", "Concurrency", "owners (users, teams) read at once; Graph's per-mailbox limits still apply", "Microsoft Graph"},
 	{"max-backoff", "MaxBackoff", "cap on any one wait before a retry, Graph's Retry-After included (a Retry-After of an hour waits this long, then retries)", "Microsoft Graph"},
 

@@ -19,8 +19,8 @@ func TestMemoryLimit(t *testing.T) {
 		want   int64
 		bad    bool
 	}{
-		{"auto", none, 112 << 20, false},
-		{"", none, 112 << 20, false},
+		{"auto", none, 96 << 20, false},
+		{"", none, 96 << 20, false},
 		{"auto", container, 384 << 20, false},
 		{"off", container, 0, false},
 		{"512MiB", none, 512 << 20, false},
