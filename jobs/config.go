@@ -94,7 +94,7 @@ var options = []option{
 	{"demo", "Demo", "run against the built-in Graph emulator with a DEMO salt and key (never for real data)", "Job"},
 	{"demo-users", "DemoUsers", "users in the demo tenant", "Job"},
 	{"grace-period", "GracePeriod", "after SIGTERM or SIGINT: stop taking owners, abandon unfinished partitions, and exit (code 1) at the latest after this long (keep it below the scheduler's: Cloud Run kills 10s after SIGTERM, Kubernetes 30s by default)", "Job"},
-	{"checkpoint-every", "CheckpointEvery", "during a long collection, save which owners are done about this often (in --state), so that a crashed or stopped run resumes with the others; 0 turns it off", "Job"},
+	{"checkpoint-every", "CheckpointEvery", "during a long collection, save which owners are done about this often (in --state), so that a crashed or stopped run resumes with the others; each checkpoint lets the owners in flight finish first (a mailbox that takes minutes makes that dear: raise it); 0 turns it off", "Job"},
 
 	{"dest", "Dest", "bucket URL for the Parquet output: s3://bucket/prefix?region=…, gs://bucket/prefix, file:///dir", "Output"},
 	{"state", "State", "bucket URL for incremental state (watermarks, checkpoints); keep it out of the analysts' bucket", "Output"},

@@ -101,6 +101,7 @@ type collectionRun struct {
 	keyPaths             [][]string
 	exportedAt           time.Time
 	firstFail            atomic.Pointer[error]
+	drained              time.Duration // the last segment's drain
 }
 
 func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger) (CollectionSummary, *ledgerPart, error) {
@@ -252,12 +253,17 @@ func (cr *collectionRun) readOwners(ctx context.Context) error {
 			i := next
 			g.Go(func() error { return cr.readOwner(gctx, i) })
 		}
+		drain := time.Now()
 		if err := g.Wait(); err != nil {
 			return err
 		}
 		if next >= n || ctx.Err() != nil {
 			return ctx.Err()
 		}
+		// The time the last owners of the segment took while the other
+		// workers waited: what a checkpoint costs (a mailbox that takes
+		// minutes makes it dear; raise --checkpoint-every then).
+		cr.drained = time.Since(drain)
 		if err := cr.checkpoint(ctx); err != nil {
 			return err
 		}
@@ -348,7 +354,7 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 		cr.log.Warn("checkpoint not saved: a crash would redo the owners read since the last one", "error", err)
 		return nil
 	}
-	cr.log.Info("checkpoint saved", "owners_done", len(cp.Owners), "days", len(cp.Files))
+	cr.log.Info("checkpoint saved", "owners_done", len(cp.Owners), "days", len(cp.Files), "waited_for_owners_in_flight", cr.drained.Round(time.Millisecond))
 	return nil
 }
 
