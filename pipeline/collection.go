@@ -354,7 +354,7 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 		cr.log.Warn("checkpoint not saved: a crash would redo the owners read since the last one", "error", err)
 		return nil
 	}
-	cr.log.Info("checkpoint saved", "owners_done", len(cp.Owners), "days", len(cp.Files), "waited_for_owners_in_flight", cr.drained.Round(time.Millisecond))
+	cr.log.Info("checkpoint saved", "owners_done", len(cp.Owners), "days", len(cp.Files), "waited_for_owners_in_flight", cr.drained.Round(time.Millisecond).String())
 	return nil
 }
 
