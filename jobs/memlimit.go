@@ -86,7 +86,8 @@ func ApplyMemoryLimit(ctx context.Context, cfg *Config, env func(string) string,
 	if env("GOMEMLIMIT") != "" {
 		return debug.SetMemoryLimit(-1), "GOMEMLIMIT", nil
 	}
-	l, err := memoryLimit(cfg.MemoryLimit, cgroupMemoryLimit)
+	container := cgroupMemoryLimit()
+	l, err := memoryLimit(cfg.MemoryLimit, func() int64 { return container })
 	if err != nil {
 		return 0, "", err
 	}
@@ -96,7 +97,7 @@ func ApplyMemoryLimit(ctx context.Context, cfg *Config, env func(string) string,
 	}
 	debug.SetMemoryLimit(l)
 	if a := strings.ToLower(strings.TrimSpace(cfg.MemoryLimit)); a == "" || a == "auto" {
-		go raiseWhenOutgrown(ctx, l, cgroupMemoryLimit(), log)
+		go raiseWhenOutgrown(ctx, l, container, log)
 	}
 	return l, "--memory-limit", nil
 }

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"sort"
-	"strings"
 	"time"
 
 	"m365export/sinks"
@@ -99,6 +98,5 @@ func sortedDays[V any](m map[string]V) []string {
 // validCheckpoint reports whether cp belongs to this run and collection.
 func validCheckpoint(cp *Checkpoint, job *Job, c Collection) bool {
 	return cp != nil && cp.RunID == job.RunID && cp.Collection == c.Name &&
-		cp.From.Equal(job.Window.From) && cp.To.Equal(job.Window.To) &&
-		!strings.ContainsAny(cp.Collection, "/")
+		cp.From.Equal(job.Window.From) && cp.To.Equal(job.Window.To)
 }

@@ -38,25 +38,19 @@ type stagingSink struct {
 func newStagingSink(b *bucket) *stagingSink { return &stagingSink{b: b, staged: map[string][]string{}} }
 
 type stagingWriter struct {
-	s       *stagingSink
-	key     string
-	records []string
+	bufWriter
+	s *stagingSink
 }
 
 func (s *stagingSink) NewWriter(_ context.Context, t sinks.Table, dt string) (sinks.RecordWriter, error) {
-	return &stagingWriter{s: s, key: t.Collection + "/" + dt}, nil
-}
-
-func (w *stagingWriter) Write(r sinks.Record) error {
-	w.records = append(w.records, r.Owner+"|"+string(r.JSON))
-	return nil
+	return &stagingWriter{bufWriter: bufWriter{key: t.Collection + "/" + dt}, s: s}, nil
 }
 
 func (w *stagingWriter) Close() error {
 	w.s.b.mu.Lock()
 	name := fmt.Sprintf("%s/part-%d", w.key, w.s.b.seq)
 	w.s.b.seq++
-	w.s.b.files[name] = w.records
+	w.s.b.files[name] = w.buf
 	w.s.b.mu.Unlock()
 	w.s.mu.Lock()
 	w.s.staged[w.key] = append(w.s.staged[w.key], name)

@@ -70,18 +70,24 @@ type memSink struct {
 	committed []string
 }
 
-type memWriter struct {
-	s   *memSink
-	key string
+// bufWriter keeps a writer's records as "owner|json" until Close.
+type bufWriter struct {
+	key string // collection/dt
 	buf []string
 }
 
-func (s *memSink) NewWriter(ctx context.Context, t sinks.Table, dt string) (sinks.RecordWriter, error) {
-	return &memWriter{s: s, key: t.Collection + "/" + dt}, nil
-}
-func (w *memWriter) Write(r sinks.Record) error {
+func (w *bufWriter) Write(r sinks.Record) error {
 	w.buf = append(w.buf, r.Owner+"|"+string(r.JSON))
 	return nil
+}
+
+type memWriter struct {
+	bufWriter
+	s *memSink
+}
+
+func (s *memSink) NewWriter(ctx context.Context, t sinks.Table, dt string) (sinks.RecordWriter, error) {
+	return &memWriter{bufWriter: bufWriter{key: t.Collection + "/" + dt}, s: s}, nil
 }
 func (w *memWriter) Close() error {
 	w.s.mu.Lock()

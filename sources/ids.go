@@ -16,13 +16,25 @@ const guidMark = 0xff
 
 // Append adds id.
 func (l *IDs) Append(id string) {
-	if g, ok := packGUID(id); ok {
-		l.data = append(l.data, guidMark)
-		l.data = append(l.data, g[:]...)
-	} else {
-		l.data = append(l.data, id...)
-	}
+	l.data = appendPacked(l.data, id)
 	l.ends = append(l.ends, uint32(len(l.data)))
+}
+
+// appendPacked appends id as IDs stores it.
+func appendPacked(dst []byte, id string) []byte {
+	if g, ok := packGUID(id); ok {
+		return append(append(dst, guidMark), g[:]...)
+	}
+	return append(dst, id...)
+}
+
+// raw is id i as stored.
+func (l *IDs) raw(i int) []byte {
+	start := uint32(0)
+	if i > 0 {
+		start = l.ends[i-1]
+	}
+	return l.data[start:l.ends[i]]
 }
 
 // packGUID packs a lower-case hyphenated GUID into 16 bytes.
@@ -82,11 +94,7 @@ func (l *IDs) Len() int {
 
 // At returns id i (a new string).
 func (l *IDs) At(i int) string {
-	start := uint32(0)
-	if i > 0 {
-		start = l.ends[i-1]
-	}
-	b := l.data[start:l.ends[i]]
+	b := l.raw(i)
 	if len(b) == 17 && b[0] == guidMark {
 		return unpackGUID(b[1:])
 	}
@@ -107,8 +115,9 @@ func (l *IDs) Equal(ids []string) bool {
 	if l.Len() != len(ids) {
 		return false
 	}
+	var buf [64]byte
 	for i, id := range ids {
-		if l.At(i) != id {
+		if string(appendPacked(buf[:0], id)) != string(l.raw(i)) {
 			return false
 		}
 	}

@@ -37,21 +37,10 @@ func memBucket(t *testing.T) *blob.Bucket {
 	return b
 }
 
-// stage writes recs with one writer of s and closes it, without Commit.
+// stage writes recs into the resume test's partition, without Commit.
 func stage(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, recs []sinks.Record) {
 	t.Helper()
-	w, err := s.NewWriter(t.Context(), tbl, resumeDay)
-	if err != nil {
-		t.Fatalf("NewWriter = %v", err)
-	}
-	for _, r := range recs {
-		if err := w.Write(r); err != nil {
-			t.Fatalf("Write = %v", err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("Close = %v", err)
-	}
+	sinktest.Stage(t, s, tbl, resumeDay, recs)
 }
 
 // commit commits the partition and returns its manifest.

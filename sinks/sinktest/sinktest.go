@@ -117,8 +117,17 @@ func manifest(runID string, shards int) sinks.Manifest {
 // it and commits.
 func writePartition(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, dt string, recs []sinks.Record, m sinks.Manifest) {
 	t.Helper()
-	ctx := t.Context()
-	w, err := s.NewWriter(ctx, tbl, dt)
+	Stage(t, s, tbl, dt, recs)
+	if err := s.Commit(t.Context(), tbl, dt, m); err != nil {
+		t.Fatalf("Commit(%s, %s) = %v", tbl.Collection, dt, err)
+	}
+}
+
+// Stage writes recs into partition dt with one writer of s and closes it,
+// without Commit: the files stay staged.
+func Stage(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, dt string, recs []sinks.Record) {
+	t.Helper()
+	w, err := s.NewWriter(t.Context(), tbl, dt)
 	if err != nil {
 		t.Fatalf("NewWriter(%s, %s) = %v", tbl.Collection, dt, err)
 	}
@@ -129,9 +138,6 @@ func writePartition(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, dt strin
 	}
 	if err := w.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
-	}
-	if err := s.Commit(ctx, tbl, dt, m); err != nil {
-		t.Fatalf("Commit(%s, %s) = %v", tbl.Collection, dt, err)
 	}
 }
 
@@ -800,23 +806,6 @@ func testLargeFile(t *testing.T, b *blob.Bucket) {
 	checkRows(t, b, Table, recs)
 }
 
-// writeOnly writes recs with one writer and closes it, without commit.
-func writeOnly(t *testing.T, s *parquetsink.Sink, tbl sinks.Table, dt string, recs []sinks.Record) {
-	t.Helper()
-	w, err := s.NewWriter(t.Context(), tbl, dt)
-	if err != nil {
-		t.Fatalf("NewWriter = %v", err)
-	}
-	for _, r := range recs {
-		if err := w.Write(r); err != nil {
-			t.Fatalf("Write = %v", err)
-		}
-	}
-	if err := w.Close(); err != nil {
-		t.Fatalf("Close = %v", err)
-	}
-}
-
 // stagedKeys lists the staged objects in the bucket.
 func stagedKeys(t *testing.T, b *blob.Bucket) []string {
 	t.Helper()
@@ -839,7 +828,7 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	opts := &parquetsink.Options{RowGroupRows: 16, TargetFileSize: 4 << 10}
 	const dt = "2024-03-01"
 	s1 := newSink(t, b, opts)
-	writeOnly(t, s1, Table, dt, Records(0, 120, "run-1"))
+	Stage(t, s1, Table, dt, Records(0, 120, "run-1"))
 	staged := s1.Staged(Table, dt)
 	if len(staged) < 2 {
 		t.Fatalf("Staged = %d files, want several (rolled at 4 KiB)", len(staged))
@@ -857,7 +846,7 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	}
 	// Records written after the checkpoint, lost with the crash: their
 	// staged files are adopted by nobody.
-	writeOnly(t, s1, Table, dt, Records(120, 30, "run-1"))
+	Stage(t, s1, Table, dt, Records(120, 30, "run-1"))
 	all := s1.Staged(Table, dt)
 	if len(all) <= len(staged) {
 		t.Fatal("Staged did not grow with a second writer")
@@ -907,7 +896,7 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	if diff := cmp.Diff(staged, s2.Staged(Table, dt)); diff != "" {
 		t.Errorf("Staged after Adopt (-adopted +got):\n%s", diff)
 	}
-	writeOnly(t, s2, Table, dt, Records(120, 80, "run-1"))
+	Stage(t, s2, Table, dt, Records(120, 80, "run-1"))
 	names := map[string]bool{}
 	for i, f := range s2.Staged(Table, dt) {
 		if want := fmt.Sprintf("part-0-%d.parquet", i); f.Name != want {
