@@ -36,9 +36,9 @@ docs: ## the data dictionary: every table and column, with its Graph source
 	$(GO) run ./jobs/tables/cmd/docgen > jobs/tables/data-dictionary.md
 	@echo "wrote jobs/tables/data-dictionary.md"
 
-demo: build ## export all five connectors from the built-in Graph emulator into ./out (DEMO salt and key)
+demo: build ## export every connector from the built-in Graph emulator into ./out (DEMO salt and key)
 	rm -rf out .m365export-state
-	$(BIN) --demo --connector entra-id,outlook-cal,outlook-mail,msft-teams,msft-copilot --log-format text --log-level warn
+	$(BIN) --demo --connector all --log-format text --log-level warn
 	@echo "Parquet files:" && find out -name '*.parquet' | sort | head -20 && echo "(…)"
 
 clean:

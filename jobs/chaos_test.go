@@ -29,6 +29,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"m365export/pipeline"
 	"m365export/sinks"
 	"m365export/sources/graph/graphsim"
 )
@@ -40,10 +41,11 @@ var (
 	chaosUsers  = flag.Int("chaos.users", 12, "users in the emulated tenant")
 )
 
-var chaosConnectors = []string{"entra-id", "outlook-cal", "outlook-mail", "msft-teams", "msft-copilot"}
+// chaosConnectors are every registered connector.
+var chaosConnectors = ConnectorNames()
 
 // chaosWindow is the window every trial exports.
-var chaosWindow = window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+var chaosWindow = pipeline.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
 
 // buildExporter builds bin/m365export into a temporary directory, unless
 // -chaos.bin names one.

@@ -15,6 +15,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
+	"m365export/pipeline"
 	"m365export/sources/graph"
 )
 
@@ -72,8 +73,12 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 	if err != nil {
 		fail("token: %v", err)
 	}
-	for _, connector := range strings.Split(cfg.Connector, ",") {
-		spec := registry[connector]
+	specs, err := cfg.connectors()
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrUsage, err)
+	}
+	for _, spec := range specs {
+		connector := spec.Name
 		var missing []string
 		for _, s := range spec.Scopes {
 			if !slices.Contains(roles, s) {
@@ -90,8 +95,8 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 		}
 		// 3. One page of each collection.
 		owners := newOwnerCache(r.client, cfg)
-		w0 := window{From: mustNow(cfg, r).Add(-24 * time.Hour).UTC().Truncate(24 * time.Hour), To: mustNow(cfg, r).UTC().Truncate(24 * time.Hour)}
-		for _, cs := range spec.Collections {
+		w0 := pipeline.Window{From: mustNow(cfg, r).Add(-24 * time.Hour).UTC().Truncate(24 * time.Hour), To: mustNow(cfg, r).UTC().Truncate(24 * time.Hour)}
+		for _, cs := range spec.Plan(cfg.NoGroups) {
 			first := cs.First
 			src := &graph.Collection{Client: r.client, Owners: owners.lister(cs.Owners),
 				First: func(owner string) string { return first(owner, w0) }}

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"m365export/jobs/connector"
 )
 
 // Config is an export job's configuration. Every setting comes, in order of
@@ -88,7 +90,7 @@ type option struct {
 }
 
 var options = []option{
-	{"connector", "Connector", "what to export: entra-id, outlook-cal, outlook-mail, msft-teams, msft-copilot", "Job"},
+	{"connector", "Connector", "what to export: comma-separated connectors (listed below), or all", "Job"},
 	{"config", "", "YAML file with any of these settings (keys in snake_case; unknown keys are errors)", "Job"},
 	{"dry-run", "DryRun", "print the plan (window, collections, owners' count, destinations) and exit", "Job"},
 	{"demo", "Demo", "run against the built-in Graph emulator with a DEMO salt and key (never for real data)", "Job"},
@@ -302,18 +304,19 @@ func (c *Config) shardsFromEnv(env func(string) string) error {
 	return nil
 }
 
+// connectors resolves --connector in the registry.
+func (c *Config) connectors() ([]*connector.Connector, error) {
+	return connector.Resolve(strings.Split(c.Connector, ","))
+}
+
 // Validate reports every problem at once, before any network call.
 func (c *Config) Validate() error {
 	var errs []error
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Connector == "" {
-		bad("--connector is required (one of %s)", strings.Join(ConnectorNames(), ", "))
-	} else {
-		for _, name := range strings.Split(c.Connector, ",") {
-			if _, ok := registry[name]; !ok {
-				bad("unknown connector %q (one of %s)", name, strings.Join(ConnectorNames(), ", "))
-			}
-		}
+		bad("--connector is required (one of %s, or all)", strings.Join(ConnectorNames(), ", "))
+	} else if _, err := c.connectors(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.Dest == "" && !c.Demo {
 		bad("--dest is required (a bucket URL such as s3://bucket/prefix or gs://bucket/prefix)")
@@ -465,6 +468,13 @@ over the environment, which wins over the file.
 			}
 		}
 		fmt.Fprintf(w, "  --%s\n        %s%s\n", o.name, o.help, def)
+	}
+	fmt.Fprint(w, "\nConnectors (--connector; m365export scopes lists their permissions):\n")
+	for _, c := range connector.All() {
+		fmt.Fprintf(w, "  %-14s %s\n", c.Name, c.Doc)
+		for _, cs := range c.Collections {
+			fmt.Fprintf(w, "    %-22s %s\n", cs.Name, cs.Doc)
+		}
 	}
 	fmt.Fprint(w, `
 Exit codes: 0 ok, 1 failed (safe to retry), 2 usage or configuration (do not

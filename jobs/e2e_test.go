@@ -114,16 +114,16 @@ func rowKey(dt string, r sinktest.Row) string {
 
 // expected computes, from the emulator's ground truth and the same rules,
 // the rows a connector's export must hold for window w.
-func expected(t *testing.T, sim *graphsim.Server, connector string, w window, runID string, snapshotDay string) map[string][]string {
+func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.Window, runID string, snapshotDay string) map[string][]string {
 	t.Helper()
 	rs, err := LoadRules(connector, "pseudonymized", false, "", testEnvSecrets())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ownerID := ownerIDFunc(rs, registry[connector])
+	ownerID := ownerIDFunc(rs)
 	ten := sim.Tenant()
 	out := map[string][]string{}
-	for _, cs := range registry[connector].Collections {
+	for _, cs := range mustConnector(t, connector).Collections {
 		schema := tables.Lookup(connector, cs.Name)
 		var sel []string
 		if i := strings.Index(cs.First("x", w), "$select="); i >= 0 {
@@ -250,7 +250,7 @@ func stripOwner(row string) string {
 
 func TestExport_EveryConnectorMatchesGroundTruth(t *testing.T) {
 	sim := startSim(t, 12)
-	w := window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	w := pipeline.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
 	for _, connector := range ConnectorNames() {
 		t.Run(connector, func(t *testing.T) {
 			dir := t.TempDir()
@@ -390,7 +390,7 @@ func TestGolden_Connectors(t *testing.T) {
 			if diff := cmp.Diff(string(want), b.String()); diff != "" {
 				t.Errorf("output differs from %s (-want +got):\n%s", file, diff)
 			}
-			for _, cs := range registry[connector].Collections {
+			for _, cs := range mustConnector(t, connector).Collections {
 				if len(got[cs.Name]) == 0 {
 					t.Errorf("collection %s has no rows in the golden export: add data to the emulator or widen the window", cs.Name)
 				}

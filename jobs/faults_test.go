@@ -114,7 +114,7 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 	if err != nil {
 		t.Fatal(err)
 	}
-	ownerID := ownerIDFunc(rs, registry[connector])
+	ownerID := ownerIDFunc(rs)
 	got := map[string]map[string]pipeline.LedgerEntry{}
 	for _, e := range s.Ledger.All() {
 		if got[e.Collection] == nil {
@@ -157,7 +157,7 @@ func checkVisible(t *testing.T, dir string) {
 // checkTruth compares the output of a connector with the ground truth.
 func checkTruth(t *testing.T, sim *graphsim.Server, dir, connector string) {
 	t.Helper()
-	w := window{From: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	w := pipeline.Window{From: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
 	want := expected(t, sim, connector, w, "faults", sim.Tenant().Now().Format("2006-01-02"))
 	got := readOutput(t, dir, connector)
 	if len(want) == 0 {
@@ -300,7 +300,7 @@ func TestFaults_OwnersWithoutData(t *testing.T) {
 
 	t.Run("users deleted mid-run", func(t *testing.T) {
 		sim := startSimWith(t, graphsim.Options{Users: 12, Faults: graphsim.Faults{DeleteUsers: 3, DeleteAfter: 8}})
-		w := window{From: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+		w := pipeline.Window{From: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
 		day := sim.Tenant().Now().Format("2006-01-02")
 		before := expected(t, sim, "outlook-mail", w, "faults", day)
 		dir := t.TempDir()

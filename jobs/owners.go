@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"m365export/jobs/connector"
 	"m365export/sources"
 	"m365export/sources/graph"
 )
@@ -21,22 +22,22 @@ type ownerCache struct {
 	client *graph.Client
 	cfg    *Config
 	mu     sync.Mutex
-	lists  map[ownerKind]*sources.IDs // compact: 100k users cost ~4 MB
+	lists  map[connector.Owners]*sources.IDs // compact: 100k users cost ~4 MB
 }
 
 func newOwnerCache(c *graph.Client, cfg *Config) *ownerCache {
-	return &ownerCache{client: c, cfg: cfg, lists: map[ownerKind]*sources.IDs{}}
+	return &ownerCache{client: c, cfg: cfg, lists: map[connector.Owners]*sources.IDs{}}
 }
 
 // lister returns Collection.Owners for a kind (nil for the tenant).
-func (oc *ownerCache) lister(k ownerKind) func(context.Context) ([]string, error) {
-	if k == ownerTenant {
+func (oc *ownerCache) lister(k connector.Owners) func(context.Context) ([]string, error) {
+	if k == connector.Tenant {
 		return nil
 	}
 	return func(ctx context.Context) ([]string, error) { return oc.get(ctx, k) }
 }
 
-func (oc *ownerCache) get(ctx context.Context, k ownerKind) ([]string, error) {
+func (oc *ownerCache) get(ctx context.Context, k connector.Owners) ([]string, error) {
 	oc.mu.Lock()
 	defer oc.mu.Unlock()
 	if l, ok := oc.lists[k]; ok {
@@ -45,11 +46,11 @@ func (oc *ownerCache) get(ctx context.Context, k ownerKind) ([]string, error) {
 	var l []string
 	var err error
 	switch k {
-	case ownerUser:
+	case connector.User:
 		l, err = oc.users(ctx)
-	case ownerGroup:
+	case connector.Group:
 		l, err = oc.ids(ctx, "/v1.0/groups?$select=id&$top=999", nil)
-	case ownerTeam:
+	case connector.Team:
 		l, err = oc.ids(ctx, "/v1.0/teams", nil)
 	default:
 		err = fmt.Errorf("unknown owner kind %q", k)

@@ -17,7 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"gocloud.dev/blob"
 
-	"m365export/jobs/tables"
+	"m365export/jobs/connector"
 	"m365export/pipeline"
 	"m365export/rules"
 	"m365export/sinks"
@@ -135,14 +135,17 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	} else if r.secrets, err = LoadSecrets(ctx, cfg.SaltURL, cfg.KeyURL, r.o.Env); err != nil {
 		return nil, err
 	}
-	connectors := strings.Split(cfg.Connector, ",")
+	connectors, err := cfg.connectors()
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
+	}
 	rulesets := map[string]*rules.Ruleset{}
 	for _, c := range connectors {
-		rs, err := LoadRules(c, cfg.IDs, cfg.NoGroups, cfg.Rules, r.secrets)
+		rs, err := LoadRules(c.Name, cfg.IDs, cfg.NoGroups, cfg.Rules, r.secrets)
 		if err != nil {
 			return nil, err
 		}
-		rulesets[c] = rs
+		rulesets[c.Name] = rs
 	}
 	if cfg.DryRun {
 		for _, c := range connectors {
@@ -162,7 +165,7 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	var sums []*pipeline.Summary
 	var partial error
 	for _, c := range connectors {
-		s, err := r.runConnector(ctx, c, rulesets[c], now)
+		s, err := r.runConnector(ctx, c, rulesets[c.Name], now)
 		if s != nil {
 			sums = append(sums, s)
 		}
@@ -171,7 +174,7 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 			continue
 		}
 		if err != nil {
-			return sums, fmt.Errorf("%s: %w", c, err)
+			return sums, fmt.Errorf("%s: %w", c.Name, err)
 		}
 	}
 	return sums, partial
@@ -406,10 +409,10 @@ func (r *runner) runID(w pipeline.Window) string {
 	return "w" + w.From.UTC().Format("20060102T150405") + "-" + w.To.UTC().Format("20060102T150405")
 }
 
-func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.Ruleset, now time.Time) (*pipeline.Summary, error) {
+func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs *rules.Ruleset, now time.Time) (*pipeline.Summary, error) {
 	cfg := r.cfg
+	connector := spec.Name
 	log := r.log.With("connector", connector)
-	spec := registry[connector]
 	var store *stateStore
 	var st *state
 	if r.state != nil {
@@ -456,23 +459,16 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 	log = log.With("run_id", runID)
 	owners := newOwnerCache(r.client, cfg)
 	var cols []pipeline.Collection
-	for _, cs := range spec.Collections {
-		if cfg.NoGroups && (cs.Name == "groups" || cs.Name == "group_members") {
-			continue
-		}
-		schema := tables.Lookup(connector, cs.Name)
-		if schema == nil {
-			return nil, fmt.Errorf("no table schema for %s/%s", connector, cs.Name)
-		}
-		first, win := cs.First, window{From: w.From, To: w.To}
+	for _, cs := range spec.Plan(cfg.NoGroups) {
+		first := cs.First
 		src := &graph.Collection{
 			Client: r.client,
-			First:  func(owner string) string { return first(owner, win) },
+			First:  func(owner string) string { return first(owner, w) },
 			Owners: owners.lister(cs.Owners),
 		}
 		cols = append(cols, pipeline.Collection{
 			Name: cs.Name, Source: src, Sanitizer: rs,
-			Table:     sinks.Table{Connector: connector, Collection: cs.Name, Shard: cfg.Shard, Schema: schema},
+			Table:     sinks.Table{Connector: connector, Collection: cs.Name, Shard: cfg.Shard, Schema: cs.Schema},
 			TimeField: cs.TimeField, SenderField: cs.SenderField, DedupeKey: cs.DedupeKey,
 		})
 	}
@@ -482,7 +478,7 @@ func (r *runner) runConnector(ctx context.Context, connector string, rs *rules.R
 		Committer: committer{sink: r.sink, rulesHash: rs.Hash(), salt: salt},
 		Window:    w, SnapshotDay: now.UTC().Format("2006-01-02"), RunID: runID,
 		Shard: cfg.Shard, Shards: cfg.Shards, Concurrency: cfg.Concurrency,
-		OwnerID: ownerIDFunc(rs, spec), Done: st.Pending.committed,
+		OwnerID: ownerIDFunc(rs), Done: st.Pending.committed,
 		Logger: log, Progress: prog,
 	}
 	if store != nil {
@@ -546,7 +542,7 @@ const summaryTimeout = 10 * time.Second
 // ownerIDFunc gives _owner its form: users as users.id holds them; teams
 // and groups keep their ids (they are not personal and their tables keep
 // them).
-func ownerIDFunc(rs *rules.Ruleset, spec connectorSpec) func(string) string {
+func ownerIDFunc(rs *rules.Ruleset) func(string) string {
 	// No cache here: the ruleset caches pseudonyms up to a bound, and a
 	// map of every owner would make memory grow with the tenant.
 	return func(id string) string {
@@ -616,15 +612,15 @@ func (r *runner) printSummary(s *pipeline.Summary) {
 	}
 }
 
-func (r *runner) printPlan(connector string, now time.Time) {
+func (r *runner) printPlan(c *connector.Connector, now time.Time) {
 	cfg := r.cfg
 	w, _ := computeWindow(cfg, now, nil)
-	fmt.Fprintf(r.o.Out, "connector %s: %s\n", connector, registry[connector].Doc)
+	fmt.Fprintf(r.o.Out, "connector %s: %s\n", c.Name, c.Doc)
 	fmt.Fprintf(r.o.Out, "  window     %s to %s (without --since: from the watermark at --state, else this lookback)\n", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339))
 	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)
-	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(registry[connector].Scopes, ", "))
-	for _, c := range registry[connector].Collections {
-		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", c.Name, c.Owners, c.Incremental, c.First("{id}", window{w.From, w.To}))
+	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(c.Scopes, ", "))
+	for _, cs := range c.Plan(cfg.NoGroups) {
+		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", cs.Name, cs.Owners, cs.Incremental, cs.First("{id}", w))
 	}
 }
 

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
+	"m365export/jobs/connector"
 	"m365export/rules"
 )
 
@@ -29,7 +31,7 @@ const maxResponse = 1 << 30
 
 // LoadRules compiles the rules a job uses: a rule file if given, else the
 // connector's built-in rules for the variant. Problems wrap ErrUsage.
-func LoadRules(connector, ids string, noGroups bool, rulesFile string, s rules.Secrets) (*rules.Ruleset, error) {
+func LoadRules(connectorName, ids string, noGroups bool, rulesFile string, s rules.Secrets) (*rules.Ruleset, error) {
 	var name string
 	var src []byte
 	var err error
@@ -39,10 +41,14 @@ func LoadRules(connector, ids string, noGroups bool, rulesFile string, s rules.S
 			return nil, fmt.Errorf("%w: reading rules: %w", ErrUsage, err)
 		}
 	} else {
-		if connector == "" {
+		if connectorName == "" {
 			return nil, fmt.Errorf("%w: --connector or --rules is required", ErrUsage)
 		}
-		if name, src, err = rules.Builtin(connector, rules.Variant{IDs: rules.IDs(ids), NoGroups: noGroups}); err != nil {
+		c, ok := connector.Lookup(connectorName)
+		if !ok {
+			return nil, fmt.Errorf("%w: no built-in rules for connector %q (have %s)", ErrUsage, connectorName, strings.Join(ConnectorNames(), ", "))
+		}
+		if name, src, err = c.RenderRules(rules.Variant{IDs: rules.IDs(ids), NoGroups: noGroups}); err != nil {
 			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 		}
 	}

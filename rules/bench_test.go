@@ -71,7 +71,7 @@ func BenchmarkSanitize(b *testing.B) {
 	const records = 100
 	for _, bc := range benchCases {
 		b.Run(bc.connector, func(b *testing.B) {
-			name, src, err := Builtin(bc.connector, Variant{})
+			name, src, err := builtin(b, bc.connector, Variant{})
 			if err != nil {
 				b.Fatal(err)
 			}

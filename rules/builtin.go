@@ -2,9 +2,8 @@ package rules
 
 import (
 	"bytes"
-	"embed"
 	"fmt"
-	"slices"
+	"io/fs"
 	"strings"
 	"text/template"
 )
@@ -41,41 +40,42 @@ type Variant struct {
 	NoGroups bool // leave out the group endpoints (psoxy's no-groups)
 }
 
-//go:embed builtin/*.yaml.tmpl
-var builtinFS embed.FS
+// RuleTemplate is the entry template of a built-in rule file: a Go
+// text/template in psoxy's YAML rule format that RenderBuiltin executes.
+// Further files of the same file systems (*.yaml.tmpl) may define partials
+// it includes with {{template "name" .}}.
+const RuleTemplate = "rules.yaml.tmpl"
 
-var connectors = []string{"entra-id", "outlook-cal", "outlook-mail", "msft-teams", "msft-copilot"}
-
-// Connectors lists the connectors that have built-in rules.
-func Connectors() []string { return slices.Clone(connectors) }
-
-// Builtin renders the project's own rule file for a connector and variant.
-// name identifies connector and variant (for messages and manifests).
-func Builtin(connector string, v Variant) (name string, yamlSrc []byte, err error) {
-	if !slices.Contains(connectors, connector) {
-		return "", nil, fmt.Errorf("no built-in rules for connector %q (have %s)", connector, strings.Join(connectors, ", "))
-	}
+// RenderBuiltin renders a built-in rule file for a variant: the template
+// RuleTemplate found in one of files, with every *.yaml.tmpl of files
+// parsed for partials. The templates read .IDs and .Groups and may call the
+// helpers userIDs, opaqueIDs, noids, links, context and phrases, which
+// write psoxy rule blocks for the variant. name identifies the rules (for
+// messages and manifests): "builtin:NAME?ids=…[&no-groups]".
+func RenderBuiltin(name string, v Variant, files ...fs.FS) (ruleName string, yamlSrc []byte, err error) {
 	ids, err := ParseIDs(string(v.IDs))
 	if err != nil {
 		return "", nil, err
 	}
-	t, err := template.New("").Funcs(builtinFuncs(ids)).ParseFS(builtinFS, "builtin/entra.yaml.tmpl", "builtin/"+connector+".yaml.tmpl")
-	if err != nil {
-		return "", nil, fmt.Errorf("built-in rules %s: %w", connector, err)
+	t := template.New("").Funcs(builtinFuncs(ids))
+	for _, f := range files {
+		if t, err = t.ParseFS(f, "*.yaml.tmpl"); err != nil {
+			return "", nil, fmt.Errorf("built-in rules %s: %w", name, err)
+		}
 	}
 	var b bytes.Buffer
 	data := struct {
 		IDs    IDs
 		Groups bool
 	}{ids, !v.NoGroups}
-	if err := t.ExecuteTemplate(&b, connector+".yaml.tmpl", data); err != nil {
-		return "", nil, fmt.Errorf("built-in rules %s: %w", connector, err)
+	if err := t.ExecuteTemplate(&b, RuleTemplate, data); err != nil {
+		return "", nil, fmt.Errorf("built-in rules %s: %w", name, err)
 	}
-	name = "builtin:" + connector + "?ids=" + string(ids)
+	ruleName = "builtin:" + name + "?ids=" + string(ids)
 	if v.NoGroups {
-		name += "&no-groups"
+		ruleName += "&no-groups"
 	}
-	return name, b.Bytes(), nil
+	return ruleName, b.Bytes(), nil
 }
 
 func yamlQuote(s string) string {

@@ -2,6 +2,7 @@ package rules_test
 
 import (
 	"fmt"
+	"testing/fstest"
 
 	"m365export/rules"
 )
@@ -33,8 +34,14 @@ endpoints:
 	// request not allowed by the rules: no endpoint of rules example.yaml matches the request path
 }
 
-func ExampleBuiltin() {
-	name, src, err := rules.Builtin("outlook-mail", rules.Variant{IDs: rules.IDsHashOnly, NoGroups: true})
+func ExampleRenderBuiltin() {
+	// A connector's rule template; the helpers write rule blocks for the
+	// variant (here: user ids hashed irreversibly).
+	tmpl := fstest.MapFS{rules.RuleTemplate: {Data: []byte(`endpoints:
+  - pathTemplate: "/v1.0/users/{userId}/mailboxSettings"
+    transforms:
+{{userIDs "$..userId"}}`)}}
+	name, src, err := rules.RenderBuiltin("example", rules.Variant{IDs: rules.IDsHashOnly, NoGroups: true}, tmpl)
 	if err != nil {
 		fmt.Println(err)
 		return
@@ -44,8 +51,8 @@ func ExampleBuiltin() {
 		fmt.Println(err)
 		return
 	}
-	owner, err := r.OwnerID("48d31887-5fad-4d73-a9f5-3c356e68a038")
-	fmt.Println(name, r.NeedsKey(), owner[:2], err)
+	out, err := r.Sanitize("/v1.0/users/48d31887-5fad-4d73-a9f5-3c356e68a038/mailboxSettings", []byte(`{"userId":"48d31887-5fad-4d73-a9f5-3c356e68a038"}`))
+	fmt.Println(name, r.NeedsKey(), string(out)[:13], err)
 	// Output:
-	// builtin:outlook-mail?ids=hash-only&no-groups false t~ <nil>
+	// builtin:example?ids=hash-only&no-groups false {"userId":"t~ <nil>
 }

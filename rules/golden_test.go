@@ -44,7 +44,7 @@ func goldenRules(t *testing.T, dir string) *Ruleset {
 			t.Fatalf("%s: unknown option %q", dir, opt)
 		}
 	}
-	name, src, err := Builtin(f[0], v)
+	name, src, err := builtin(t, f[0], v)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"testing/fstest"
 )
 
 var specSecrets = Secrets{Salt: "salt", Key: "secret"}
@@ -326,8 +327,8 @@ func TestOwnerID_MatchesUsersEndpoint(t *testing.T) {
 		ids    IDs
 		prefix string
 	}{{IDsPseudonymized, "p~"}, {IDsKept, ""}, {IDsHashOnly, "t~"}} {
-		for _, c := range Connectors() {
-			name, src, err := Builtin(c, Variant{IDs: tc.ids})
+		for _, c := range testConnectors(t) {
+			name, src, err := builtin(t, c, Variant{IDs: tc.ids})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -349,7 +350,7 @@ func TestOwnerID_MatchesUsersEndpoint(t *testing.T) {
 		}
 	}
 	// The pseudonymized form is psoxy's p~ for the same salt and key.
-	_, src, _ := Builtin("entra-id", Variant{})
+	_, src, _ := builtin(t, "entra-id", Variant{})
 	r, _ := Compile("x", src, specSecrets)
 	if got, _ := r.OwnerID(id); got != "p~SIoJOpeSgYF7YUPQ28IWZexVuHyN9A80SJXrbfawKpDRcddGnKI4QDKyjQI9KtjJZDb8FZ27UE_toS68FyWz7Y22fnQYLP91SHJGVwQiN3E" {
 		t.Errorf("OwnerID = %q", got)
@@ -357,10 +358,10 @@ func TestOwnerID_MatchesUsersEndpoint(t *testing.T) {
 }
 
 func TestBuiltin_Variants(t *testing.T) {
-	for _, c := range Connectors() {
+	for _, c := range testConnectors(t) {
 		for _, ids := range []IDs{IDsPseudonymized, IDsKept, IDsHashOnly} {
 			for _, ng := range []bool{false, true} {
-				name, src, err := Builtin(c, Variant{IDs: ids, NoGroups: ng})
+				name, src, err := builtin(t, c, Variant{IDs: ids, NoGroups: ng})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -380,11 +381,11 @@ func TestBuiltin_Variants(t *testing.T) {
 			}
 		}
 	}
-	if _, _, err := Builtin("msft-onedrive", Variant{}); err == nil {
-		t.Error("Builtin(unknown) succeeded")
+	if _, _, err := RenderBuiltin("x", Variant{}, fstest.MapFS{"other.yaml.tmpl": {Data: []byte("endpoints: []")}}); err == nil {
+		t.Error("RenderBuiltin without rules.yaml.tmpl succeeded")
 	}
-	if _, _, err := Builtin("entra-id", Variant{IDs: "some"}); err == nil {
-		t.Error("Builtin(bad ids) succeeded")
+	if _, _, err := RenderBuiltin("x", Variant{IDs: "some"}, fstest.MapFS{RuleTemplate: {Data: []byte("endpoints: []")}}); err == nil {
+		t.Error("RenderBuiltin(bad ids) succeeded")
 	}
 }
 
@@ -419,7 +420,7 @@ func TestBuiltin_AllowsExporterRequests(t *testing.T) {
 		},
 	}
 	for c, urls := range reqs {
-		_, src, _ := Builtin(c, Variant{})
+		_, src, _ := builtin(t, c, Variant{})
 		r := mustRules(t, string(src))
 		for _, u := range urls {
 			for _, id := range []string{guid, ptok} {
@@ -485,7 +486,7 @@ func TestParse_DuplicateKeysKeepLastAtFirstPosition(t *testing.T) {
 }
 
 func TestSanitize_Concurrent(t *testing.T) {
-	_, src, _ := Builtin("outlook-mail", Variant{})
+	_, src, _ := builtin(t, "outlook-mail", Variant{})
 	r := mustRules(t, string(src))
 	in := []byte(`{"value":[{"id":"1","from":{"emailAddress":{"name":"N","address":"a@b.com"}}}]}`)
 	want, err := r.Sanitize("/v1.0/users/x/mailFolders/SentItems/messages", in)
@@ -536,7 +537,7 @@ func TestFindPhrase_JavaWordBoundaries(t *testing.T) {
 }
 
 func TestPseudonymCache_SameResults(t *testing.T) {
-	_, src, _ := Builtin("outlook-mail", Variant{})
+	_, src, _ := builtin(t, "outlook-mail", Variant{})
 	cached, uncached := mustRules(t, string(src)), mustRules(t, string(src))
 	uncached.ps.noCache = true
 	in := []byte(`{"value":[{"from":{"emailAddress":{"address":"A@b.com"}},"toRecipients":[{"emailAddress":{"address":"a@B.com"}},{"emailAddress":{"address":"A@b.com"}}]}]}`)
@@ -575,7 +576,7 @@ func TestBuiltin_LinksLoseUserIDs(t *testing.T) {
 	const guid = "0f7c6a8e-2b1d-4c3e-9a5f-1d2e3f4a5b6c"
 	for _, host := range []string{"graph.microsoft.com", "graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"} {
 		for _, ids := range []IDs{IDsPseudonymized, IDsHashOnly} {
-			_, src, _ := Builtin("outlook-mail", Variant{IDs: ids})
+			_, src, _ := builtin(t, "outlook-mail", Variant{IDs: ids})
 			r := mustRules(t, string(src))
 			in := `{"@odata.nextLink":"https://` + host + `/v1.0/users/` + guid + `/mailFolders/SentItems/messages?$skip=10","value":[]}`
 			out, err := r.Sanitize("/v1.0/users/"+guid+"/mailFolders/SentItems/messages", []byte(in))
@@ -590,8 +591,8 @@ func TestBuiltin_LinksLoseUserIDs(t *testing.T) {
 // path on its own, on the golden inputs with the built-in rules' paths.
 func TestEvalAll_SameAsOneByOne(t *testing.T) {
 	var paths []*jsonPath
-	for _, c := range Connectors() {
-		_, src, _ := Builtin(c, Variant{})
+	for _, c := range testConnectors(t) {
+		_, src, _ := builtin(t, c, Variant{})
 		rs, err := parseRules(c, src)
 		if err != nil {
 			t.Fatal(err)

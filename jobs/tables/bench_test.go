@@ -42,7 +42,7 @@ func writeMessages(b *testing.B, n int) (outBytes int64) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	tbl := sinks.Table{Connector: "outlook-mail", Collection: "messages", Schema: tables.Messages}
+	tbl := sinks.Table{Connector: "outlook-mail", Collection: "messages", Schema: tables.Lookup("outlook-mail", "messages")}
 	w, err := s.NewWriter(ctx, tbl, "2024-03-01")
 	if err != nil {
 		b.Fatal(err)

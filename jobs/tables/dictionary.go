@@ -32,13 +32,20 @@ func WriteDictionary(w io.Writer) error {
 	b.WriteString("| `_exported_at` | `TIMESTAMP` | when the run exported the row |\n")
 	b.WriteString("| `_extra` | `JSON` | sanitized members the schema does not name, keyed by dotted path (`newField`, `from.emailAddress.name`, `toRecipients[0].x`); null when there are none |\n")
 	b.WriteString("| `dt` | `DATE` | the partition (Hive path), the window's day or the snapshot's day |\n\n")
-	b.WriteString("Schemas only grow: a new version adds nullable columns and never removes or retypes one.\n")
+	b.WriteString("Schemas only grow: a new version adds nullable columns. A column leaves or changes type only\n")
+	b.WriteString("through a breaking change, listed under its table with the schema version that made it.\n")
 	for _, t := range All() {
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Collection+" ("+t.Connector+")")
 		fmt.Fprintf(&b, "%s Schema version %d. Graph: `GET %s`.\n\n", t.Doc, t.Schema.Version, t.Endpoint)
 		b.WriteString("| column | type | Graph property | description |\n|---|---|---|---|\n")
 		for i := range t.Schema.Columns {
 			writeColumn(&b, &t.Schema.Columns[i], "", "")
+		}
+		if len(t.Breaking) > 0 {
+			b.WriteString("\nBreaking changes:\n\n| version | column | reason |\n|---|---|---|\n")
+			for _, c := range t.Breaking {
+				fmt.Fprintf(&b, "| %d | `%s` | %s |\n", c.Version, c.Column, strings.ReplaceAll(c.Reason, "|", "\\|"))
+			}
 		}
 	}
 	_, err := io.WriteString(w, b.String())

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -14,6 +17,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"gocloud.dev/blob/memblob"
 
+	"m365export/jobs/connector"
 	"m365export/jobs/tables"
 	"m365export/sinks"
 	"m365export/sinks/parquetsink"
@@ -99,18 +103,34 @@ type goldenTable struct {
 }
 
 // TestGolden_SchemasOnlyGrow compares every schema with
-// testdata/schemas.json, the schemas as last released: a column may not
-// disappear or change type, and new columns need a higher version.
-// `make golden` (-update) rewrites the file; review its diff like code.
+// testdata/schemas.json, the schemas as last released: a column may leave
+// or change type only through a breaking-change entry of its collection
+// (table, column, reason, schema version), and new columns need a higher
+// version. -update (make golden) records the current schemas only when
+// they pass these checks, so it cannot wave a removal through.
 func TestGolden_SchemasOnlyGrow(t *testing.T) {
 	cur := map[string]goldenTable{}
+	breaking := map[string][]connector.Breaking{}
 	for _, tb := range tables.All() {
 		g := goldenTable{Version: tb.Schema.Version, Columns: map[string]string{}}
 		columnTypes(tb.Schema.Columns, "", g.Columns)
 		cur[tb.Connector+"/"+tb.Collection] = g
+		breaking[tb.Connector+"/"+tb.Collection] = tb.Breaking
 	}
 	path := filepath.Join("testdata", "schemas.json")
-	if *update {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("read %s: %v", path, err)
+	}
+	var old map[string]goldenTable
+	if err := json.Unmarshal(data, &old); err != nil {
+		t.Fatal(err)
+	}
+	problems := schemaProblems(old, cur, breaking)
+	for _, p := range problems {
+		t.Error(p)
+	}
+	if *update && len(problems) == 0 {
 		var buf bytes.Buffer
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
@@ -121,45 +141,81 @@ func TestGolden_SchemasOnlyGrow(t *testing.T) {
 		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 			t.Fatal(err)
 		}
+		return
 	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("read golden (run with -update to create it): %v", err)
+	for name, c := range cur {
+		if o, ok := old[name]; !ok || o.Version != c.Version || len(o.Columns) != len(c.Columns) {
+			t.Errorf("table %s differs from %s: run go test ./jobs/tables -run SchemasOnlyGrow -update and review the diff", name, path)
+		}
 	}
-	var old map[string]goldenTable
-	if err := json.Unmarshal(data, &old); err != nil {
-		t.Fatal(err)
+}
+
+// schemaProblems lists what makes cur an invalid successor of old.
+func schemaProblems(old, cur map[string]goldenTable, breaking map[string][]connector.Breaking) []string {
+	var out []string
+	allowed := func(table, col string, from, to int) bool {
+		for _, b := range breaking[table] {
+			if b.Column == col && b.Reason != "" && b.Version > from && b.Version <= to {
+				return true
+			}
+		}
+		return false
 	}
-	for name, o := range old {
+	for _, name := range slices.Sorted(maps.Keys(old)) {
+		o := old[name]
 		c, ok := cur[name]
 		if !ok {
-			t.Errorf("table %s disappeared", name)
+			out = append(out, fmt.Sprintf("table %s disappeared", name))
 			continue
 		}
 		if c.Version < o.Version {
-			t.Errorf("%s: version %d went back from %d", name, c.Version, o.Version)
+			out = append(out, fmt.Sprintf("%s: version %d went back from %d", name, c.Version, o.Version))
 		}
-		grew := false
-		for col, typ := range o.Columns {
-			if got, ok := c.Columns[col]; !ok {
-				t.Errorf("%s: column %s was removed (schemas only grow)", name, col)
-			} else if got != typ {
-				t.Errorf("%s: column %s changed type %s → %s (schemas only grow)", name, col, typ, got)
+		changed := false
+		for _, col := range slices.Sorted(maps.Keys(o.Columns)) {
+			typ := o.Columns[col]
+			got, ok := c.Columns[col]
+			switch {
+			case ok && got == typ:
+				continue
+			case !allowed(name, col, o.Version, c.Version):
+				if !ok {
+					out = append(out, fmt.Sprintf("%s: column %s was removed without a breaking-change entry (schemas only grow)", name, col))
+				} else {
+					out = append(out, fmt.Sprintf("%s: column %s changed type %s → %s without a breaking-change entry (schemas only grow)", name, col, typ, got))
+				}
 			}
+			changed = true
 		}
 		for col := range c.Columns {
 			if _, ok := o.Columns[col]; !ok {
-				grew = true
+				changed = true
 			}
 		}
-		if grew && c.Version == o.Version {
-			t.Errorf("%s: new columns without a version bump (now %d)", name, c.Version)
+		if changed && c.Version == o.Version {
+			out = append(out, fmt.Sprintf("%s: columns changed without a version bump (now %d)", name, c.Version))
 		}
 	}
-	for name := range cur {
-		if _, ok := old[name]; !ok {
-			t.Errorf("table %s is not in %s (run with -update)", name, path)
-		}
+	return out
+}
+
+func TestSchemaProblems_BreakingChangeNeedsAnEntry(t *testing.T) {
+	old := map[string]goldenTable{"c/t": {Version: 1, Columns: map[string]string{"a": "string", "b": "string"}}}
+	gone := map[string]goldenTable{"c/t": {Version: 2, Columns: map[string]string{"a": "int64"}}}
+	if got := schemaProblems(old, gone, nil); len(got) != 2 {
+		t.Errorf("removal and retype without entries: %q, want 2 problems", got)
+	}
+	entries := map[string][]connector.Breaking{"c/t": {{Version: 2, Column: "a", Reason: "r"}, {Version: 2, Column: "b", Reason: "r"}}}
+	if got := schemaProblems(old, gone, entries); len(got) != 0 {
+		t.Errorf("with entries: %q", got)
+	}
+	stale := map[string][]connector.Breaking{"c/t": {{Version: 1, Column: "a", Reason: "r"}, {Version: 1, Column: "b", Reason: "r"}}}
+	if got := schemaProblems(old, gone, stale); len(got) != 2 {
+		t.Errorf("entries of an old version: %q, want 2 problems", got)
+	}
+	same := map[string]goldenTable{"c/t": {Version: 1, Columns: map[string]string{"a": "string", "b": "string", "c": "bool"}}}
+	if got := schemaProblems(old, same, nil); len(got) != 1 {
+		t.Errorf("growth without a version bump: %q, want 1 problem", got)
 	}
 }
 

@@ -1,0 +1,293 @@
+// Package connector is the registry of connectors. Each connector declares
+// itself once, in its own folder under jobs/connectors, and registers that
+// declaration in init (as rclone's backends do); jobs/connectors/all
+// imports them all. Everything else — the run, --help, scopes, consent,
+// check, the data dictionary, the demo, the chaos and fault tests — reads
+// the registry, so adding a collection or a connector touches only its
+// folder, its emulator routes, fixtures and goldens.
+//
+// A declaration holds the connector's name, doc line and Graph application
+// permissions, its rule template (psoxy's format, rendered per variant by
+// rules.RenderBuiltin together with the shared directory endpoints of
+// directory.yaml.tmpl), and its collections: first request, owners, time
+// field, throttle scope, dedupe key, incremental strategy and table schema.
+package connector
+
+import (
+	"embed"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"m365export/pipeline"
+	"m365export/rules"
+	"m365export/sinks"
+	"m365export/sources/graph"
+)
+
+// Owners says what a collection's owners (the units a worker reads) are.
+type Owners string
+
+// The owner kinds.
+const (
+	Tenant Owners = "tenant" // one owner: the whole tenant
+	User   Owners = "user"   // each user in scope
+	Group  Owners = "group"  // each group
+	Team   Owners = "team"   // each team
+)
+
+// Window is the half-open time range a run exports.
+type Window = pipeline.Window
+
+// Collection declares one collection of a connector and its table.
+type Collection struct {
+	// Name is the output table, snake_case.
+	Name string
+	// Doc is one line for the plan and the data dictionary.
+	Doc string
+	// Owners says what the owners are.
+	Owners Owners
+	// First returns the first page's path and query (relative to the Graph
+	// root) for an owner and window. Later pages follow @odata.nextLink.
+	First func(owner string, w Window) string
+	// Throttle is the kind of Graph limit its requests count against; a
+	// registry test checks it against graph.ScopeOf of First.
+	Throttle graph.ScopeKind
+	// TimeField places records in the window and their day (dotted path);
+	// "" means a snapshot, written under the run's day.
+	TimeField string
+	// SenderField and DedupeKey: see pipeline.Collection.
+	SenderField string
+	DedupeKey   []string
+	// Incremental says how later runs avoid re-reading everything.
+	Incremental string
+	// Directory marks group reads, which --no-groups leaves out.
+	Directory bool
+	// Schema is the table's typed Parquet schema. Schemas only grow: a new
+	// column is nullable and bumps Schema.Version.
+	Schema *sinks.Schema
+	// Breaking lists the changes that removed or retyped a column: the only
+	// way a column leaves. Tests hold released schemas to it and the data
+	// dictionary shows it.
+	Breaking []Breaking
+}
+
+// Breaking is a breaking change of a table: a column removed or retyped.
+type Breaking struct {
+	// Version is the schema version that made the change.
+	Version int
+	// Column is the dotted path of the column ("chatViewpoint",
+	// "attendees[].status").
+	Column string
+	// Reason says why, for analysts reading the dictionary.
+	Reason string
+}
+
+// Endpoint is the collection's Graph path in the docs' form
+// ("/v1.0/users/{id}/mailboxSettings"), without the query.
+func (c *Collection) Endpoint() string {
+	p, _, _ := strings.Cut(c.First("{id}", Window{}), "?")
+	return p
+}
+
+// Connector declares one connector.
+type Connector struct {
+	// Name is the CLI id, kebab-case ("outlook-mail"), and the output
+	// folder.
+	Name string
+	// Doc is one line for --help and the plan.
+	Doc string
+	// Scopes are the Graph application permissions its requests need.
+	Scopes []string
+	// Collections are read in this order.
+	Collections []Collection
+	// Rules holds the connector's rule template, rules.RuleTemplate.
+	Rules fs.FS
+}
+
+//go:embed directory.yaml.tmpl
+var directoryRules embed.FS
+
+// RenderRules renders the connector's built-in rules for a variant: its
+// own endpoints plus the directory endpoints every connector reads.
+func (c *Connector) RenderRules(v rules.Variant) (name string, yamlSrc []byte, err error) {
+	return rules.RenderBuiltin(c.Name, v, directoryRules, c.Rules)
+}
+
+// Plan returns the collections a run reads: all of them, less the group
+// reads with noGroups.
+func (c *Connector) Plan(noGroups bool) []Collection {
+	var out []Collection
+	for _, cs := range c.Collections {
+		if noGroups && cs.Directory {
+			continue
+		}
+		out = append(out, cs)
+	}
+	return out
+}
+
+var (
+	mu       sync.RWMutex
+	registry = map[string]*Connector{}
+	kebab    = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
+	snake    = regexp.MustCompile(`^[a-z][a-z0-9]*(_[a-z0-9]+)*$`)
+)
+
+// Register adds a connector to the registry; connectors call it from init.
+// A declaration that is incomplete or a name registered twice is a
+// programming error and panics, as database/sql.Register does.
+func Register(c Connector) {
+	if err := c.validate(); err != nil {
+		panic("connector.Register: " + err.Error())
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if _, dup := registry[c.Name]; dup {
+		panic("connector.Register: " + c.Name + " registered twice")
+	}
+	registry[c.Name] = &c
+}
+
+func (c *Connector) validate() error {
+	if !kebab.MatchString(c.Name) {
+		return fmt.Errorf("connector name %q is not kebab-case", c.Name)
+	}
+	if c.Doc == "" || len(c.Scopes) == 0 || len(c.Collections) == 0 || c.Rules == nil {
+		return fmt.Errorf("%s: doc, scopes, collections and rules are required", c.Name)
+	}
+	seen := map[string]bool{}
+	for _, cs := range c.Collections {
+		switch {
+		case !snake.MatchString(cs.Name):
+			return fmt.Errorf("%s: collection name %q is not snake_case", c.Name, cs.Name)
+		case seen[cs.Name]:
+			return fmt.Errorf("%s: collection %s declared twice", c.Name, cs.Name)
+		case cs.First == nil || cs.Schema == nil || cs.Doc == "" || cs.Incremental == "":
+			return fmt.Errorf("%s/%s: first request, schema, doc and incremental strategy are required", c.Name, cs.Name)
+		case cs.Owners != Tenant && cs.Owners != User && cs.Owners != Group && cs.Owners != Team:
+			return fmt.Errorf("%s/%s: unknown owner kind %q", c.Name, cs.Name, cs.Owners)
+		}
+		seen[cs.Name] = true
+	}
+	return nil
+}
+
+// Lookup returns the named connector.
+func Lookup(name string) (*Connector, bool) {
+	mu.RLock()
+	defer mu.RUnlock()
+	c, ok := registry[name]
+	return c, ok
+}
+
+// All returns every registered connector, sorted by name.
+func All() []*Connector {
+	mu.RLock()
+	defer mu.RUnlock()
+	out := make([]*Connector, 0, len(registry))
+	for _, c := range registry {
+		out = append(out, c)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Names lists the registered connectors, sorted.
+func Names() []string {
+	var out []string
+	for _, c := range All() {
+		out = append(out, c.Name)
+	}
+	return out
+}
+
+// Resolve looks up comma-separated or listed names ("all" is every
+// connector), in the order given, without repeats.
+func Resolve(names []string) ([]*Connector, error) {
+	var out []*Connector
+	for _, n := range names {
+		n = strings.TrimSpace(n)
+		if n == "all" {
+			for _, c := range All() {
+				if !slices.Contains(out, c) {
+					out = append(out, c)
+				}
+			}
+			continue
+		}
+		c, ok := Lookup(n)
+		if !ok {
+			return nil, fmt.Errorf("unknown connector %q (one of %s, or all)", n, strings.Join(Names(), ", "))
+		}
+		if !slices.Contains(out, c) {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Scopes returns the sorted union of the application permissions the named
+// connectors need, for one shared Entra ID application.
+func Scopes(names []string) ([]string, error) {
+	cs, err := Resolve(names)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, c := range cs {
+		for _, s := range c.Scopes {
+			if !slices.Contains(out, s) {
+				out = append(out, s)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+// Table is one registered table: a connector's collection.
+type Table struct {
+	Connector *Connector
+	*Collection
+}
+
+// Tables lists every table, ordered by connector and collection name.
+func Tables() []Table {
+	var out []Table
+	for _, c := range All() {
+		for i := range c.Collections {
+			out = append(out, Table{Connector: c, Collection: &c.Collections[i]})
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Connector.Name != out[j].Connector.Name {
+			return out[i].Connector.Name < out[j].Connector.Name
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// GraphTime formats t as Graph's filters expect (UTC, seconds).
+func GraphTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
+
+// Query escapes an OData query value for a URL.
+func Query(s string) string { return url.QueryEscape(s) }
+
+// GeLt is an OData filter for field in [w.From, w.To).
+func GeLt(field string, w Window) string {
+	return field + " ge " + GraphTime(w.From) + " and " + field + " lt " + GraphTime(w.To)
+}
+
+// GtLt is a filter for APIs that accept only gt and lt: it starts one
+// second early, and the pipeline drops what lies before the window's start.
+func GtLt(field string, w Window) string {
+	return field + " gt " + GraphTime(w.From.Add(-time.Second)) + " and " + field + " lt " + GraphTime(w.To)
+}

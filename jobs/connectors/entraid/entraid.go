@@ -1,0 +1,127 @@
+// Package entraid declares the entra-id connector: the directory's users,
+// groups and group members, as snapshots.
+package entraid
+
+import (
+	"embed"
+
+	"m365export/jobs/connector"
+	"m365export/jobs/connector/cols"
+	"m365export/sinks"
+	"m365export/sources/graph"
+)
+
+//go:embed rules.yaml.tmpl
+var rulesFS embed.FS
+
+// userFields lists what the users table reads.
+const userFields = "id,userPrincipalName,mail,otherMails,proxyAddresses,employeeId,userType,accountEnabled,createdDateTime,department,jobTitle,officeLocation,city,country,usageLocation,companyName,preferredLanguage,displayName,givenName,surname,businessPhones,mobilePhone,assignedLicenses"
+
+func init() {
+	connector.Register(connector.Connector{
+		Name:   "entra-id",
+		Doc:    "the directory: users, groups and their members",
+		Scopes: []string{"User.Read.All", "Group.Read.All", "MailboxSettings.Read"},
+		Rules:  rulesFS,
+		Collections: []connector.Collection{
+			{Name: "users", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory,
+				Doc:    "every user of the tenant",
+				Schema: users,
+				First:  func(string, connector.Window) string { return "/v1.0/users?$top=999&$select=" + userFields }},
+			{Name: "groups", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
+				Doc:    "every group of the tenant",
+				Schema: groups,
+				First:  func(string, connector.Window) string { return "/v1.0/groups?$top=999" }},
+			{Name: "group_members", Owners: connector.Group, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
+				Doc:    "the direct members of every group; _owner is the group",
+				Schema: groupMembers,
+				First:  func(g string, _ connector.Window) string { return "/v1.0/groups/" + g + "/members?$top=999" }},
+		},
+	})
+}
+
+// users is entra-id's users table.
+var users = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+	cols.OdataType(),
+	cols.Str("id", "The user's object id, as the run's rules write it (the form _owner takes)."),
+	cols.Bool("accountEnabled"),
+	cols.Strs("businessPhones"),
+	cols.Str("city"),
+	cols.Str("companyName"),
+	cols.Str("country"),
+	cols.Time("createdDateTime"),
+	cols.Str("department"),
+	cols.Str("displayName"),
+	cols.Str("employeeId"),
+	cols.Str("givenName"),
+	cols.Str("jobTitle"),
+	cols.Str("mail", "Pseudonymized primary SMTP address."),
+	cols.Str("mobilePhone"),
+	cols.Str("officeLocation"),
+	cols.Bool("onPremisesSyncEnabled"),
+	cols.Strs("otherMails"),
+	cols.Str("preferredLanguage"),
+	cols.Strs("proxyAddresses"),
+	cols.Str("state"),
+	cols.Str("surname"),
+	cols.Str("usageLocation"),
+	cols.Str("userPrincipalName", "Pseudonymized UPN."),
+	cols.Str("userType"),
+	cols.Obj("manager", cols.OdataType(), cols.Str("id")),
+	// Version 2.
+	cols.List("assignedLicenses", cols.Obj("", cols.Str("skuId"), cols.Strs("disabledPlans"))),
+}}
+
+// groups is entra-id's groups table.
+var groups = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.OdataType(),
+	cols.Str("id"),
+	cols.Str("classification"),
+	cols.Time("createdDateTime"),
+	cols.Strs("creationOptions"),
+	cols.Time("deletedDateTime"),
+	cols.Str("description"),
+	cols.Str("displayName"),
+	cols.Time("expirationDateTime"),
+	cols.Strs("groupTypes"),
+	cols.Bool("isAssignableToRole"),
+	cols.Str("mail"),
+	cols.Bool("mailEnabled"),
+	cols.Str("mailNickname"),
+	cols.Str("membershipRule"),
+	cols.Str("membershipRuleProcessingState"),
+	cols.Str("onPremisesDomainName"),
+	cols.Time("onPremisesLastSyncDateTime"),
+	cols.Str("onPremisesNetBiosName"),
+	cols.Str("onPremisesSamAccountName"),
+	cols.Str("onPremisesSecurityIdentifier"),
+	cols.Bool("onPremisesSyncEnabled"),
+	cols.Str("preferredDataLocation"),
+	cols.Str("preferredLanguage"),
+	cols.Strs("proxyAddresses"),
+	cols.Time("renewedDateTime"),
+	cols.Strs("resourceBehaviorOptions"),
+	cols.Strs("resourceProvisioningOptions"),
+	cols.Bool("securityEnabled"),
+	cols.Str("securityIdentifier"),
+	cols.JSON("serviceProvisioningErrors", "Provisioning errors, as JSON."),
+	cols.Str("theme"),
+	cols.Str("uniqueName"),
+	cols.Str("visibility"),
+}}
+
+// groupMembers is entra-id's group_members table: directory objects.
+var groupMembers = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.OdataType(),
+	cols.Str("id"),
+	cols.Strs("businessPhones"),
+	cols.Str("displayName"),
+	cols.Str("givenName"),
+	cols.Str("jobTitle"),
+	cols.Str("mail"),
+	cols.Str("mobilePhone"),
+	cols.Str("officeLocation"),
+	cols.Str("preferredLanguage"),
+	cols.Str("surname"),
+	cols.Str("userPrincipalName"),
+}}

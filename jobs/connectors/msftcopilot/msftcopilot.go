@@ -1,0 +1,52 @@
+// Package msftcopilot declares the msft-copilot connector: Copilot
+// interactions, prompts and responses reduced to length and word counts.
+package msftcopilot
+
+import (
+	"embed"
+
+	"m365export/jobs/connector"
+	"m365export/jobs/connector/cols"
+	"m365export/sinks"
+	"m365export/sources/graph"
+)
+
+//go:embed rules.yaml.tmpl
+var rulesFS embed.FS
+
+func init() {
+	connector.Register(connector.Connector{
+		Name:   "msft-copilot",
+		Doc:    "Copilot interactions (prompts and responses reduced to length and word counts)",
+		Scopes: []string{"User.Read.All", "AiEnterpriseInteraction.Read.All"},
+		Rules:  rulesFS,
+		Collections: []connector.Collection{
+			{Name: "copilot_interactions", Owners: connector.User, TimeField: "createdDateTime", Incremental: "time window on createdDateTime",
+				Throttle: graph.ScopeOther,
+				Doc:      "each user's Copilot prompts and responses created in the window",
+				Schema:   copilotInteractions,
+				First: func(u string, w connector.Window) string {
+					return "/beta/copilot/users/" + u + "/interactionHistory/getAllEnterpriseInteractions?$top=100&$filter=" + connector.Query(connector.GtLt("createdDateTime", w))
+				}},
+		},
+	})
+}
+
+// copilotInteractions is msft-copilot's copilot_interactions table.
+var copilotInteractions = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.Str("id"),
+	cols.Str("appClass"),
+	cols.List("attachments", cols.Obj("", cols.Str("attachmentId"), cols.Str("contentType"), cols.Str("contentUrl"), cols.Str("name"), cols.TextDigest())),
+	cols.Obj("body", cols.Str("contentType"), cols.TextDigest()),
+	cols.List("contexts", cols.Obj("", cols.Str("contextReference"), cols.Str("contextType"), cols.Str("displayName"))),
+	cols.Str("conversationType"),
+	cols.Time("createdDateTime"),
+	cols.Str("etag"),
+	cols.IdentitySet("from"),
+	cols.Str("interactionType"),
+	cols.List("links", cols.Obj("", cols.Str("linkUrl"), cols.Str("linkType"), cols.Str("displayName"))),
+	cols.Str("locale"),
+	cols.List("mentions", cols.Obj("", cols.Int("mentionId"), cols.Str("mentionText"), cols.JSON("mentioned"))),
+	cols.Str("requestId"),
+	cols.Str("sessionId"),
+}}

@@ -1,0 +1,172 @@
+// Package msftteams declares the msft-teams connector: teams, channels,
+// chats, chat and channel messages (no content) and call records.
+package msftteams
+
+import (
+	"embed"
+
+	"m365export/jobs/connector"
+	"m365export/jobs/connector/cols"
+	"m365export/sinks"
+	"m365export/sources/graph"
+)
+
+//go:embed rules.yaml.tmpl
+var rulesFS embed.FS
+
+func init() {
+	connector.Register(connector.Connector{
+		Name: "msft-teams",
+		Doc:  "teams, channels, chats, chat and channel messages (no content), call records",
+		Scopes: []string{"User.Read.All", "Team.ReadBasic.All", "Channel.ReadBasic.All", "Chat.Read.All",
+			"ChannelMessage.Read.All", "CallRecords.Read.All"},
+		Rules: rulesFS,
+		Collections: []connector.Collection{
+			{Name: "teams", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeTeams,
+				Doc: "every team", Schema: teams,
+				First: func(string, connector.Window) string { return "/v1.0/teams" }},
+			{Name: "channels", Owners: connector.Team, Incremental: "snapshot", Throttle: graph.ScopeTeams,
+				Doc: "every channel of every team", Schema: channels,
+				First: func(t string, _ connector.Window) string { return "/v1.0/teams/" + t + "/allChannels" }},
+			{Name: "chats", Owners: connector.User, Incremental: "snapshot", Throttle: graph.ScopeTeams,
+				Doc:    "the chats each user takes part in: one row per user and chat, with that user's viewpoint (_owner)",
+				Schema: chats,
+				First:  func(u string, _ connector.Window) string { return "/v1.0/users/" + u + "/chats?$top=50" }},
+			{Name: "chat_messages", Owners: connector.User, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
+				Throttle: graph.ScopeTeamsExport, SenderField: "from.user.id", DedupeKey: []string{"chatId", "id"},
+				Doc:    "chat messages changed in the window, each once (Graph returns one copy per participant)",
+				Schema: chatMessages,
+				First: func(u string, w connector.Window) string {
+					return "/v1.0/users/" + u + "/chats/getAllMessages?$top=50&model=A&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
+				}},
+			{Name: "channel_messages", Owners: connector.Team, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
+				Throttle: graph.ScopeTeamsExport,
+				Doc:      "channel messages and replies changed in the window",
+				Schema:   channelMessages,
+				First: func(t string, w connector.Window) string {
+					return "/v1.0/teams/" + t + "/channels/getAllMessages?$top=50&model=A&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
+				}},
+			{Name: "call_records", Owners: connector.Tenant, TimeField: "startDateTime", Incremental: "time window on startDateTime",
+				Throttle: graph.ScopeOther,
+				Doc:      "call records of calls that started in the window",
+				Schema:   callRecords,
+				First: func(_ string, w connector.Window) string {
+					return "/v1.0/communications/callRecords?$filter=" + connector.Query(connector.GeLt("startDateTime", w))
+				}},
+		},
+	})
+}
+
+// teams is msft-teams' teams table.
+var teams = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+	cols.OdataType(),
+	cols.Str("id"),
+	cols.Str("classification"),
+	cols.Time("createdDateTime"),
+	cols.Str("description"),
+	cols.Str("displayName"),
+	cols.Str("internalId"),
+	cols.Bool("isArchived"),
+	cols.Str("specialization"),
+	cols.Str("tenantId"),
+	cols.Str("visibility"),
+	cols.Str("webUrl"),
+	// Version 2.
+	cols.Bool("isMembershipLimitedToOwners"),
+}}
+
+// channels is msft-teams' channels table.
+var channels = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.OdataID(),
+	cols.Str("id"),
+	cols.Time("createdDateTime"),
+	cols.Str("description"),
+	cols.Str("displayName"),
+	cols.Str("email"),
+	cols.Bool("isArchived"),
+	cols.Bool("isFavoriteByDefault"),
+	cols.Str("membershipType"),
+	cols.Str("tenantId"),
+	cols.Str("webUrl"),
+}}
+
+// chats is msft-teams' chats table.
+var chats = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+	cols.Str("id"),
+	cols.Str("chatType"),
+	cols.Obj("chatViewpoint", cols.Bool("isHidden"), cols.Time("lastMessageReadDateTime")),
+	cols.Time("createdDateTime"),
+	cols.Obj("lastMessagePreview",
+		cols.Str("id"),
+		cols.Time("createdDateTime"),
+		cols.Bool("isDeleted"),
+		cols.Str("messageType"),
+		cols.IdentitySet("from"),
+		cols.Obj("body", cols.Str("contentType"), cols.TextDigest()),
+		cols.JSON("eventDetail", "System event details, as JSON.")),
+	cols.Time("lastUpdatedDateTime"),
+	cols.Obj("onlineMeetingInfo", cols.Str("calendarEventId"), cols.Str("joinWebUrl"), cols.Identity("organizer")),
+	cols.Str("tenantId"),
+	cols.Str("topic"),
+	cols.Str("webUrl"),
+	// Version 2.
+	cols.Bool("isHiddenForAllMembers"),
+	cols.Obj("viewpoint", cols.Bool("isHidden"), cols.Time("lastMessageReadDateTime")),
+}}
+
+func chatMessage() *sinks.Schema {
+	cols := []sinks.Column{
+		cols.OdataType(),
+		cols.Str("id"),
+		cols.List("attachments", cols.Obj("", cols.Str("id"), cols.Str("contentType"), cols.Str("contentUrl"), cols.Str("name"), cols.Str("teamsAppId"), cols.Str("thumbnailUrl"), cols.TextDigest())),
+		cols.Obj("body", cols.Str("contentType"), cols.TextDigest()),
+		cols.Obj("channelIdentity", cols.Str("teamId"), cols.Str("channelId")),
+		cols.Str("chatId"),
+		cols.Time("createdDateTime"),
+		cols.Time("deletedDateTime"),
+		cols.Str("etag"),
+		cols.JSON("eventDetail", "System event details, as JSON."),
+		cols.IdentitySet("from"),
+		cols.Str("importance"),
+		cols.Time("lastEditedDateTime"),
+		cols.Time("lastModifiedDateTime"),
+		cols.Str("locale"),
+		cols.List("mentions", cols.Obj("", cols.Int("id"), cols.Str("mentionText"), cols.IdentitySet("mentioned"))),
+		cols.List("messageHistory", cols.Obj("", cols.Time("modifiedDateTime"), cols.Str("actions"), cols.JSON("reaction"))),
+		cols.Str("messageType"),
+		cols.JSON("onBehalfOf"),
+		cols.JSON("policyViolation"),
+		cols.List("reactions", cols.Obj("", cols.Str("reactionType"), cols.Str("displayName"), cols.Time("createdDateTime"), cols.IdentitySet("user"))),
+		cols.Str("replyToId"),
+		cols.Str("subject"),
+		cols.Str("summary"),
+		cols.Str("webUrl"),
+	}
+	return &sinks.Schema{Version: 1, Columns: cols}
+}
+
+// chatMessages is msft-teams' chat_messages table.
+var chatMessages = chatMessage()
+
+// channelMessages is msft-teams' channel_messages table.
+var channelMessages = chatMessage()
+
+func callIdentity(name string) sinks.Column {
+	return cols.Obj(name, cols.Identity("user"), cols.Identity("application"), cols.Identity("device"), cols.Identity("phone"))
+}
+
+// callRecords is msft-teams' call_records table.
+var callRecords = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.Str("id"),
+	cols.Time("endDateTime"),
+	cols.Str("joinWebUrl"),
+	cols.Time("lastModifiedDateTime"),
+	cols.Strs("modalities"),
+	callIdentity("organizer"),
+	cols.Obj("organizer_v2", cols.Str("id"), callIdentity("identity")),
+	cols.List("participants", callIdentity("")),
+	cols.List("participants_v2", cols.Obj("", cols.Str("id"), callIdentity("identity"))),
+	cols.Time("startDateTime"),
+	cols.Str("type"),
+	cols.Int("version"),
+}}

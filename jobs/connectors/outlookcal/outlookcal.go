@@ -1,0 +1,88 @@
+// Package outlookcal declares the outlook-cal connector: calendar events
+// (no bodies, subjects reduced to known phrases) and mailbox settings.
+package outlookcal
+
+import (
+	"embed"
+
+	"m365export/jobs/connector"
+	"m365export/jobs/connector/cols"
+	"m365export/sinks"
+	"m365export/sources/graph"
+)
+
+//go:embed rules.yaml.tmpl
+var rulesFS embed.FS
+
+func init() {
+	connector.Register(connector.Connector{
+		Name:   "outlook-cal",
+		Doc:    "calendar events (no bodies, subjects reduced to known phrases) and mailbox settings",
+		Scopes: []string{"User.Read.All", "Group.Read.All", "Calendars.Read", "MailboxSettings.Read"},
+		Rules:  rulesFS,
+		Collections: []connector.Collection{
+			{Name: "events", Owners: connector.User, TimeField: "start.dateTime", Incremental: "time window on start",
+				Throttle: graph.ScopeMailbox,
+				Doc:      "events of each user's calendar that start in the window (occurrences of recurring series included)",
+				Schema:   events,
+				First: func(u string, w connector.Window) string {
+					return "/v1.0/users/" + u + "/calendar/calendarView?startDateTime=" + connector.Query(connector.GraphTime(w.From)) +
+						"&endDateTime=" + connector.Query(connector.GraphTime(w.To)) + "&$top=500"
+				}},
+			connector.MailboxSettings(),
+		},
+	})
+}
+
+// events is outlook-cal's events table.
+var events = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+	cols.OdataEtag(),
+	cols.Str("id"),
+	cols.Bool("allowNewTimeProposals"),
+	cols.List("attendees", cols.Obj("",
+		cols.Str("type"),
+		cols.ResponseStatus("status"),
+		cols.Obj("emailAddress", cols.Str("address", "Pseudonymized address."), cols.Str("name")))),
+	cols.Obj("body", cols.Str("contentType"), cols.Str("content", "Version 2: only the body's Zoom meeting URLs (psoxy's rules keep nothing else), or null.")),
+	cols.Str("bodyPreview"),
+	cols.Strs("categories"),
+	cols.Str("changeKey"),
+	cols.Time("createdDateTime"),
+	cols.DateTimeTZ("end", "End as Graph sent it (dateTime, timeZone) plus utc."),
+	cols.Bool("hasAttachments"),
+	cols.Bool("hideAttendees"),
+	cols.Str("iCalUId"),
+	cols.Str("importance"),
+	cols.Bool("isAllDay"),
+	cols.Bool("isCancelled"),
+	cols.Bool("isDraft"),
+	cols.Bool("isOnlineMeeting"),
+	cols.Bool("isOrganizer"),
+	cols.Bool("isReminderOn"),
+	cols.Time("lastModifiedDateTime"),
+	cols.Location("location"),
+	cols.List("locations", cols.Location("")),
+	cols.Str("occurrenceId"),
+	cols.Obj("onlineMeeting", cols.Str("joinUrl"), cols.Str("conferenceId"), cols.Str("tollNumber")),
+	cols.Str("onlineMeetingProvider"),
+	cols.Str("onlineMeetingUrl"),
+	cols.EmailAddress("organizer"),
+	cols.Str("originalEndTimeZone"),
+	cols.Time("originalStart"),
+	cols.Str("originalStartTimeZone"),
+	cols.Obj("recurrence",
+		cols.Obj("pattern", cols.Str("type"), cols.Int("interval"), cols.Int("month"), cols.Int("dayOfMonth"), cols.Strs("daysOfWeek"), cols.Str("firstDayOfWeek"), cols.Str("index")),
+		cols.Obj("range", cols.Str("type"), cols.Str("startDate"), cols.Str("endDate"), cols.Str("recurrenceTimeZone"), cols.Int("numberOfOccurrences"))),
+	cols.Int("reminderMinutesBeforeStart"),
+	cols.Bool("responseRequested"),
+	cols.ResponseStatus("responseStatus"),
+	cols.Str("sensitivity"),
+	cols.Str("seriesMasterId"),
+	cols.Str("showAs"),
+	cols.DateTimeTZ("start", "Start as Graph sent it (dateTime, timeZone) plus utc."),
+	cols.Str("subject", "Empty or absent: the rules redact it."),
+	cols.Str("transactionId"),
+	cols.Str("type"),
+	cols.Str("uid"),
+	cols.Str("webLink"),
+}}

@@ -1,0 +1,70 @@
+// Package outlookmail declares the outlook-mail connector: sent mail
+// metadata (no subjects, bodies or attachments) and mailbox settings.
+package outlookmail
+
+import (
+	"embed"
+
+	"m365export/jobs/connector"
+	"m365export/jobs/connector/cols"
+	"m365export/sinks"
+	"m365export/sources/graph"
+)
+
+//go:embed rules.yaml.tmpl
+var rulesFS embed.FS
+
+// mailSelect lists the message metadata read: no subject, body or preview.
+const mailSelect = "id,conversationId,internetMessageId,createdDateTime,lastModifiedDateTime,sentDateTime,receivedDateTime,hasAttachments,importance,isDraft,isRead,isDeliveryReceiptRequested,isReadReceiptRequested,inferenceClassification,categories,parentFolderId,from,sender,toRecipients,ccRecipients,bccRecipients,replyTo,flag"
+
+func init() {
+	connector.Register(connector.Connector{
+		Name:   "outlook-mail",
+		Doc:    "sent mail metadata (no subjects, bodies or attachments) and mailbox settings",
+		Scopes: []string{"User.Read.All", "Group.Read.All", "Mail.ReadBasic.All", "MailboxSettings.Read"},
+		Rules:  rulesFS,
+		Collections: []connector.Collection{
+			{Name: "messages", Owners: connector.User, TimeField: "sentDateTime", Incremental: "time window on sentDateTime",
+				Throttle: graph.ScopeMailbox,
+				Doc:      "metadata of each user's SentItems",
+				Schema:   messages,
+				First: func(u string, w connector.Window) string {
+					return "/v1.0/users/" + u + "/mailFolders/SentItems/messages?$filter=" +
+						connector.Query(connector.GeLt("sentDateTime", w)) +
+						"&$orderby=sentDateTime&$select=" + mailSelect + "&$top=1000"
+				}},
+			connector.MailboxSettings(),
+		},
+	})
+}
+
+// messages is outlook-mail's messages table (SentItems metadata).
+var messages = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.OdataEtag(),
+	cols.Str("id"),
+	cols.List("bccRecipients", cols.EmailAddress("")),
+	cols.Strs("categories"),
+	cols.List("ccRecipients", cols.EmailAddress("")),
+	cols.Str("changeKey"),
+	cols.Str("conversationId"),
+	cols.Str("conversationIndex"),
+	cols.Time("createdDateTime"),
+	cols.Obj("flag", cols.Str("flagStatus"), cols.DateTimeTZ("startDateTime"), cols.DateTimeTZ("dueDateTime"), cols.DateTimeTZ("completedDateTime")),
+	cols.EmailAddress("from"),
+	cols.Bool("hasAttachments"),
+	cols.Str("importance"),
+	cols.Str("inferenceClassification"),
+	cols.Str("internetMessageId"),
+	cols.Bool("isDeliveryReceiptRequested"),
+	cols.Bool("isDraft"),
+	cols.Bool("isRead"),
+	cols.Bool("isReadReceiptRequested"),
+	cols.Time("lastModifiedDateTime"),
+	cols.Str("parentFolderId"),
+	cols.Time("receivedDateTime"),
+	cols.List("replyTo", cols.EmailAddress("")),
+	cols.EmailAddress("sender"),
+	cols.Time("sentDateTime"),
+	cols.List("toRecipients", cols.EmailAddress("")),
+	cols.Str("webLink"),
+}}
