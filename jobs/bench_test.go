@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // End-to-end benchmarks: a whole export run (owners → Graph client →

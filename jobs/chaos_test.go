@@ -30,7 +30,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"m365export/sinks"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 var (

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 func runCheck(t *testing.T, sim *graphsim.Server, args ...string) (string, error) {

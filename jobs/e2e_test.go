@@ -22,7 +22,7 @@ import (
 	"m365export/pipeline"
 	"m365export/sinks"
 	"m365export/sinks/sinktest"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 const (

@@ -29,7 +29,7 @@ import (
 
 	"m365export/pipeline"
 	"m365export/sources/graph"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // exitOf mirrors cmd/export's exit codes for an error Run returned.

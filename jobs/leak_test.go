@@ -22,7 +22,7 @@ import (
 
 	"m365export/jobs/tables"
 	"m365export/sinks/sinktest"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // TestResume_PerOwnerCheckpoint: a run stopped in the middle of a long

@@ -24,7 +24,7 @@ import (
 	"m365export/sinks/parquetsink"
 	"m365export/sources"
 	"m365export/sources/graph"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // Version is the exporter's version, written into manifests.

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"m365export/jobs"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 func init() {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"m365export/sources"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // BenchmarkClient_Graphsim: first pages of 100 SentItems messages through

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"m365export/sources"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 	"m365export/sources/sourcetest"
 )
 

@@ -17,7 +17,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // TestGolden pins the tenant of seed 1: the first and last record of every
 // collection for its first owner, for the default day window. Other
 // packages' goldens rest on these bytes; a change here is a change for
-// them, so review the diff like code (go test ./sources/graph/graphsim -update).
+// them, so review the diff like code (go test ./sources/graphsim -update).
 func TestGolden(t *testing.T) {
 	o := Options{Users: 60, Seed: 1}
 	o.defaults()
