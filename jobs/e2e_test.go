@@ -23,6 +23,7 @@ import (
 	"m365export/sinks"
 	"m365export/sinks/sinktest"
 	"m365export/sources/graphsim"
+	"m365export/sources/graphsim/simtruth"
 )
 
 const (
@@ -129,14 +130,14 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w window, ru
 		if i := strings.Index(cs.First("x", w), "$select="); i >= 0 {
 			sel = strings.Split(strings.SplitN(cs.First("x", w)[i+len("$select="):], "&", 2)[0], ",")
 		}
-		owners := ten.Owners(truthName(cs.Name))
+		owners := simtruth.Owners(ten, truthName(cs.Name))
 		ownerSet := map[string]bool{}
 		for _, o := range owners {
 			ownerSet[o] = true
 		}
 		seen := map[string]bool{}
 		for _, owner := range owners {
-			for _, raw := range ten.TruthSelect(truthName(cs.Name), owner, time.Time{}, time.Time{}, sel) {
+			for _, raw := range simtruth.TruthSelect(ten, truthName(cs.Name), owner, time.Time{}, time.Time{}, sel) {
 				var m map[string]any
 				if err := json.Unmarshal(raw, &m); err != nil {
 					t.Fatal(err)

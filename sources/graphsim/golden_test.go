@@ -24,13 +24,13 @@ func TestGolden(t *testing.T) {
 	tn := newTenant(&o)
 	got := map[string][]json.RawMessage{}
 	var names []string
-	for c := range Collections {
+	for c := range truthCollections {
 		names = append(names, c)
 	}
 	sort.Strings(names)
 	for _, c := range names {
-		owners := tn.Owners(c)
-		recs := tn.Truth(c, owners[0], dayT, nextDayT)
+		owners := truthOwners(tn, c)
+		recs := truth(tn, c, owners[0], dayT, nextDayT)
 		if len(recs) == 0 {
 			t.Fatalf("%s: no records for the first owner", c)
 		}
