@@ -114,8 +114,8 @@ func checkResult(problems int) error {
 
 func mustNow(cfg *Config, r *runner) time.Time {
 	now, _ := cfg.now()
-	if r.sim != nil && cfg.Now == "" {
-		now = r.sim.Tenant().Now()
+	if e := r.o.Endpoint; e != nil && !e.Now.IsZero() && cfg.Now == "" {
+		now = e.Now
 	}
 	return now
 }

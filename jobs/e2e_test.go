@@ -63,7 +63,7 @@ func exportTo(t *testing.T, sim *graphsim.Server, dir string, args ...string) ([
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Emulator: sim})
+	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)})
 }
 
 // readOutput reads every committed Parquet file of a connector with
@@ -351,7 +351,7 @@ func TestExport_StateAdvancesAndGuardsSalt(t *testing.T) {
 	// Another salt against the same state is refused, unless a new series.
 	cfg, _ := LoadConfig(append([]string{"--demo", "--dest", "file://" + dir + "?metadata=skip"}, args...), envOf(nil), io.Discard)
 	env := envOf(map[string]string{EnvSalt: "another-salt", EnvKey: testKey})
-	if _, err := Run(t.Context(), cfg, RunOptions{Env: env, Emulator: sim}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "salt changed") {
+	if _, err := Run(t.Context(), cfg, RunOptions{Env: env, Endpoint: simEndpoint(sim)}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "salt changed") {
 		t.Errorf("other salt: err = %v, want a usage error about the salt", err)
 	}
 }

@@ -85,7 +85,7 @@ func exportFaultyWith(t *testing.T, sim *graphsim.Server, tune func(*graph.Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Emulator: sim, tuneGraph: tune})
+	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim), tuneGraph: tune})
 }
 
 func fileURL(dir string) string { return "file://" + dir + "?metadata=skip" }
