@@ -39,7 +39,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 	}
 	defer r.close()
 	if cfg.Demo {
-		if err := r.startDemo(); err != nil {
+		if err := r.useDemo(); err != nil {
 			return err
 		}
 	}

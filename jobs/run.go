@@ -117,7 +117,7 @@ func (r *runner) close() {
 func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	cfg := r.cfg
 	if cfg.Demo {
-		if err := r.startDemo(); err != nil {
+		if err := r.useDemo(); err != nil {
 			return nil, err
 		}
 	}
@@ -174,10 +174,10 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	return sums, partial
 }
 
-// startDemo points the job at the built-in Graph emulator, which the
+// useDemo points the job at the built-in Graph emulator, which the
 // caller started and describes in RunOptions.Endpoint, and defaults the
 // outputs to local directories.
-func (r *runner) startDemo() error {
+func (r *runner) useDemo() error {
 	cfg := r.cfg
 	if r.o.Endpoint == nil {
 		return errors.New("--demo: the Graph emulator is not running (RunOptions.Endpoint is nil)")
