@@ -30,7 +30,7 @@ compat: ## compare the sanitizer with psoxy's published examples (needs ../share
 	$(GO) run ./rules/compattool -fixtures $(SHARED)/fixtures/psoxy -known rules/testdata/compat-known-diffs.txt
 
 golden: ## rewrite golden files (the packages that own goldens); review the diff like code
-	$(GO) test ./rules ./jobs ./jobs/tables ./sources/graph/graphsim -run Golden -count=1 -update
+	$(GO) test ./rules ./jobs ./jobs/tables ./sources/graphsim -run Golden -count=1 -update
 
 docs: ## the data dictionary: every table and column, with its Graph source
 	$(GO) run ./jobs/tables/cmd/docgen > jobs/tables/data-dictionary.md

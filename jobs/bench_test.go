@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // End-to-end benchmarks: a whole export run (owners → Graph client →
@@ -101,7 +101,7 @@ func benchExport(b *testing.B, limits graphsim.Limits) {
 		before := sim.Stats()
 		runtime.GC()
 		cpu0, start := processCPU(), time.Now()
-		sums, err := Run(b.Context(), cfg, RunOptions{Env: envOf(testEnv), Emulator: sim})
+		sums, err := Run(b.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)})
 		wall += time.Since(start)
 		cpu += processCPU() - cpu0
 		if err != nil {

@@ -31,7 +31,7 @@ import (
 
 	"m365export/pipeline"
 	"m365export/sinks"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 var (

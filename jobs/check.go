@@ -40,7 +40,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 	}
 	defer r.close()
 	if cfg.Demo {
-		if err := r.startDemo(); err != nil {
+		if err := r.useDemo(); err != nil {
 			return err
 		}
 	}
@@ -119,8 +119,8 @@ func checkResult(problems int) error {
 
 func mustNow(cfg *Config, r *runner) time.Time {
 	now, _ := cfg.now()
-	if r.sim != nil && cfg.Now == "" {
-		now = r.sim.Tenant().Now()
+	if e := r.o.Endpoint; e != nil && !e.Now.IsZero() && cfg.Now == "" {
+		now = e.Now
 	}
 	return now
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 func runCheck(t *testing.T, sim *graphsim.Server, args ...string) (string, error) {
@@ -18,7 +18,7 @@ func runCheck(t *testing.T, sim *graphsim.Server, args ...string) (string, error
 		t.Fatal(err)
 	}
 	var out bytes.Buffer
-	err = Check(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Emulator: sim, Out: &out})
+	err = Check(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim), Out: &out})
 	return out.String(), err
 }
 

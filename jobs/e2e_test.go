@@ -22,7 +22,8 @@ import (
 	"m365export/pipeline"
 	"m365export/sinks"
 	"m365export/sinks/sinktest"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
+	"m365export/sources/graphsim/simtruth"
 )
 
 const (
@@ -62,7 +63,7 @@ func exportTo(t *testing.T, sim *graphsim.Server, dir string, args ...string) ([
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Emulator: sim})
+	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)})
 }
 
 // readOutput reads every committed Parquet file of a connector with
@@ -129,14 +130,14 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 		if i := strings.Index(cs.First("x", w), "$select="); i >= 0 {
 			sel = strings.Split(strings.SplitN(cs.First("x", w)[i+len("$select="):], "&", 2)[0], ",")
 		}
-		owners := ten.Owners(truthName(cs.Name))
+		owners := simtruth.Owners(ten, truthName(cs.Name))
 		ownerSet := map[string]bool{}
 		for _, o := range owners {
 			ownerSet[o] = true
 		}
 		seen := map[string]bool{}
 		for _, owner := range owners {
-			for _, raw := range ten.TruthSelect(truthName(cs.Name), owner, time.Time{}, time.Time{}, sel) {
+			for _, raw := range simtruth.TruthSelect(ten, truthName(cs.Name), owner, time.Time{}, time.Time{}, sel) {
 				var m map[string]any
 				if err := json.Unmarshal(raw, &m); err != nil {
 					t.Fatal(err)
@@ -350,7 +351,7 @@ func TestExport_StateAdvancesAndGuardsSalt(t *testing.T) {
 	// Another salt against the same state is refused, unless a new series.
 	cfg, _ := LoadConfig(append([]string{"--demo", "--dest", "file://" + dir + "?metadata=skip"}, args...), envOf(nil), io.Discard)
 	env := envOf(map[string]string{EnvSalt: "another-salt", EnvKey: testKey})
-	if _, err := Run(t.Context(), cfg, RunOptions{Env: env, Emulator: sim}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "salt changed") {
+	if _, err := Run(t.Context(), cfg, RunOptions{Env: env, Endpoint: simEndpoint(sim)}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "salt changed") {
 		t.Errorf("other salt: err = %v, want a usage error about the salt", err)
 	}
 }

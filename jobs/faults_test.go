@@ -29,7 +29,8 @@ import (
 
 	"m365export/pipeline"
 	"m365export/sources/graph"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
+	"m365export/sources/graphsim/simtruth"
 )
 
 // exitOf mirrors cmd/export's exit codes for an error Run returned.
@@ -84,7 +85,7 @@ func exportFaultyWith(t *testing.T, sim *graphsim.Server, tune func(*graph.Optio
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Emulator: sim, tuneGraph: tune})
+	return Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim), tuneGraph: tune})
 }
 
 func fileURL(dir string) string { return "file://" + dir + "?metadata=skip" }
@@ -130,7 +131,7 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 			continue
 		}
 		var missing []string
-		for _, o := range sim.Tenant().Owners(truthName(cs.Name)) {
+		for _, o := range simtruth.Owners(sim.Tenant(), truthName(cs.Name)) {
 			if _, ok := got[cs.Name][ownerID(o)]; !ok {
 				missing = append(missing, o)
 			}

@@ -22,7 +22,8 @@ import (
 
 	"m365export/jobs/tables"
 	"m365export/sinks/sinktest"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
+	"m365export/sources/graphsim/simtruth"
 )
 
 // syncBuffer is a bytes.Buffer safe for concurrent writers.
@@ -52,7 +53,7 @@ func personalNeedles(t *testing.T, sim *graphsim.Server) map[string]string {
 	sel := []string{"id", "displayName", "mail", "userPrincipalName", "businessPhones", "mobilePhone", "otherMails",
 		"proxyAddresses", "imAddresses", "mailNickname"}
 	out := map[string]string{}
-	for _, raw := range sim.Tenant().TruthSelect("users", "", time.Time{}, time.Time{}, sel) {
+	for _, raw := range simtruth.TruthSelect(sim.Tenant(), "users", "", time.Time{}, time.Time{}, sel) {
 		var u map[string]any
 		if err := json.Unmarshal(raw, &u); err != nil {
 			t.Fatal(err)
@@ -169,8 +170,8 @@ func TestNoLeaks_AllConnectors(t *testing.T) {
 	// every kind of identifier.
 	var raw strings.Builder
 	for _, c := range []string{"users", "messages"} {
-		for _, o := range sim.Tenant().Owners(c) {
-			for _, r := range sim.Tenant().Truth(c, o, time.Time{}, time.Time{}) {
+		for _, o := range simtruth.Owners(sim.Tenant(), c) {
+			for _, r := range simtruth.Truth(sim.Tenant(), c, o, time.Time{}, time.Time{}) {
 				raw.Write(r)
 			}
 		}

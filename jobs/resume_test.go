@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // TestResume_PerOwnerCheckpoint: a run stopped in the middle of a long
@@ -47,7 +47,7 @@ func TestResume_PerOwnerCheckpoint(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}()
-	if _, err := Run(ctx, cfg, RunOptions{Env: envOf(testEnv), Emulator: sim}); !errors.Is(err, context.Canceled) {
+	if _, err := Run(ctx, cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)}); !errors.Is(err, context.Canceled) {
 		t.Fatalf("first attempt: %v, want it stopped", err)
 	}
 	b, err := os.ReadFile(cpFile)
@@ -71,7 +71,7 @@ func TestResume_PerOwnerCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sums, err := Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Emulator: sim})
+	sums, err := Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)})
 	if err != nil {
 		t.Fatalf("resumed attempt: %v", err)
 	}

@@ -24,7 +24,6 @@ import (
 	"m365export/sinks/parquetsink"
 	"m365export/sources"
 	"m365export/sources/graph"
-	"m365export/sources/graph/graphsim"
 )
 
 // Version is the exporter's version, written into manifests.
@@ -47,9 +46,10 @@ type RunOptions struct {
 	Out io.Writer
 	// Progress, if set, is called about once a second with live counters.
 	Progress func(ProgressReport)
-	// Emulator, if set with --demo, is the Graph emulator to read instead
-	// of starting one (tests compare the output with its ground truth).
-	Emulator *graphsim.Server
+	// Endpoint, if set, is the Graph service to read instead of Microsoft
+	// Graph: with --demo, the built-in emulator, which the command (or a
+	// test) starts; --demo without it is an error.
+	Endpoint *Endpoint
 
 	// tuneGraph, if set, adjusts the Graph client's options (tests scale
 	// down backoffs and timeouts).
@@ -97,7 +97,6 @@ type runner struct {
 	cfg     *Config
 	o       RunOptions
 	log     *slog.Logger
-	sim     *graphsim.Server
 	secrets rules.Secrets
 	client  *graph.Client
 	creds   *graph.Credentials
@@ -107,8 +106,6 @@ type runner struct {
 	dest    *blob.Bucket
 	state   *blob.Bucket
 	closers []func()
-	// probeHTTP is the HTTP client of Graph requests (nil: the default).
-	probeHTTP *http.Client
 }
 
 func (r *runner) close() {
@@ -120,13 +117,13 @@ func (r *runner) close() {
 func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	cfg := r.cfg
 	if cfg.Demo {
-		if err := r.startDemo(); err != nil {
+		if err := r.useDemo(); err != nil {
 			return nil, err
 		}
 	}
 	now, _ := cfg.now()
-	if r.sim != nil && cfg.Now == "" {
-		now = r.sim.Tenant().Now()
+	if e := r.o.Endpoint; e != nil && !e.Now.IsZero() && cfg.Now == "" {
+		now = e.Now
 	}
 	var err error
 	if cfg.Demo && cfg.SaltURL == "" && cfg.KeyURL == "" && r.o.Env(EnvSalt) == "" {
@@ -159,7 +156,7 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	if err := r.openGraph(); err != nil {
 		return nil, err
 	}
-	if err := r.probeGraph(ctx); err != nil {
+	if err := r.client.Probe(ctx); err != nil {
 		return nil, err
 	}
 	var sums []*pipeline.Summary
@@ -180,18 +177,13 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	return sums, partial
 }
 
-// startDemo starts the built-in Graph emulator and points the job at it.
-func (r *runner) startDemo() error {
+// useDemo points the job at the built-in Graph emulator, which the
+// caller started and describes in RunOptions.Endpoint, and defaults the
+// outputs to local directories.
+func (r *runner) useDemo() error {
 	cfg := r.cfg
-	if r.o.Emulator != nil {
-		r.sim = r.o.Emulator
-	} else {
-		sim, err := graphsim.Start(graphsim.Options{Users: cfg.DemoUsers, Logger: r.log.With("component", "graphsim")})
-		if err != nil {
-			return fmt.Errorf("start the Graph emulator: %w", err)
-		}
-		r.sim = sim
-		r.closers = append(r.closers, sim.Close)
+	if r.o.Endpoint == nil {
+		return errors.New("--demo: the Graph emulator is not running (RunOptions.Endpoint is nil)")
 	}
 	if cfg.Dest == "" {
 		abs, err := filepath.Abs("out")
@@ -255,9 +247,9 @@ func (r *runner) openGraph() error {
 	opts := &graph.Options{Cloud: cloud, GraphRoot: cfg.GraphURL, Logger: r.log.With("component", "graph")}
 	creds := &graph.Credentials{TenantID: cfg.TenantID, ClientID: cfg.ClientID, AuthorityHost: cfg.AuthorityHost}
 	var httpClient *http.Client
-	if r.sim != nil {
-		opts.GraphRoot = r.sim.GraphURL()
-		creds.TenantID, creds.ClientID, creds.ClientSecret = r.sim.TenantID(), r.sim.ClientID(), r.sim.ClientSecret()
+	if e := r.o.Endpoint; e != nil {
+		opts.GraphRoot = e.GraphURL
+		creds.TenantID, creds.ClientID, creds.ClientSecret = e.TenantID, e.ClientID, e.ClientSecret
 		// Explicit ids still win, so that check's diagnoses can be tried
 		// against the emulator.
 		if cfg.TenantID != "" {
@@ -266,8 +258,8 @@ func (r *runner) openGraph() error {
 		if cfg.ClientID != "" {
 			creds.ClientID = cfg.ClientID
 		}
-		creds.AuthorityHost = r.sim.AuthorityHost()
-		httpClient = r.sim.HTTPClient()
+		creds.AuthorityHost = e.AuthorityHost
+		httpClient = e.HTTPClient
 	} else {
 		if cfg.CAFile != "" {
 			pem, err := os.ReadFile(cfg.CAFile)
@@ -335,53 +327,7 @@ func (r *runner) openGraph() error {
 	if r.client, err = graph.New(opts); err != nil {
 		return fmt.Errorf("graph client: %w", err)
 	}
-	r.probeHTTP = opts.HTTPClient
 	return nil
-}
-
-// probeTimeout bounds the reachability check of Graph.
-const probeTimeout = 15 * time.Second
-
-// probeGraph sends one request to the Graph root, without a token, before
-// anything is read or written: a Graph that cannot be reached (refused
-// connection, unknown host, TLS failure) fails the run at once with one
-// message, rather than after minutes of retries. Any HTTP answer will do.
-func (r *runner) probeGraph(ctx context.Context) error {
-	hc := r.probeHTTP
-	if hc == nil {
-		hc = graph.NewHTTPClient(nil)
-	}
-	root := r.client.Root()
-	var err error
-	for attempt := range 2 {
-		if attempt > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(time.Second):
-			}
-		}
-		pctx, cancel := context.WithTimeout(ctx, probeTimeout)
-		var req *http.Request
-		req, err = http.NewRequestWithContext(pctx, http.MethodGet, root+"/", nil)
-		if err != nil {
-			cancel()
-			return fmt.Errorf("%w: Graph root %s: %w", ErrUsage, root, err)
-		}
-		var resp *http.Response
-		resp, err = hc.Do(req)
-		if err == nil {
-			io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-			resp.Body.Close()
-			cancel()
-			return nil
-		}
-		cancel()
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-	}
-	return fmt.Errorf("cannot reach Microsoft Graph at %s (check the network, a proxy, --graph-url or --cloud): %w", root, err)
 }
 
 // computeWindow decides the window: flags first, then the watermark, then

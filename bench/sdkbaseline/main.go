@@ -39,7 +39,7 @@ import (
 	"github.com/microsoftgraph/msgraph-sdk-go/users"
 	"github.com/parquet-go/parquet-go"
 
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // message is the Parquet schema of the baseline's messages table: the

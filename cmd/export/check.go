@@ -18,5 +18,10 @@ func runCheck(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 		return err
 	}
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat, isTerminal(stderr))
-	return jobs.Check(ctx, cfg, jobs.RunOptions{Env: os.Getenv, Logger: log, Out: stdout})
+	endpoint, stopDemo, err := startDemo(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopDemo()
+	return jobs.Check(ctx, cfg, jobs.RunOptions{Env: os.Getenv, Logger: log, Out: stdout, Endpoint: endpoint})
 }

@@ -31,7 +31,12 @@ func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return fmt.Errorf("%w: %w", jobs.ErrUsage, err)
 	}
 	log.Debug("memory limit", "mib", limit>>20, "from", from)
-	o := jobs.RunOptions{Env: os.Getenv, Logger: log, Out: stdout}
+	endpoint, stopDemo, err := startDemo(cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopDemo()
+	o := jobs.RunOptions{Env: os.Getenv, Logger: log, Out: stdout, Endpoint: endpoint}
 	if tty {
 		o.Progress = func(p jobs.ProgressReport) { printProgress(stderr, p) }
 	}

@@ -5,12 +5,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
 
 	"m365export/jobs"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 func init() {
@@ -70,4 +71,31 @@ func runGraphsim(ctx context.Context, args []string, _ io.Reader, stdout, _ io.W
 		s.Tenant().Now().Format(time.RFC3339), o.Users, o.Seed)
 	<-ctx.Done()
 	return nil
+}
+
+// startDemo starts the built-in Graph emulator for --demo and describes it
+// for jobs.Run and jobs.Check (which talk to it like to any Graph); stop
+// shuts it down. Without --demo it starts nothing.
+func startDemo(cfg *jobs.Config, log *slog.Logger) (_ *jobs.Endpoint, stop func(), _ error) {
+	if !cfg.Demo {
+		return nil, func() {}, nil
+	}
+	s, err := graphsim.Start(graphsim.Options{Users: cfg.DemoUsers, Logger: log.With("component", "graphsim")})
+	if err != nil {
+		return nil, nil, fmt.Errorf("start the Graph emulator: %w", err)
+	}
+	return simEndpoint(s), s.Close, nil
+}
+
+// simEndpoint describes a running emulator as the Graph service to read.
+func simEndpoint(s *graphsim.Server) *jobs.Endpoint {
+	return &jobs.Endpoint{
+		GraphURL:      s.GraphURL(),
+		AuthorityHost: s.AuthorityHost(),
+		TenantID:      s.TenantID(),
+		ClientID:      s.ClientID(),
+		ClientSecret:  s.ClientSecret(),
+		HTTPClient:    s.HTTPClient(),
+		Now:           s.Tenant().Now(),
+	}
 }

@@ -18,7 +18,7 @@ import (
 	"m365export/jobs"
 	"m365export/pipeline"
 	"m365export/sinks"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // TestSignal_SIGTERMStopsCleanly runs the exporter as its own process

@@ -8,7 +8,8 @@ import (
 	"time"
 
 	"m365export/sources"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
+	"m365export/sources/graphsim/simtruth"
 )
 
 // BenchmarkClient_Graphsim: first pages of 100 SentItems messages through
@@ -18,7 +19,7 @@ import (
 func BenchmarkClient_Graphsim(b *testing.B) {
 	s := startSim(b, graphsim.Options{Users: 200, Seed: 1, PlainGraph: true, Limits: graphsim.Limits{Disabled: true}})
 	c := simClient(b, s, &Options{Limits: &Limits{}, HTTPClient: defaultHTTPClient()})
-	owners := s.Tenant().Owners("messages")
+	owners := simtruth.Owners(s.Tenant(), "messages")
 	col := sentItems(c, graphsim.DefaultNow.Add(-14*24*time.Hour), graphsim.DefaultNow, 100)
 	var next atomic.Int64
 	before := s.Stats()
@@ -58,7 +59,7 @@ func BenchmarkGovernor_OutlookEfficiencyGraphsim(b *testing.B) {
 	lim.Mailbox = Rate{n, window}
 	lim.Headroom = 0.01
 	c := simClient(b, s, &Options{Limits: &lim, HTTPClient: defaultHTTPClient()})
-	owners := s.Tenant().Owners("messages")[:mailboxes]
+	owners := simtruth.Owners(s.Tenant(), "messages")[:mailboxes]
 	col := sentItems(c, graphsim.DefaultNow.Add(-14*24*time.Hour), graphsim.DefaultNow, 1) // small pages: count requests, not rendering
 	for b.Loop() {
 		before := s.Stats()
@@ -107,14 +108,14 @@ func BenchmarkGovernor_TenantLimitsGraphsim(b *testing.B) {
 	for _, ld := range []load{
 		{"directory-members", func(t *graphsim.Tenant) []string {
 			var u []string
-			for _, g := range t.Owners("group_members") {
+			for _, g := range simtruth.Owners(t, "group_members") {
 				u = append(u, "/v1.0/groups/"+g+"/members?$top=999")
 			}
 			return u
 		}, 3, 300},
 		{"teams-chat-export", func(t *graphsim.Tenant) []string {
 			var u []string
-			for _, o := range t.Owners("chat_messages")[:50] {
+			for _, o := range simtruth.Owners(t, "chat_messages")[:50] {
 				u = append(u, "/v1.0/users/"+o+"/chats/getAllMessages?$top=50&$filter=lastModifiedDateTime+gt+2026-11-26T00:00:00Z+and+lastModifiedDateTime+lt+2026-11-27T00:00:00Z")
 			}
 			return u

@@ -11,7 +11,8 @@ import (
 	"time"
 
 	"m365export/sources"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
+	"m365export/sources/graphsim/simtruth"
 	"m365export/sources/sourcetest"
 )
 
@@ -133,8 +134,8 @@ func (h *simHarness) MakeSource(_ context.Context, f sourcetest.Faults) (sources
 func (h *simHarness) Want(context.Context) (map[string][]json.RawMessage, error) {
 	tn := h.ref.Tenant()
 	w := map[string][]json.RawMessage{}
-	for _, o := range tn.Owners("messages") {
-		w[o] = tn.Truth("messages", o, simFrom, simTo)
+	for _, o := range simtruth.Owners(tn, "messages") {
+		w[o] = simtruth.Truth(tn, "messages", o, simFrom, simTo)
 	}
 	return w, nil
 }
@@ -142,7 +143,7 @@ func (h *simHarness) Want(context.Context) (map[string][]json.RawMessage, error)
 func (h *simHarness) Broken(context.Context) (map[string]error, error) {
 	tn := h.ref.Tenant()
 	readable := map[string]bool{}
-	for _, o := range tn.Owners("messages") {
+	for _, o := range simtruth.Owners(tn, "messages") {
 		readable[o] = true
 	}
 	b := map[string]error{}
@@ -166,7 +167,7 @@ func TestGraphsim_FaultyRunRecovers(t *testing.T) {
 	s := startSim(t, simOptions(graphsim.Faults{Seed: 9, ErrorRate: 0.1, ResetRate: 0.05, TruncateRate: 0.05, StormEvery: 19, StormLength: 2}))
 	c := simClient(t, s, testClientOptions())
 	col := sentItems(c, simFrom, simTo, 2)
-	owners := s.Tenant().Owners("messages")[:20]
+	owners := simtruth.Owners(s.Tenant(), "messages")[:20]
 	for _, o := range owners {
 		for _, err := range sources.Pages(t.Context(), col, o, "") {
 			if err != nil {
@@ -281,7 +282,7 @@ func TestGraphsim_ChannelDeltaExpiredMeansResync(t *testing.T) {
 	s := startSim(t, simOptions(graphsim.Faults{}))
 	c := simClient(t, s, testClientOptions())
 	tn := s.Tenant()
-	teams := tn.Owners("channels")
+	teams := simtruth.Owners(tn, "channels")
 	if len(teams) == 0 {
 		t.Fatal("the tenant has no team")
 	}
@@ -407,8 +408,8 @@ func (h *chatHarness) MakeSource(ctx context.Context, f sourcetest.Faults) (sour
 func (h *chatHarness) Want(context.Context) (map[string][]json.RawMessage, error) {
 	tn := h.ref.Tenant()
 	w := map[string][]json.RawMessage{}
-	for _, o := range tn.Owners("chat_messages") {
-		w[o] = tn.Truth("chat_messages", o, simFrom, simTo)
+	for _, o := range simtruth.Owners(tn, "chat_messages") {
+		w[o] = simtruth.Truth(tn, "chat_messages", o, simFrom, simTo)
 	}
 	return w, nil
 }

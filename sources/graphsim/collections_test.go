@@ -60,13 +60,13 @@ func TestEndpoints_MatchTruth(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.coll, func(t *testing.T) {
-			owners := tn.Owners(c.coll)
+			owners := truthOwners(tn, c.coll)
 			if c.ownersN > 0 {
 				owners = owners[:min(c.ownersN, len(owners))]
 			}
 			total := 0
 			for _, o := range owners {
-				want := tn.Truth(c.coll, o, c.from, c.to)
+				want := truth(tn, c.coll, o, c.from, c.to)
 				var got []json.RawMessage
 				if c.coll == "mailbox_settings" {
 					code, _, b := h.get(c.url(o))
@@ -103,17 +103,17 @@ func TestWindows_HalfOpen(t *testing.T) {
 	h := start(t, Options{Users: 20, Seed: 5})
 	tn := h.s.Tenant()
 	owner := tn.UserID(0)
-	msgs := tn.Truth("messages", owner, dayT, nextDayT)
+	msgs := truth(tn, "messages", owner, dayT, nextDayT)
 	if len(msgs) < 3 {
 		t.Fatalf("only %d messages", len(msgs))
 	}
 	var m struct{ SentDateTime time.Time }
 	_ = json.Unmarshal(msgs[1], &m)
 	ts := m.SentDateTime
-	if in := tn.Truth("messages", owner, ts, ts.Add(time.Second)); len(in) != 1 {
+	if in := truth(tn, "messages", owner, ts, ts.Add(time.Second)); len(in) != 1 {
 		t.Fatalf("[t, t+1s) holds %d messages, want 1", len(in))
 	}
-	if out := tn.Truth("messages", owner, ts.Add(-time.Second), ts); len(out) != 0 {
+	if out := truth(tn, "messages", owner, ts.Add(-time.Second), ts); len(out) != 0 {
 		t.Fatalf("[t-1s, t) holds %d messages, want 0", len(out))
 	}
 	u := func(f string) string {
@@ -131,7 +131,7 @@ func TestWindows_HalfOpen(t *testing.T) {
 	if code != 400 {
 		t.Fatalf("getAllMessages with ge: %d %s", code, b)
 	}
-	chat := tn.Truth("chat_messages", owner, dayT, nextDayT)
+	chat := truth(tn, "chat_messages", owner, dayT, nextDayT)
 	if len(chat) == 0 {
 		t.Fatal("no chat messages")
 	}
@@ -165,14 +165,14 @@ func TestTenant_SameSeedSameTenant(t *testing.T) {
 	}
 	defer c.Close()
 	for _, coll := range []string{"users", "groups", "messages", "events", "chat_messages", "call_records", "interactions"} {
-		oa, ob := a.Tenant().Owners(coll), b.Tenant().Owners(coll)
+		oa, ob := truthOwners(a.Tenant(), coll), truthOwners(b.Tenant(), coll)
 		if strings.Join(oa, ",") != strings.Join(ob, ",") {
 			t.Fatalf("%s: owners differ for the same seed", coll)
 		}
-		ra := a.Tenant().Truth(coll, oa[0], dayT, nextDayT)
-		rb := b.Tenant().Truth(coll, ob[0], dayT, nextDayT)
+		ra := truth(a.Tenant(), coll, oa[0], dayT, nextDayT)
+		rb := truth(b.Tenant(), coll, ob[0], dayT, nextDayT)
 		equalRecords(t, coll, ra, rb)
-		rc := c.Tenant().Truth(coll, c.Tenant().Owners(coll)[0], dayT, nextDayT)
+		rc := truth(c.Tenant(), coll, truthOwners(c.Tenant(), coll)[0], dayT, nextDayT)
 		if len(ra) > 0 && len(rc) > 0 && string(ra[0]) == string(rc[0]) {
 			t.Fatalf("%s: another seed gives the same first record", coll)
 		}
@@ -228,7 +228,7 @@ func TestShapes(t *testing.T) {
 		t.Errorf("members of All Company: @odata.count = %d, want 60", cnt.Count)
 	}
 	sel := []string{"sentDateTime", "toRecipients", "subject"}
-	want := tn.TruthSelect("messages", tn.UserID(0), dayT, nextDayT, sel)
+	want := truthSelect(tn, "messages", tn.UserID(0), dayT, nextDayT, sel)
 	got, _, _ := h.all(q("/v1.0/users/" + tn.UserID(0) + "/mailFolders/SentItems/messages?$orderby=sentDateTime&$top=4&$select=" + strings.Join(sel, ",") +
 		"&$filter=sentDateTime ge " + day + " and sentDateTime lt " + nextDay))
 	equalRecords(t, "messages with $select", want, got)

@@ -165,7 +165,7 @@ func TestUsers_PagingReturnsEveryUserOnce(t *testing.T) {
 			t.Fatalf("user %d = %s, want %s", i, id, h.s.Tenant().UserID(i))
 		}
 	}
-	equalRecords(t, "default select", h.s.Tenant().Truth("users", "", time.Time{}, time.Time{})[:100], func() []json.RawMessage {
+	equalRecords(t, "default select", truth(h.s.Tenant(), "users", "", time.Time{}, time.Time{})[:100], func() []json.RawMessage {
 		r, _, _ := h.all("/v1.0/users?$top=100")
 		return r[:100]
 	}())
@@ -185,8 +185,8 @@ func TestMessages_WindowMatchesTruth(t *testing.T) {
 	from := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	to := from.Add(24 * time.Hour)
 	total := 0
-	for _, owner := range tn.Owners("messages")[:12] {
-		want := tn.Truth("messages", owner, from, to)
+	for _, owner := range truthOwners(tn, "messages")[:12] {
+		want := truth(tn, "messages", owner, from, to)
 		u := fmt.Sprintf("/v1.0/users/%s/mailFolders('SentItems')/messages?$filter=sentDateTime ge %s and sentDateTime lt %s&$orderby=sentDateTime&$top=7",
 			owner, from.Format(time.RFC3339), to.Format(time.RFC3339))
 		u = strings.ReplaceAll(u, " ", "%20")

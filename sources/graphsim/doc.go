@@ -107,10 +107,12 @@
 //
 // # Ground truth
 //
-// Tenant.Owners, Tenant.Truth and Tenant.TruthSelect list what the
-// emulator serves per collection (see Collections), owner and half-open
-// window, so tests compare an export with it exactly. testdata holds a
-// golden of the seed-1 tenant that pins the generator.
+// The oracle, package m365export/sources/graphsim/simtruth (test support:
+// only tests and benchmarks import it), lists what the emulator serves per
+// collection, owner and half-open window, so tests compare an export with
+// it exactly. It reads the emulator through Tenant.Records and a few
+// accessors of the directory's shape. testdata holds a golden of the
+// seed-1 tenant that pins the generator.
 //
 // # Command
 //

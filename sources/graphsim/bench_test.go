@@ -45,7 +45,7 @@ func BenchmarkServeMessages(b *testing.B) {
 	from := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	recs := 0
 	u := 0
-	owners := s.Tenant().Owners("messages")
+	owners := truthOwners(s.Tenant(), "messages")
 	next := ""
 	b.ResetTimer()
 	for b.Loop() {

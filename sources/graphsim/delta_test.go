@@ -43,7 +43,7 @@ func TestGroupsDelta_Rounds(t *testing.T) {
 	if len(recs) != 50 || pages != 1 || delta == "" {
 		t.Fatalf("full round: %d groups in %d pages, deltaLink %q", len(recs), pages, delta)
 	}
-	equalRecords(t, "groups", h.s.Tenant().Truth("groups", "", time.Time{}, time.Time{}), recs)
+	equalRecords(t, "groups", truth(h.s.Tenant(), "groups", "", time.Time{}, time.Time{}), recs)
 	if recs, _, d2 := h.all(delta); len(recs) != 0 || d2 == "" {
 		t.Fatalf("second round: %d changes, deltaLink %q", len(recs), d2)
 	}
@@ -107,7 +107,7 @@ func TestMessages_DefaultOrderNewestFirst(t *testing.T) {
 		}
 		prev = m.SentDateTime
 	}
-	want := h.s.Tenant().Truth("messages", h.s.Tenant().UserID(0), dayT, nextDayT)
+	want := truth(h.s.Tenant(), "messages", h.s.Tenant().UserID(0), dayT, nextDayT)
 	if len(want) != len(recs) {
 		t.Fatalf("desc order served %d, truth %d", len(recs), len(want))
 	}
@@ -117,8 +117,8 @@ func TestChatMessages_OncePerParticipant(t *testing.T) {
 	h := start(t, Options{Users: 30, Seed: 6})
 	tn := h.s.Tenant()
 	count := map[string]int{}
-	for _, o := range tn.Owners("chat_messages") {
-		for _, r := range tn.Truth("chat_messages", o, dayT, nextDayT) {
+	for _, o := range truthOwners(tn, "chat_messages") {
+		for _, r := range truth(tn, "chat_messages", o, dayT, nextDayT) {
 			var m struct{ ID, ChatID string }
 			_ = json.Unmarshal(r, &m)
 			count[m.ChatID+"/"+m.ID]++

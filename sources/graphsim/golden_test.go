@@ -17,20 +17,20 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // TestGolden pins the tenant of seed 1: the first and last record of every
 // collection for its first owner, for the default day window. Other
 // packages' goldens rest on these bytes; a change here is a change for
-// them, so review the diff like code (go test ./sources/graph/graphsim -update).
+// them, so review the diff like code (go test ./sources/graphsim -update).
 func TestGolden(t *testing.T) {
 	o := Options{Users: 60, Seed: 1}
 	o.defaults()
 	tn := newTenant(&o)
 	got := map[string][]json.RawMessage{}
 	var names []string
-	for c := range Collections {
+	for c := range truthCollections {
 		names = append(names, c)
 	}
 	sort.Strings(names)
 	for _, c := range names {
-		owners := tn.Owners(c)
-		recs := tn.Truth(c, owners[0], dayT, nextDayT)
+		owners := truthOwners(tn, c)
+		recs := truth(tn, c, owners[0], dayT, nextDayT)
 		if len(recs) == 0 {
 			t.Fatalf("%s: no records for the first owner", c)
 		}

@@ -1,0 +1,106 @@
+// Package simtruth is the ground-truth oracle of the Graph emulator
+// (m365export/sources/graphsim): for a tenant, it lists the owners of each
+// collection whose requests succeed and every record the emulator serves
+// them, so tests and benchmarks compare an export with it exactly.
+//
+// It is test support: only _test.go files and benchmarks import it, never
+// production code (the root all_test.go checks this). It reads the
+// emulator through Tenant's exported accessors (User, UserIndex, Groups,
+// IsTeam, GroupID and Records).
+package simtruth
+
+import (
+	"encoding/json"
+	"time"
+
+	"m365export/sources/graphsim"
+)
+
+// Collections names the collections Truth knows, with the owner kind and
+// the window property of each.
+var Collections = map[string]string{
+	"users":            "tenant; no window",
+	"groups":           "tenant; no window",
+	"group_members":    "group id; no window",
+	"teams":            "tenant; no window",
+	"channels":         "team id; no window",
+	"chats":            "user id; no window",
+	"mailbox_settings": "user id; no window",
+	"events":           "user id; events overlapping [from, to)",
+	"messages":         "user id; sentDateTime in [from, to)",
+	"chat_messages":    "user id; lastModifiedDateTime in [from, to)",
+	"channel_messages": "team id; lastModifiedDateTime in [from, to)",
+	"call_records":     "tenant; startDateTime in [from, to)",
+	"interactions":     "user id; createdDateTime in [from, to)",
+}
+
+// Owners lists the owners of a collection whose requests succeed: "" for
+// tenant-wide collections; group, team or user ids otherwise. Users that
+// answer an error (no mailbox, denied mailbox, no Copilot licence,
+// deleted) are left out; see graphsim.Tenant.User for why.
+func Owners(t *graphsim.Tenant, collection string) []string {
+	var out []string
+	switch collection {
+	case "users", "groups", "teams", "call_records":
+		return []string{""}
+	case "group_members":
+		for g := 0; g < t.Groups(); g++ {
+			out = append(out, t.GroupID(g))
+		}
+	case "channels", "channel_messages":
+		for g := 0; g < t.Groups(); g++ {
+			if t.IsTeam(g) {
+				out = append(out, t.GroupID(g))
+			}
+		}
+	default:
+		for u := 0; u < t.Users(); u++ {
+			if serves(collection, t.User(u)) {
+				out = append(out, t.UserID(u))
+			}
+		}
+	}
+	return out
+}
+
+// serves reports whether the emulator answers a user-owned collection's
+// requests for user u with records rather than an error.
+func serves(collection string, u graphsim.UserInfo) bool {
+	switch collection {
+	case "chats", "chat_messages":
+		return !u.Deleted
+	case "mailbox_settings", "events", "messages":
+		return !u.Deleted && u.Mailbox && !u.Denied
+	case "interactions":
+		return !u.Deleted && u.Mailbox && u.Copilot
+	}
+	return false
+}
+
+// Truth lists every record the emulator serves for a collection, an owner
+// (as listed by Owners) and a half-open window [from, to) on the
+// collection's window property (zero times: unbounded), as raw JSON objects
+// exactly as served without $select, in the emulator's serving order
+// (messages by ascending sentDateTime, as with $orderby=sentDateTime).
+// Windows are whole milliseconds; Graph's gt/lt-only filters serve
+// (from, to), so a client wanting [from, to) asks for gt from−1ms.
+// chat_messages repeats a chat's message for each participant, as
+// getAllMessages does. An unknown collection or owner gives nil.
+func Truth(t *graphsim.Tenant, coll, owner string, from, to time.Time) []json.RawMessage {
+	return TruthSelect(t, coll, owner, from, to, nil)
+}
+
+// TruthSelect is Truth for requests with $select=strings.Join(sel, ","):
+// records as the emulator serves them then (messages and events keep
+// @odata.etag and id; Teams messages keep @odata.type). Names are
+// canonical property names; unknown ones are ignored. nil sel is Truth.
+func TruthSelect(t *graphsim.Tenant, coll, owner string, from, to time.Time, sel []string) []json.RawMessage {
+	switch coll {
+	case "chats", "chat_messages", "mailbox_settings", "events", "messages", "interactions":
+		i, ok := t.UserIndex(owner)
+		if !ok || !serves(coll, t.User(i)) {
+			return nil
+		}
+	}
+	return t.Records(coll, owner, from, to, sel)
+}
