@@ -21,7 +21,7 @@ import (
 	"m365export/pipeline"
 	"m365export/rules"
 	"m365export/sources/graph"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 // TestRegistry_EveryConnectorIsComplete walks the registry (rclone's and
