@@ -39,7 +39,7 @@ func (ws *writerSet) write(dt string, rec sinks.Record) error {
 		w, err := ws.sink.NewWriter(ws.ctx, ws.table, dt)
 		if err != nil {
 			ws.mu.Unlock()
-			return fmt.Errorf("open writer for %s dt=%s: %w", ws.table.Collection, dt, err)
+			return err // the sink names the collection and dt
 		}
 		lw = &lockedWriter{w: w}
 		ws.w[dt] = lw
@@ -55,9 +55,9 @@ func (ws *writerSet) write(dt string, rec sinks.Record) error {
 // the next write opens new ones.
 func (ws *writerSet) closeAll() error {
 	var first error
-	for dt, lw := range ws.w {
+	for _, lw := range ws.w {
 		if err := lw.w.Close(); err != nil && first == nil {
-			first = fmt.Errorf("close %s dt=%s: %w", ws.table.Collection, dt, err)
+			first = err // the sink names the collection and dt
 		}
 	}
 	ws.w = map[string]*lockedWriter{}
@@ -214,7 +214,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		info := CommitInfo{RunID: job.RunID, Window: job.Window, Shards: job.Shards}
 		for _, dt := range days {
 			if err := job.Committer.Commit(ctx, c.Table, dt, info); err != nil {
-				return cs, cr.ledger, fmt.Errorf("commit dt=%s: %w", dt, err)
+				return cs, cr.ledger, err // the sink names the collection and dt
 			}
 		}
 	}
