@@ -266,7 +266,6 @@ func resetSlices(args []string, _ map[string]bool, cfg *Config) []string {
 	return args
 }
 
-
 // shardsFromEnv fills the shard index and count from the schedulers'
 // variables when the flags, file and M365EXPORT_ variables did not.
 func (c *Config) shardsFromEnv(env func(string) string) error {
