@@ -101,7 +101,10 @@ type collectionRun struct {
 	keyPaths             [][]string
 	exportedAt           time.Time
 	firstFail            atomic.Pointer[error]
-	drained              time.Duration // the last segment's drain
+	// denied holds the codes of errors that wrapped sources.ErrDenied
+	// (the source classified them as a refusal of access).
+	denied  sync.Map      // code → struct{}
+	drained time.Duration // the last segment's drain
 }
 
 func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger) (CollectionSummary, *ledgerPart, error) {
@@ -197,7 +200,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 		return abort(fmt.Errorf("all %d owners failed (%d skipped), the first: %w", cs.Failed, cs.Skipped, err))
 	}
-	if err := allDenied(cr.ledger.out); err != nil {
+	if err := allDenied(cr.ledger.out, &cr.denied); err != nil {
 		return abort(err)
 	}
 	if err := cr.ws.closeAll(); err != nil {
@@ -280,6 +283,9 @@ func (cr *collectionRun) readOwner(ctx context.Context, i int) error {
 	defer job.Progress.OwnersDone.Add(1)
 	for pg, err := range sources.Pages(ctx, c.Source, owner, "") {
 		if err != nil {
+			if errors.Is(err, sources.ErrDenied) {
+				cr.denied.Store(internCode(errorCode(err)), struct{}{})
+			}
 			switch {
 			case errors.Is(err, sources.ErrConfig):
 				e.status, e.code = stFailed, internCode(errorCode(err))
@@ -431,12 +437,14 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 
 // allDenied turns "access denied for every owner" into a configuration
 // error: one mailbox may be blocked, all of them means missing permission.
-func allDenied(out []outcome) error {
+// denied holds the codes the source classified as refusals (owners
+// restored from a checkpoint count by their code).
+func allDenied(out []outcome, denied *sync.Map) error {
 	if len(out) < 2 {
 		return nil
 	}
 	for i := range out {
-		if c := out[i].code.String(); out[i].status == stOK || (c != "ErrorAccessDenied" && c != "Authorization_RequestDenied") {
+		if _, ok := denied.Load(out[i].code); out[i].status == stOK || !ok {
 			return nil
 		}
 	}
