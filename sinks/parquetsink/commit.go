@@ -81,7 +81,9 @@ func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m si
 	// before it touches the partition.
 	for _, f := range files {
 		ok, err := s.bucket.Exists(cctx, f.staging)
-		if err == nil && !ok {
+		if err != nil {
+			err = fmt.Errorf("check staged file: %w", err) // blob names the key
+		} else if !ok {
 			err = fmt.Errorf("staged file %s is missing", f.staging)
 		}
 		if err != nil {
