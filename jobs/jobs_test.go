@@ -75,8 +75,8 @@ func stutter(msg string) string {
 
 func TestStutter(t *testing.T) {
 	for msg, want := range map[string]string{
-		"outlook-mail: collection messages: commit messages dt=1: commit messages dt=1: x": "commit messages",
-		`upload a/b/c.tmp: blob (key "a/b/c.tmp"): x`:                                     "a/b/c.tmp",
+		"outlook-mail: collection messages: commit messages dt=1: commit messages dt=1: x":            "commit messages",
+		`upload a/b/c.tmp: blob (key "a/b/c.tmp"): x`:                                                 "a/b/c.tmp",
 		"outlook-mail: collection messages: commit messages dt=1: promote: blob (key \"a/b -> c/d\")": "",
 	} {
 		if got := stutter(msg); got != want {
