@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
-	"github.com/Azure/azure-sdk-for-go/sdk/azidentity"
 
 	"m365export/pipeline"
 	"m365export/sources/graph"
@@ -63,7 +62,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 	}
 	tok, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{r.scope}})
 	if err != nil {
-		fail("token from %s for tenant %s, client %s:\n      %s", r.creds.AuthorityHost, r.creds.TenantID, r.creds.ClientID, diagnoseToken(err))
+		fail("token from %s for tenant %s, client %s:\n      %s", r.creds.AuthorityHost, r.creds.TenantID, r.creds.ClientID, diagnose(graph.ClassifyToken(err)))
 		return checkResult(problems)
 	}
 	ok("token for tenant %s, client %s", r.creds.TenantID, r.creds.ClientID)
@@ -101,7 +100,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 			src := &graph.Collection{Client: r.client, Owners: owners.lister(cs.Owners),
 				First: func(owner string) string { return first(owner, w0) }}
 			if err := src.Check(ctx); err != nil {
-				fail("%s/%s: %s", connector, cs.Name, diagnoseGraph(err))
+				fail("%s/%s: %s", connector, cs.Name, diagnose(err))
 				continue
 			}
 			ok("%s/%s: readable", connector, cs.Name)
@@ -145,51 +144,12 @@ func tokenRoles(jwt string) ([]string, error) {
 	return claims.Roles, nil
 }
 
-// diagnoseToken explains a token endpoint failure (DESIGN.md's table).
-func diagnoseToken(err error) string {
-	var afe *azidentity.AuthenticationFailedError
-	body := ""
-	status := 0
-	if errors.As(err, &afe) && afe.RawResponse != nil {
-		status = afe.RawResponse.StatusCode
-		if b, rerr := io.ReadAll(afe.RawResponse.Body); rerr == nil {
-			body = string(b)
-		}
-	}
-	switch {
-	case strings.Contains(body, "AADSTS700016") || strings.Contains(err.Error(), "AADSTS700016"):
-		return "AADSTS700016: the application was not found in the directory. Use the Application (client) ID, not the Object ID, and check the tenant id."
-	case strings.Contains(body, "AADSTS7002") || strings.Contains(body, "AADSTS700213") || strings.Contains(body, "AADSTS70021"):
-		return "the federated credential does not match the assertion (issuer, subject or audience): compare the application's federated credential with the platform identity. " + firstLine(body)
-	case status == 400:
-		return "400 Bad Request from the token endpoint: the tenant id is probably wrong, so the client id does not exist there."
-	case status == 401:
-		return "401 from the token endpoint: the client secret, certificate or assertion was refused. " + firstLine(body)
-	}
-	return err.Error()
-}
-
-// diagnoseGraph explains a Graph failure by its error code.
-func diagnoseGraph(err error) string {
+// diagnose explains a failure by the advice its classifier attached (the
+// token endpoint's and Graph's codes are read in sources/graph only).
+func diagnose(err error) string {
 	var ge *graph.Error
-	if errors.As(err, &ge) {
-		switch ge.Code {
-		case "Authorization_IdentityNotFound":
-			return "401 Authorization_IdentityNotFound: admin consent has not been granted; have an administrator grant it (m365export consent)."
-		case "Authorization_RequestDenied":
-			return "403 Authorization_RequestDenied: insufficient privileges. Right after consent this is a token cached from before: wait for it to expire or restart; otherwise check the granted roles."
-		}
-		if ge.Advice != "" {
-			return fmt.Sprintf("%d %s: %s", ge.Status, ge.Code, ge.Advice)
-		}
+	if errors.As(err, &ge) && ge.Advice != "" {
+		return fmt.Sprintf("%d %s: %s.", ge.Status, ge.Code, ge.Advice)
 	}
 	return err.Error()
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(s, "\n")
-	if len(s) > 300 {
-		s = s[:300] + "…"
-	}
-	return s
 }

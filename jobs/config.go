@@ -268,9 +268,6 @@ func resetSlices(args []string, _ map[string]bool, cfg *Config) []string {
 	return args
 }
 
-// ErrHelp is returned after help was printed on request.
-var ErrHelp = errors.New("help requested")
-
 // shardsFromEnv fills the shard index and count from the schedulers'
 // variables when the flags, file and M365EXPORT_ variables did not.
 func (c *Config) shardsFromEnv(env func(string) string) error {

@@ -22,15 +22,11 @@ import (
 	"m365export/rules"
 	"m365export/sinks"
 	"m365export/sinks/parquetsink"
-	"m365export/sources"
 	"m365export/sources/graph"
 )
 
 // Version is the exporter's version, written into manifests.
 var Version = "0.1.0-dev"
-
-// ErrPartial: some owners failed after retries (exit code 3).
-var ErrPartial = pipeline.ErrPartial
 
 // Demo secrets: used only with --demo, which says so loudly.
 const (
@@ -87,10 +83,7 @@ func Run(ctx context.Context, cfg *Config, o RunOptions) ([]*pipeline.Summary, e
 	r := &runner{cfg: cfg, o: o, log: o.Logger}
 	defer r.close()
 	sums, err := r.run(ctx)
-	if err != nil && (errors.Is(err, sources.ErrConfig) || errors.Is(err, sinks.ErrConfig)) && !errors.Is(err, ErrUsage) {
-		err = fmt.Errorf("%w: %w", ErrUsage, err)
-	}
-	return sums, err
+	return sums, classify(err)
 }
 
 type runner struct {
@@ -527,15 +520,15 @@ func (r *runner) writeSummary(ctx context.Context, s *pipeline.Summary) error {
 	defer cancel()
 	w, err := r.dest.NewWriter(wctx, key, &blob.WriterOptions{ContentType: "application/json"})
 	if err != nil {
-		return fmt.Errorf("write run summary %s: %w", key, err)
+		return fmt.Errorf("write run summary: %w", err)
 	}
 	if err := s.WriteJSON(w); err != nil {
 		cancel() // abort: no half-written summary
 		w.Close()
-		return fmt.Errorf("write run summary %s: %w", key, err)
+		return fmt.Errorf("write run summary: %w", err)
 	}
 	if err := w.Close(); err != nil {
-		return fmt.Errorf("write run summary %s: %w", key, err)
+		return fmt.Errorf("write run summary: %w", err)
 	}
 	return nil
 }

@@ -58,7 +58,7 @@ func (s *stateStore) load(ctx context.Context) (*state, error) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read state %s: %w", s.key, err)
+		return nil, fmt.Errorf("read state: %w", err)
 	}
 	var st state
 	if err := json.Unmarshal(b, &st); err != nil {
@@ -74,7 +74,7 @@ func (s *stateStore) save(ctx context.Context, st *state) error {
 		return err
 	}
 	if err := s.b.WriteAll(ctx, s.key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("write state %s: %w", s.key, err)
+		return fmt.Errorf("write state: %w", err)
 	}
 	return nil
 }
@@ -115,7 +115,7 @@ func (s *checkpointStore) LoadCheckpoint(ctx context.Context, collection string)
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read checkpoint %s: %w", key, err)
+		return nil, fmt.Errorf("read checkpoint: %w", err)
 	}
 	var f checkpointFile
 	if err := json.Unmarshal(b, &f); err != nil {
@@ -134,7 +134,7 @@ func (s *checkpointStore) SaveCheckpoint(ctx context.Context, cp *pipeline.Check
 		return err
 	}
 	if err := s.b.WriteAll(ctx, key, b, &blob.WriterOptions{ContentType: "application/json"}); err != nil {
-		return fmt.Errorf("write checkpoint %s: %w", key, err)
+		return fmt.Errorf("write checkpoint: %w", err)
 	}
 	return nil
 }
@@ -142,7 +142,7 @@ func (s *checkpointStore) SaveCheckpoint(ctx context.Context, cp *pipeline.Check
 func (s *checkpointStore) DeleteCheckpoint(ctx context.Context, collection string) error {
 	key := s.prefix + collection + ".json"
 	if err := s.b.Delete(ctx, key); err != nil && gcerrors.Code(err) != gcerrors.NotFound {
-		return fmt.Errorf("delete checkpoint %s: %w", key, err)
+		return fmt.Errorf("delete checkpoint: %w", err)
 	}
 	return nil
 }

@@ -39,7 +39,7 @@ func (ws *writerSet) write(dt string, rec sinks.Record) error {
 		w, err := ws.sink.NewWriter(ws.ctx, ws.table, dt)
 		if err != nil {
 			ws.mu.Unlock()
-			return fmt.Errorf("open writer for %s dt=%s: %w", ws.table.Collection, dt, err)
+			return err // the sink names the collection and dt
 		}
 		lw = &lockedWriter{w: w}
 		ws.w[dt] = lw
@@ -55,9 +55,9 @@ func (ws *writerSet) write(dt string, rec sinks.Record) error {
 // the next write opens new ones.
 func (ws *writerSet) closeAll() error {
 	var first error
-	for dt, lw := range ws.w {
+	for _, lw := range ws.w {
 		if err := lw.w.Close(); err != nil && first == nil {
-			first = fmt.Errorf("close %s dt=%s: %w", ws.table.Collection, dt, err)
+			first = err // the sink names the collection and dt
 		}
 	}
 	ws.w = map[string]*lockedWriter{}
@@ -101,7 +101,10 @@ type collectionRun struct {
 	keyPaths             [][]string
 	exportedAt           time.Time
 	firstFail            atomic.Pointer[error]
-	drained              time.Duration // the last segment's drain
+	// denied holds the codes of errors that wrapped sources.ErrDenied
+	// (the source classified them as a refusal of access).
+	denied  sync.Map      // code → struct{}
+	drained time.Duration // the last segment's drain
 }
 
 func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger) (CollectionSummary, *ledgerPart, error) {
@@ -197,7 +200,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 		return abort(fmt.Errorf("all %d owners failed (%d skipped), the first: %w", cs.Failed, cs.Skipped, err))
 	}
-	if err := allDenied(cr.ledger.out); err != nil {
+	if err := allDenied(cr.ledger.out, &cr.denied); err != nil {
 		return abort(err)
 	}
 	if err := cr.ws.closeAll(); err != nil {
@@ -214,7 +217,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		info := CommitInfo{RunID: job.RunID, Window: job.Window, Shards: job.Shards}
 		for _, dt := range days {
 			if err := job.Committer.Commit(ctx, c.Table, dt, info); err != nil {
-				return cs, cr.ledger, fmt.Errorf("commit dt=%s: %w", dt, err)
+				return cs, cr.ledger, err // the sink names the collection and dt
 			}
 		}
 	}
@@ -280,6 +283,9 @@ func (cr *collectionRun) readOwner(ctx context.Context, i int) error {
 	defer job.Progress.OwnersDone.Add(1)
 	for pg, err := range sources.Pages(ctx, c.Source, owner, "") {
 		if err != nil {
+			if errors.Is(err, sources.ErrDenied) {
+				cr.denied.Store(internCode(errorCode(err)), struct{}{})
+			}
 			switch {
 			case errors.Is(err, sources.ErrConfig):
 				e.status, e.code = stFailed, internCode(errorCode(err))
@@ -431,12 +437,14 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 
 // allDenied turns "access denied for every owner" into a configuration
 // error: one mailbox may be blocked, all of them means missing permission.
-func allDenied(out []outcome) error {
+// denied holds the codes the source classified as refusals (owners
+// restored from a checkpoint count by their code).
+func allDenied(out []outcome, denied *sync.Map) error {
 	if len(out) < 2 {
 		return nil
 	}
 	for i := range out {
-		if c := out[i].code.String(); out[i].status == stOK || (c != "ErrorAccessDenied" && c != "Authorization_RequestDenied") {
+		if _, ok := denied.Load(out[i].code); out[i].status == stOK || !ok {
 			return nil
 		}
 	}

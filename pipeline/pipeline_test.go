@@ -300,7 +300,7 @@ func TestRun_AccessDeniedEverywhereIsConfig(t *testing.T) {
 	src := testSource()
 	src.errs = map[string]error{}
 	for _, o := range src.owners {
-		src.errs[o] = errors.Join(sources.ErrSkipOwner, codeErr{"ErrorAccessDenied"})
+		src.errs[o] = errors.Join(sources.ErrSkipOwner, sources.ErrDenied, codeErr{"ErrorAccessDenied"})
 	}
 	_, _, err := runJob(t, src, Collection{Name: "messages", TimeField: "sentDateTime"}, Window{From: day, To: day.Add(24 * time.Hour)}, 0, 1)
 	if !errors.Is(err, sources.ErrConfig) {

@@ -34,7 +34,7 @@
 //
 // Errors that mean "the destination or the configuration is wrong, retrying
 // cannot help" (unknown URL scheme, missing bucket, invalid schema) wrap
-// ErrConfig; the CLI maps them to exit code 2.
+// ErrConfig; jobs.Run gives them exit code 2.
 package sinks
 
 import (

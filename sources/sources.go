@@ -57,6 +57,10 @@ var (
 	ErrConfig = errors.New("configuration error")
 	// ErrResync: a stored delta token expired; start that scope over.
 	ErrResync = errors.New("delta token expired, resync needed")
+	// ErrDenied is wrapped, beside ErrSkipOwner or ErrConfig, by an answer
+	// that refuses access: one owner may be blocked by a policy, but every
+	// owner denied means the application lacks a permission.
+	ErrDenied = errors.New("access denied")
 )
 
 // Pages walks partition p of s from token, one page at a time, stopping at

@@ -20,7 +20,7 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 	fs.SetOutput(stdout)
 	if err := fs.Parse(args); err != nil {
 		if err == flag.ErrHelp {
-			return errHelp
+			return jobs.ErrHelp
 		}
 		return fmt.Errorf("%w: %w", jobs.ErrUsage, err)
 	}

@@ -53,14 +53,9 @@ func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		fmt.Fprint(stderr, "\r\033[K")
 	}
 	if err != nil && ctx.Err() != nil && !errors.Is(err, jobs.ErrUsage) {
-		// Stopped by a signal: exit 1 (a re-run of the window resumes).
-		err = fmt.Errorf("stopped by a signal before the export finished; nothing half-done was committed, and a re-run of the same window resumes: %w", err)
-		if errors.Is(err, jobs.ErrPartial) {
-			err = errors.New(err.Error()) // 1, not 3: the run did not end
-		}
-	}
-	if errors.Is(err, jobs.ErrPartial) {
-		return fmt.Errorf("%w: %w", errPartial, err)
+		// Stopped by a signal: exit 1, not 3, as the run did not end (a
+		// re-run of the window resumes).
+		err = &jobs.Error{Kind: jobs.KindFailed, Err: fmt.Errorf("stopped by a signal before the export finished; nothing half-done was committed, and a re-run of the same window resumes: %w", err)}
 	}
 	if err == nil && cfg.Demo && !cfg.DryRun {
 		fmt.Fprintf(stdout, `

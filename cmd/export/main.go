@@ -7,7 +7,8 @@
 //
 // This package only parses the command line, builds the logger and maps
 // errors to exit codes: 0 ok, 1 failed (safe to retry), 2 usage or
-// configuration, 3 partial.
+// configuration, 3 partial. The code is the error's own (jobs.Error and
+// its sentinels carry it); an error without one exits 1.
 package main
 
 import (
@@ -90,10 +91,11 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	return exitUsage
 }
 
-// report prints err once and returns its exit code.
+// report prints err once, unless it exits 0 (help was printed), and
+// returns its exit code.
 func report(stderr io.Writer, err error) int {
 	code := exitCode(err)
-	if err != nil && !errors.Is(err, errHelp) && !errors.Is(err, jobs.ErrHelp) {
+	if code != exitOK {
 		msg := err.Error()
 		// Usage errors wrap jobs.ErrUsage first; its words add nothing.
 		msg = strings.ReplaceAll(msg, jobs.ErrUsage.Error()+": ", "")
@@ -102,24 +104,21 @@ func report(stderr io.Writer, err error) int {
 	return code
 }
 
-// errHelp is returned by a subcommand that printed its help on request.
-var errHelp = errors.New("help requested")
+// exitCoder is an error that knows its exit code (jobs.Error).
+type exitCoder interface{ ExitCode() int }
 
+// exitCode is the code of the outermost error in err's chain that knows
+// one; exitFailed if none does.
 func exitCode(err error) int {
-	switch {
-	case err == nil, errors.Is(err, errHelp), errors.Is(err, jobs.ErrHelp):
+	if err == nil {
 		return exitOK
-	case errors.Is(err, jobs.ErrUsage):
-		return exitUsage
-	case errors.Is(err, errPartial):
-		return exitPartial
-	default:
-		return exitFailed
 	}
+	var ec exitCoder
+	if errors.As(err, &ec) {
+		return ec.ExitCode()
+	}
+	return exitFailed
 }
-
-// errPartial is set by the export command when some owners failed.
-var errPartial = errors.New("partial export")
 
 func usage(w io.Writer) {
 	fmt.Fprintln(w, `m365export exports Microsoft 365 data (Entra ID, Outlook calendar and mail,

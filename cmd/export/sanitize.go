@@ -39,7 +39,7 @@ endpoint rule; a path no rule allows is refused (exit 2).`)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			usage(stdout)
-			return errHelp
+			return jobs.ErrHelp
 		}
 		return fmt.Errorf("%w: %w (see m365export sanitize --help)", jobs.ErrUsage, err)
 	}

@@ -81,19 +81,21 @@ func (s *Sink) Commit(ctx context.Context, t sinks.Table, partition string, m si
 	// before it touches the partition.
 	for _, f := range files {
 		ok, err := s.bucket.Exists(cctx, f.staging)
-		if err == nil && !ok {
-			err = errors.New("staged file is missing")
+		if err != nil {
+			err = fmt.Errorf("check staged file: %w", err) // blob names the key
+		} else if !ok {
+			err = fmt.Errorf("staged file %s is missing", f.staging)
 		}
 		if err != nil {
 			s.requeue(k, p)
-			return fmt.Errorf("commit %s dt=%s: %s: %w", t.Collection, d, f.name, err)
+			return fmt.Errorf("commit %s dt=%s: %w", t.Collection, d, err) // blob names the key
 		}
 	}
 	keep := map[string]bool{}
 	for _, f := range files {
 		if err := s.bucket.Copy(cctx, dir+f.name, f.staging, nil); err != nil {
 			s.requeue(k, p)
-			return fmt.Errorf("commit %s dt=%s: promote %s: %w", t.Collection, d, f.name, err)
+			return fmt.Errorf("commit %s dt=%s: promote: %w", t.Collection, d, err) // blob names both keys
 		}
 		keep[f.name] = true
 		m.Files = append(m.Files, sinks.ManifestFile{Name: f.name, Rows: f.rows, Bytes: f.bytes, SHA256: f.sha256})

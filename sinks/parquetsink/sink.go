@@ -493,7 +493,7 @@ func (s *Sink) deleteQuietly(ctx context.Context, keys ...string) error {
 	var first error
 	for _, k := range keys {
 		if err := s.bucket.Delete(ctx, k); err != nil && gcerrors.Code(err) != gcerrors.NotFound && first == nil {
-			first = fmt.Errorf("delete %s: %w", k, err)
+			first = err // blob names the key
 		}
 	}
 	return first

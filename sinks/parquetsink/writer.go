@@ -301,7 +301,7 @@ func (w *writer) openFile() error {
 	})
 	if err != nil {
 		cancel()
-		return fmt.Errorf("open %s: %w", w.file.staging, err)
+		return fmt.Errorf("open staged file: %w", err) // blob names the key
 	}
 	w.bw, w.bwCancel = bw, cancel
 	w.aw = newAsyncWriter(bw)
@@ -340,7 +340,7 @@ func (w *writer) closeFile() error {
 	err = bw.Close()
 	cancel()
 	if err != nil {
-		return fmt.Errorf("upload %s: %w", w.file.staging, err)
+		return fmt.Errorf("upload staged file: %w", err) // blob names the key
 	}
 	w.file.bytes = w.aw.n
 	w.file.sha256 = hex.EncodeToString(w.aw.sum.Sum(nil))
@@ -383,7 +383,7 @@ func (w *writer) Close() error {
 	}
 	if w.err == nil {
 		if err := w.closeFile(); err != nil {
-			w.err = err
+			w.err = fmt.Errorf("close %s dt=%s: %w", w.k.collection, w.k.day, err)
 		}
 	}
 	if w.err != nil {

@@ -375,7 +375,7 @@ func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*R
 			resp.Attempts = attempt
 			gerr := classify(resp.Status, resp.Header, resp.Body, full)
 			status, code, reqID = resp.Status, gerr.Code, gerr.RequestID
-			if c.tokens != nil && !refreshed && tokenRejected(resp.Status, gerr.Code) {
+			if c.tokens != nil && !refreshed && gerr.FreshToken {
 				refreshed = true
 				if rerr := c.tokens.refresh(ctx, gen); rerr != nil {
 					return nil, rerr
@@ -440,14 +440,6 @@ func errText(err error, status int) string {
 		return "truncated body"
 	}
 	return "transport error"
-}
-
-// tokenRejected reports an answer that a fresh token may cure: an expired
-// or revoked token, or privileges missing because the token predates
-// consent.
-func tokenRejected(status int, code string) bool {
-	return (status == http.StatusUnauthorized && (code == "InvalidAuthenticationToken" || code == "")) ||
-		(status == http.StatusForbidden && code == "Authorization_RequestDenied")
 }
 
 // attempt sends one try. It returns the token generation it used and when

@@ -38,11 +38,7 @@ func (c *Collection) Partitions(ctx context.Context) ([]string, error) {
 	if c.Owners == nil {
 		return []string{""}, nil
 	}
-	owners, err := c.Owners(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("list owners: %w", err)
-	}
-	return owners, nil
+	return c.Owners(ctx) // the caller says it was listing owners
 }
 
 // Page returns one page of owner p. token "" is the first page; otherwise
@@ -69,10 +65,7 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 	}
 	resp, err := c.Client.Get(ctx, u, opts...)
 	if err != nil {
-		if token == "" {
-			return sources.Page{}, fmt.Errorf("first page: %w", err)
-		}
-		return sources.Page{}, fmt.Errorf("next page: %w", err)
+		return sources.Page{}, err // the caller numbers its pages
 	}
 	if l.next != "" && l.next == resp.URL {
 		// A page that links to itself would be read forever.

@@ -38,7 +38,14 @@
 // status, Graph's error.code and the request id, and wrapping one of
 // sources.ErrSkipOwner (this owner cannot be read: no mailbox, invalid
 // user, access denied on one mailbox, deleted, unlicensed),
-// sources.ErrConfig (consent, permissions, tenant or client id; the message
+// sources.ErrConfig (consent, permissions, tenant or client id; Advice
 // carries the troubleshooting advice) or sources.ErrResync (a delta token
-// expired). Retries that ran out wrap ErrExhausted as well.
+// expired), and sources.ErrDenied when access was refused. Retries that ran
+// out wrap ErrExhausted as well.
+//
+// Graph's codes are read in one place: Classify(status, code) maps an
+// answer to its Class (a pure function over the tables in errors.go; the
+// one decision that depends on the collection, a generic 403/404 from
+// Copilot, is the skipGenericByPath table). ClassifyToken does the same for
+// the token endpoint's AADSTS codes. Callers read the Class, never codes.
 package graph

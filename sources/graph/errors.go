@@ -17,7 +17,8 @@ var ErrExhausted = errors.New("retries exhausted")
 
 // Error is a Graph request that failed: an error status, or a token that
 // could not be had. Classify it with errors.Is against sources.ErrSkipOwner,
-// sources.ErrConfig and sources.ErrResync; read Code for the ledger.
+// sources.ErrConfig, sources.ErrResync and sources.ErrDenied; read Code for
+// the ledger and Advice for the user.
 type Error struct {
 	// Status is the HTTP status (0 when no response came).
 	Status int
@@ -26,11 +27,8 @@ type Error struct {
 	Code string
 	// RequestID is Graph's request-id, for Microsoft support and the logs.
 	RequestID string
-	// Advice tells the user what to do (configuration errors).
-	Advice string
-	// Kind is sources.ErrSkipOwner, sources.ErrConfig, sources.ErrResync or
-	// nil (not classified: a bug, or transient errors that ran out).
-	Kind error
+	// Class is what the answer means: Kind, Denied, Advice, FreshToken.
+	Class
 	// Body is the error body as Graph returned it.
 	Body []byte
 	// RetryAfter is what the last answer's Retry-After asked for (429,
@@ -75,8 +73,18 @@ func (e *Error) Error() string {
 func (e *Error) ErrorCode() string { return e.Code }
 
 // Unwrap returns the classification, so errors.Is(err, sources.ErrSkipOwner)
-// works through an *Error.
-func (e *Error) Unwrap() error { return e.Kind }
+// and errors.Is(err, sources.ErrDenied) work through an *Error.
+func (e *Error) Unwrap() []error {
+	switch {
+	case e.Kind != nil && e.Denied:
+		return []error{e.Kind, sources.ErrDenied}
+	case e.Kind != nil:
+		return []error{e.Kind}
+	case e.Denied:
+		return []error{sources.ErrDenied}
+	}
+	return nil
+}
 
 // errorBody is Graph's error envelope (graph-api-notes §5).
 type errorBody struct {
@@ -92,9 +100,27 @@ type errorBody struct {
 	} `json:"error"`
 }
 
+// Class is what one Graph answer means to the exporter. Classify and
+// ClassifyToken are the only places that read Graph's and the token
+// endpoint's codes: everything else reads a Class (errors.Is, errors.As).
+type Class struct {
+	// Kind is sources.ErrSkipOwner, sources.ErrConfig, sources.ErrResync or
+	// nil (not classified: a bug, or transient errors that ran out).
+	Kind error
+	// Denied: access was refused (sources.ErrDenied). One owner may be
+	// blocked by a policy; every owner denied means a missing permission.
+	Denied bool
+	// Advice tells the user what to do (configuration errors).
+	Advice string
+	// FreshToken: a new token may cure the answer (an expired or revoked
+	// token, or privileges missing because the token predates consent);
+	// the client retries such an answer once with one.
+	FreshToken bool
+}
+
 // Codes a connector meets per owner: the owner cannot be read, now or later
 // in this run. (ErrorAccessDenied on every owner is a permission problem;
-// the pipeline sees that in its counts.)
+// the pipeline sees that in its counts, by sources.ErrDenied.)
 var skipOwnerCodes = map[string]bool{
 	"MailboxNotEnabledForRESTAPI":   true,
 	"MailboxNotSupportedForRESTAPI": true,
@@ -109,6 +135,12 @@ var skipOwnerCodes = map[string]bool{
 	"CopilotLicenseRequired": true,
 	"LicenseNotFound":        true,
 	"UnlicensedUser":         true,
+}
+
+// Codes that refuse access (sources.ErrDenied), whatever their kind.
+var deniedCodes = map[string]bool{
+	"ErrorAccessDenied":           true,
+	"Authorization_RequestDenied": true,
 }
 
 // Codes that mean the job is configured wrongly, with what to tell the user
@@ -130,9 +162,38 @@ var resyncCodes = map[string]bool{
 	"syncStateInvalid":  true,
 }
 
-// classify builds the *Error for a non-2xx response. path is the request
-// URL (for the Copilot licence case, which Graph answers with a generic
-// code); it is never put into the error.
+// Skip decisions that depend on the collection, keyed by the request
+// path's first two segments (after the version): these collections answer
+// an owner they cannot read with a generic 403 or 404, not a specific code.
+var skipGenericByPath = map[string]bool{
+	// Copilot without a licence.
+	"copilot/users": true,
+}
+
+// Classify maps one Graph answer, its HTTP status and error code, to its
+// Class. It is a pure function of its arguments; the decisions that depend
+// on the collection too are classify's (skipGenericByPath).
+func Classify(status int, code string) Class {
+	var c Class
+	switch {
+	case resyncCodes[code] || status == http.StatusGone:
+		c.Kind = sources.ErrResync
+	case configAdvice[code] != "":
+		c.Kind, c.Advice = sources.ErrConfig, configAdvice[code]
+	case status == http.StatusPaymentRequired:
+		c.Kind, c.Advice = sources.ErrConfig, configAdvice["PaymentRequired"]
+	case skipOwnerCodes[code]:
+		c.Kind = sources.ErrSkipOwner
+	}
+	c.Denied = deniedCodes[code]
+	c.FreshToken = (status == http.StatusUnauthorized && (code == "InvalidAuthenticationToken" || code == "")) ||
+		(status == http.StatusForbidden && code == "Authorization_RequestDenied")
+	return c
+}
+
+// classify builds the *Error for a non-2xx response. rawURL is the request
+// URL (for the collections in skipGenericByPath); it is never put into the
+// error.
 func classify(status int, header http.Header, body []byte, rawURL string) *Error {
 	e := &Error{Status: status, Body: body, RequestID: header.Get("request-id")}
 	var eb errorBody
@@ -153,17 +214,8 @@ func classify(status int, header http.Header, body []byte, rawURL string) *Error
 			e.Code = inner
 		}
 	}
-	switch {
-	case resyncCodes[e.Code] || status == http.StatusGone:
-		e.Kind = sources.ErrResync
-	case configAdvice[e.Code] != "":
-		e.Kind, e.Advice = sources.ErrConfig, configAdvice[e.Code]
-	case status == http.StatusPaymentRequired:
-		e.Kind, e.Advice = sources.ErrConfig, configAdvice["PaymentRequired"]
-	case skipOwnerCodes[e.Code]:
-		e.Kind = sources.ErrSkipOwner
-	case (status == http.StatusForbidden || status == http.StatusNotFound) && isCopilotUser(rawURL):
-		// Copilot without a licence answers 403/404 with a generic code.
+	e.Class = Classify(status, e.Code)
+	if e.Kind == nil && (status == http.StatusForbidden || status == http.StatusNotFound) && skipGenericByPath[collectionKey(rawURL)] {
 		e.Kind = sources.ErrSkipOwner
 	}
 	return e
@@ -173,7 +225,12 @@ func known(code string) bool {
 	return skipOwnerCodes[code] || configAdvice[code] != "" || resyncCodes[code]
 }
 
-func isCopilotUser(rawURL string) bool {
+// collectionKey is the lower-cased first two segments of rawURL's path
+// after the version ("copilot/users").
+func collectionKey(rawURL string) string {
 	segs, _ := pathSegments(rawURL)
-	return len(segs) >= 3 && strings.EqualFold(segs[0], "copilot") && strings.EqualFold(segs[1], "users")
+	if len(segs) < 3 {
+		return ""
+	}
+	return strings.ToLower(segs[0] + "/" + segs[1])
 }

@@ -93,7 +93,10 @@ func (s *tokenSource) fetchLocked(ctx context.Context) (*token, error) {
 	}
 	at, err := s.cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{s.scope}})
 	if err != nil {
-		return nil, classifyTokenError(err)
+		if e, ok := ClassifyToken(err).(*Error); ok {
+			return nil, e // its text says "token endpoint"
+		}
+		return nil, fmt.Errorf("get token: %w", err)
 	}
 	now := s.now()
 	margin := min(refreshMargin, at.ExpiresOn.Sub(now)/4)
@@ -118,13 +121,26 @@ const (
 	aadstsTenantNotFound   = 90002
 )
 
-// classifyTokenError turns a token endpoint refusal into an *Error wrapping
-// sources.ErrConfig with DESIGN.md's advice; other failures (network,
-// assertion provider) pass through wrapped.
-func classifyTokenError(err error) error {
+// aadstsAdvice is what to tell the user about an AADSTS code.
+var aadstsAdvice = map[int]string{
+	aadstsAppNotFound:      "the application was not found in the tenant: use the Application (client) ID, not the Object ID, and check the tenant id",
+	aadstsNoFederatedMatch: federatedAdvice,
+	aadstsIssuerMismatch:   federatedAdvice,
+	aadstsAudienceMismatch: federatedAdvice,
+	aadstsSubjectMismatch:  federatedAdvice,
+	aadstsTenantNotFound:   "the tenant was not found: the tenant id is probably wrong",
+}
+
+const federatedAdvice = "the application's federated identity credential does not match the platform identity: compare its issuer, subject and audience with the assertion's"
+
+// ClassifyToken turns a token endpoint refusal (an
+// azidentity.AuthenticationFailedError from a credential's GetToken) into
+// an *Error wrapping sources.ErrConfig with DESIGN.md's advice; it returns
+// other failures (network, assertion provider) unchanged.
+func ClassifyToken(err error) error {
 	var afe *azidentity.AuthenticationFailedError
 	if !errors.As(err, &afe) || afe.RawResponse == nil {
-		return fmt.Errorf("get token: %w", err)
+		return err
 	}
 	status := afe.RawResponse.StatusCode
 	var tb tokenErrorBody
@@ -133,33 +149,24 @@ func classifyTokenError(err error) error {
 	}
 	e := &Error{Status: status, Code: tb.Error, tokenEndpoint: true}
 	for _, c := range tb.ErrorCodes {
-		switch c {
-		case aadstsAppNotFound:
-			e.Code = "AADSTS" + strconv.Itoa(c)
-			e.Advice = "the application was not found in the tenant: use the Application (client) ID, not the Object ID, and check the tenant id"
-		case aadstsNoFederatedMatch, aadstsIssuerMismatch, aadstsAudienceMismatch, aadstsSubjectMismatch:
-			e.Code = "AADSTS" + strconv.Itoa(c)
-			e.Advice = "the application's federated identity credential does not match the platform identity: compare its issuer, subject and audience with the assertion's"
-			var ae *assertionError
-			if errors.As(err, &ae) && ae.claims != nil {
-				e.Advice += fmt.Sprintf(" (presented: issuer %q, subject %q, audience %q)", ae.claims.Issuer, ae.claims.Subject, ae.claims.Audience)
-			}
-		case aadstsTenantNotFound:
-			e.Code = "AADSTS" + strconv.Itoa(c)
-			e.Advice = "the tenant was not found: check the tenant id"
-		}
-		if e.Advice != "" {
+		if advice, ok := aadstsAdvice[c]; ok {
+			e.Code, e.Advice = "AADSTS"+strconv.Itoa(c), advice
 			break
 		}
 	}
+	var ae *assertionError
+	if e.Advice == federatedAdvice && errors.As(err, &ae) && ae.claims != nil {
+		e.Advice += fmt.Sprintf(" (presented: issuer %q, subject %q, audience %q)", ae.claims.Issuer, ae.claims.Subject, ae.claims.Audience)
+	}
 	switch {
 	case e.Advice != "":
-		e.Kind = sources.ErrConfig
-	case status == http.StatusBadRequest || status == http.StatusUnauthorized:
-		e.Kind = sources.ErrConfig
-		e.Advice = "the token endpoint refused the request: check the tenant id, the client id (the Application ID, not the Object ID) and the credential"
+	case status == http.StatusBadRequest:
+		e.Advice = "the token endpoint refused the request: the tenant id is probably wrong, or the client id (the Application ID, not the Object ID) does not exist there"
+	case status == http.StatusUnauthorized:
+		e.Advice = "the token endpoint refused the credential: check the client secret, certificate or assertion"
 	default:
-		return fmt.Errorf("get token: %w", err)
+		return err
 	}
-	return fmt.Errorf("get token: %w", e)
+	e.Kind = sources.ErrConfig
+	return e
 }
