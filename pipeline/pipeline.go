@@ -89,8 +89,8 @@ type Job struct {
 	// partition of the run (rules hash, salt fingerprint, exporter
 	// version); the pipeline adds RunID, Window and Shards, the sink the
 	// rest.
-	Manifest    sinks.Manifest
-	Window      Window
+	Manifest sinks.Manifest
+	Window   Window
 	// SnapshotDay is the dt of snapshot collections (the run's day).
 	SnapshotDay string
 	RunID       string

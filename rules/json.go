@@ -87,7 +87,7 @@ type parser struct {
 	// top-level object's "value" array lies in src (SanitizePage pairs
 	// sanitized records with raw ones by them).
 	wantSpans, capture bool
-	spans               []span
+	spans              []span
 
 	usedVals, freeVals [][]value
 	usedMems, freeMems [][]member

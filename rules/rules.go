@@ -11,10 +11,12 @@
 //
 // # Errors
 //
-// Compile reports the file, line and key of a problem. Sanitize returns an
-// error wrapping ErrNotAllowed when no endpoint allows the request, a
-// *SyntaxError (with the byte offset) when the response is not JSON, and
-// ErrNoKey when reversible pseudonyms are needed but no key was given.
+// Compile reports the file, line and key of a problem. Sanitize and
+// SanitizePage return an error wrapping ErrNotAllowed when no endpoint
+// allows the request, a *SyntaxError (with the byte offset) when the
+// response is not JSON (for SanitizePage: not one JSON object, or its value
+// not an array), and ErrNoKey when reversible pseudonyms are needed but no
+// key was given.
 package rules
 
 import (
