@@ -11,7 +11,7 @@ import (
 	"m365export/pipeline"
 	"m365export/sinks"
 	"m365export/sources"
-	"m365export/sources/graph/graphsim"
+	"m365export/sources/graphsim"
 )
 
 func TestClassify_KindCarriesExitCode(t *testing.T) {

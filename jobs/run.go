@@ -414,7 +414,8 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	prog := &pipeline.Progress{}
 	job := &pipeline.Job{
 		Connector: connector, Collections: cols, Sink: r.sink,
-		Committer: committer{sink: r.sink, rulesHash: rs.Hash(), salt: salt},
+		Committer: r.sink,
+		Manifest:  sinks.Manifest{RulesHash: rs.Hash(), SaltFingerprint: salt, ExporterVersion: Version},
 		Window:    w, SnapshotDay: now.UTC().Format("2006-01-02"), RunID: runID,
 		Shard: cfg.Shard, Shards: cfg.Shards, Concurrency: cfg.Concurrency,
 		OwnerID: ownerIDFunc(rs), Done: st.Pending.committed,
@@ -426,10 +427,10 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		if err := store.save(ctx, st); err != nil {
 			return nil, err
 		}
-		ctx = pipeline.WithCommitHook(ctx, func(ctx context.Context, collection string) error {
+		job.OnCommit = func(ctx context.Context, collection string) error {
 			st.Pending.Committed = append(st.Pending.Committed, collection)
 			return store.save(ctx, st)
-		})
+		}
 	}
 	stop := r.watchProgress(connector, prog)
 	log.Info("export started", "from", w.From, "to", w.To, "shard", cfg.Shard, "shards", cfg.Shards)
@@ -494,21 +495,6 @@ func ownerIDFunc(rs *rules.Ruleset) func(string) string {
 		}
 		return v
 	}
-}
-
-// committer adapts the Parquet sink's commit to the pipeline's.
-type committer struct {
-	sink      *parquetsink.Sink
-	rulesHash string
-	salt      string
-}
-
-func (c committer) Commit(ctx context.Context, t sinks.Table, partition string, info pipeline.CommitInfo) error {
-	return c.sink.Commit(ctx, t, partition, sinks.Manifest{
-		RunID: info.RunID, Shards: info.Shards,
-		Window:    sinks.Window{From: info.Window.From, To: info.Window.To},
-		RulesHash: c.rulesHash, SaltFingerprint: c.salt, ExporterVersion: Version,
-	})
 }
 
 func (r *runner) writeSummary(ctx context.Context, s *pipeline.Summary) error {

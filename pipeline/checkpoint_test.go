@@ -84,7 +84,7 @@ func (s *stagingSink) Adopt(_ context.Context, t sinks.Table, dt string, files [
 	return nil
 }
 
-func (s *stagingSink) Commit(_ context.Context, t sinks.Table, dt string, _ CommitInfo) error {
+func (s *stagingSink) Commit(_ context.Context, t sinks.Table, dt string, _ sinks.Manifest) error {
 	k := t.Collection + "/" + dt
 	s.mu.Lock()
 	names := s.staged[k]

@@ -19,7 +19,6 @@ import (
 
 // writerSet holds the open writers of one collection, one per day.
 type writerSet struct {
-	ctx    context.Context
 	sink   sinks.Sink
 	table  sinks.Table
 	mu     sync.Mutex
@@ -32,11 +31,14 @@ type lockedWriter struct {
 	w  sinks.RecordWriter
 }
 
-func (ws *writerSet) write(dt string, rec sinks.Record) error {
+// write writes rec to day dt's writer, opening it with ctx (the
+// collection's writer context, which aborts the writers when cancelled)
+// if it is not open yet.
+func (ws *writerSet) write(ctx context.Context, dt string, rec sinks.Record) error {
 	ws.mu.Lock()
 	lw, ok := ws.w[dt]
 	if !ok {
-		w, err := ws.sink.NewWriter(ws.ctx, ws.table, dt)
+		w, err := ws.sink.NewWriter(ctx, ws.table, dt)
 		if err != nil {
 			ws.mu.Unlock()
 			return err // the sink names the collection and dt
@@ -154,7 +156,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	// and an error before commit cancels them so nothing becomes visible.
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
-	cr.ws = &writerSet{ctx: wctx, sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}}
+	cr.ws = &writerSet{sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}}
 	abort := func(err error) (CollectionSummary, *ledgerPart, error) {
 		wcancel()
 		cr.ws.closeAll()
@@ -170,7 +172,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 		cs.FromCheckpoint = n
 	}
-	if err := cr.readOwners(ctx); err != nil {
+	if err := cr.readOwners(ctx, wctx); err != nil {
 		return abort(err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -214,9 +216,10 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		cs.Partitions[dt] = n
 	}
 	if job.Committer != nil {
-		info := CommitInfo{RunID: job.RunID, Window: job.Window, Shards: job.Shards}
+		m := job.Manifest
+		m.RunID, m.Window, m.Shards = job.RunID, job.Window, job.Shards
 		for _, dt := range days {
-			if err := job.Committer.Commit(ctx, c.Table, dt, info); err != nil {
+			if err := job.Committer.Commit(ctx, c.Table, dt, m); err != nil {
 				return cs, cr.ledger, err // the sink names the collection and dt
 			}
 		}
@@ -232,8 +235,9 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 }
 
 // readOwners reads every owner not done yet, in segments of about
-// Job.CheckpointEvery with a checkpoint between two segments.
-func (cr *collectionRun) readOwners(ctx context.Context) error {
+// Job.CheckpointEvery with a checkpoint between two segments. Writers are
+// opened with wctx, which outlives the segments.
+func (cr *collectionRun) readOwners(ctx, wctx context.Context) error {
 	job, n := cr.job, cr.ledger.owners.Len()
 	every := job.CheckpointEvery
 	if cr.resumer == nil {
@@ -254,7 +258,7 @@ func (cr *collectionRun) readOwners(ctx context.Context) error {
 			}
 			dispatched++
 			i := next
-			g.Go(func() error { return cr.readOwner(gctx, i) })
+			g.Go(func() error { return cr.readOwner(gctx, wctx, i) })
 		}
 		drain := time.Now()
 		if err := g.Wait(); err != nil {
@@ -273,9 +277,10 @@ func (cr *collectionRun) readOwners(ctx context.Context) error {
 	}
 }
 
-// readOwner reads one owner's pages into the writers and records its
-// outcome; it returns an error only when the whole run must stop.
-func (cr *collectionRun) readOwner(ctx context.Context, i int) error {
+// readOwner reads one owner's pages into the writers (opened with wctx)
+// and records its outcome; it returns an error only when the whole run
+// must stop.
+func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 	job, c, log := cr.job, cr.c, cr.log
 	owner := cr.ledger.owners.At(i)
 	e := &cr.ledger.out[i]
@@ -305,7 +310,7 @@ func (cr *collectionRun) readOwner(ctx context.Context, i int) error {
 		}
 		e.pages++
 		job.Progress.Pages.Add(1)
-		n, err := writePage(job, c, cr.ws, pg, ownerCol, owner, cr.allSet, cr.timePath, cr.senderPath, cr.keyPaths, cr.seen, cr.exportedAt)
+		n, err := writePage(wctx, job, c, cr.ws, pg, ownerCol, owner, cr.allSet, cr.timePath, cr.senderPath, cr.keyPaths, cr.seen, cr.exportedAt)
 		e.records += n
 		job.Progress.Records.Add(n)
 		if err != nil {

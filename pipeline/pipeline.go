@@ -30,6 +30,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"m365export/internal/jsonscan"
+	"m365export/rules"
 	"m365export/sinks"
 	"m365export/sources"
 )
@@ -37,25 +39,14 @@ import (
 // ErrPartial: some owners failed; what the others produced is committed.
 var ErrPartial = errors.New("some owners failed")
 
-// Sanitizer sanitizes one whole response, chosen by its request URL (the
-// rules package's *Ruleset implements it).
+// Sanitizer sanitizes one whole page, chosen by its request URL, and
+// returns its records each paired with the raw record it came from (the
+// rules package's *Ruleset implements it). The pipeline reads a record's
+// time, sender and key from the raw record and writes the sanitized one;
+// it assumes nothing about how many records the rules keep, or their
+// order.
 type Sanitizer interface {
-	Sanitize(requestURL string, response []byte) ([]byte, error)
-}
-
-// Committer makes a partition's files visible with their manifest (the
-// Parquet sink implements it through an adapter in jobs). Commit is called
-// once per (table, partition) after the partition's writer closed, also for
-// days that produced no record, so that a re-run removes stale files.
-type Committer interface {
-	Commit(ctx context.Context, t sinks.Table, partition string, info CommitInfo) error
-}
-
-// CommitInfo is what a manifest records besides the files.
-type CommitInfo struct {
-	RunID  string
-	Window Window
-	Shards int
+	SanitizePage(requestURL string, page []byte) (rules.Page, error)
 }
 
 // Collection is one table of a connector and how to read it.
@@ -81,30 +72,25 @@ type Collection struct {
 	DedupeKey []string
 }
 
-// Window is a half-open time range [From, To).
-type Window struct {
-	From, To time.Time
-}
-
-// Days lists the UTC days (as dt strings) the window covers.
-func (w Window) Days() []string {
-	var out []string
-	for d := w.From.UTC().Truncate(24 * time.Hour); d.Before(w.To); d = d.Add(24 * time.Hour) {
-		out = append(out, d.Format("2006-01-02"))
-	}
-	return out
-}
-
-// Contains reports whether t is in [From, To).
-func (w Window) Contains(t time.Time) bool { return !t.Before(w.From) && t.Before(w.To) }
+// Window is the half-open time range [From, To) a run exports.
+type Window = sinks.Window
 
 // Job is one run of one connector on one shard.
 type Job struct {
 	Connector   string
 	Collections []Collection
 	Sink        sinks.Sink
-	Committer   Committer
-	Window      Window
+	// Committer, if set, makes each (table, partition) visible once the
+	// collection is read: Commit is called after the partition's writers
+	// closed, also for days that produced no record, so that a re-run
+	// removes stale files.
+	Committer sinks.Committer
+	// Manifest holds the manifest fields that are the same for every
+	// partition of the run (rules hash, salt fingerprint, exporter
+	// version); the pipeline adds RunID, Window and Shards, the sink the
+	// rest.
+	Manifest sinks.Manifest
+	Window   Window
 	// SnapshotDay is the dt of snapshot collections (the run's day).
 	SnapshotDay string
 	RunID       string
@@ -128,6 +114,10 @@ type Job struct {
 	Logger          *slog.Logger
 	// Progress, if set, is updated as the run goes.
 	Progress *Progress
+	// OnCommit, if set, is called after each collection's partitions are
+	// committed (jobs records it so that a resumed run skips the
+	// collection); an error fails the run.
+	OnCommit func(ctx context.Context, collection string) error
 
 	lastOwners *sources.IDs // the previous collection's owners
 }
@@ -138,16 +128,6 @@ type Progress struct {
 	OwnersDone  atomic.Int64
 	OwnersTotal atomic.Int64
 	Pages       atomic.Int64
-}
-
-// OnCommit, if set on the context via WithCommitHook, is called after each
-// collection is committed (jobs uses it to checkpoint a resumable run).
-type commitHookKey struct{}
-
-// WithCommitHook returns a context whose runs call hook(collection) after
-// each collection's partitions are committed.
-func WithCommitHook(ctx context.Context, hook func(ctx context.Context, collection string) error) context.Context {
-	return context.WithValue(ctx, commitHookKey{}, hook)
 }
 
 // Run runs the job. The summary is filled also when err != nil.
@@ -194,8 +174,8 @@ func Run(ctx context.Context, job *Job) (*Summary, error) {
 			s.Error = err.Error()
 			return s, fmt.Errorf("collection %s: %w", c.Name, err)
 		}
-		if hook, ok := ctx.Value(commitHookKey{}).(func(context.Context, string) error); ok {
-			if err := hook(ctx, c.Name); err != nil {
+		if job.OnCommit != nil {
+			if err := job.OnCommit(ctx, c.Name); err != nil {
 				s.Finished = job.Now().UTC()
 				s.Status = "failed"
 				s.Error = err.Error()
@@ -239,35 +219,27 @@ func errorCode(err error) string {
 	return ""
 }
 
-func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol, owner string, allOwners map[string]struct{},
+// writePage sanitizes one page and writes the records that belong to this
+// owner and the window; it returns how many it wrote.
+func writePage(ctx context.Context, job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol, owner string, allOwners map[string]struct{},
 	timePath, senderPath []string, keyPaths [][]string, seen *seenSet, exportedAt time.Time) (int64, error) {
-	raw, err := splitValue(pg.Body)
-	if err != nil {
-		return 0, fmt.Errorf("split response: %w", err)
-	}
-	clean, err := c.Sanitizer.Sanitize(pg.URL, pg.Body)
+	page, err := c.Sanitizer.SanitizePage(pg.URL, pg.Body)
 	if err != nil {
 		return 0, fmt.Errorf("sanitize: %w", err)
 	}
-	recs, err := splitValue(clean)
-	if err != nil {
-		return 0, fmt.Errorf("split sanitized response: %w", err)
-	}
-	if len(recs) != len(raw) {
-		return 0, fmt.Errorf("sanitized page has %d records, the response %d: rules must not drop value[] elements", len(recs), len(raw))
-	}
 	var n int64
-	for i, r := range raw {
-		if v, _ := objectField(r, "@removed"); v != nil {
+	for i, r := range page.Records {
+		raw := r.Raw
+		if v, _ := jsonscan.Field(raw, "@removed"); v != nil {
 			continue
 		}
 		dt := job.SnapshotDay
 		if timePath != nil {
-			tv, err := path(r, timePath)
+			tv, err := jsonscan.Path(raw, timePath)
 			if err != nil {
 				return n, fmt.Errorf("record %d: %w", i, err)
 			}
-			ts, ok := stringValue(tv)
+			ts, ok := jsonscan.String(tv)
 			if !ok {
 				return n, fmt.Errorf("record %d: %s is missing or not a string", i, c.TimeField)
 			}
@@ -282,8 +254,8 @@ func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol,
 		}
 		dedupe := keyPaths != nil
 		if senderPath != nil {
-			sv, _ := path(r, senderPath)
-			sender, _ := stringValue(sv)
+			sv, _ := jsonscan.Path(raw, senderPath)
+			sender, _ := jsonscan.String(sv)
 			if _, known := allOwners[sender]; known {
 				if sender != owner {
 					continue // its sender's partition writes it
@@ -294,7 +266,7 @@ func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol,
 		if dedupe {
 			var key strings.Builder
 			for _, kp := range keyPaths {
-				kv, _ := path(r, kp)
+				kv, _ := jsonscan.Path(raw, kp)
 				key.Write(kv)
 				key.WriteByte(0)
 			}
@@ -302,8 +274,8 @@ func writePage(job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol,
 				continue
 			}
 		}
-		rec := sinks.Record{JSON: recs[i], Owner: ownerCol, RunID: job.RunID, ExportedAt: exportedAt}
-		if err := ws.write(dt, rec); err != nil {
+		rec := sinks.Record{JSON: r.Sanitized, Owner: ownerCol, RunID: job.RunID, ExportedAt: exportedAt}
+		if err := ws.write(ctx, dt, rec); err != nil {
 			return n, err
 		}
 		n++

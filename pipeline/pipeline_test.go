@@ -13,6 +13,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"m365export/rules"
 	"m365export/sinks"
 	"m365export/sources"
 )
@@ -50,18 +51,50 @@ func (f *fakeSource) Page(ctx context.Context, p, token string) (sources.Page, e
 // records written are the sanitized ones.
 type upper struct{}
 
-func (upper) Sanitize(_ string, b []byte) ([]byte, error) {
-	var v any
-	if err := json.Unmarshal(b, &v); err != nil {
-		return nil, err
+func (upper) SanitizePage(_ string, b []byte) (rules.Page, error) {
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(b, &env); err != nil {
+		return rules.Page{}, err
 	}
-	for _, r := range v.(map[string]any)["value"].([]any) {
-		m := r.(map[string]any)
+	raws := []json.RawMessage{b}
+	if v, ok := env["value"]; ok {
+		raws = nil
+		if err := json.Unmarshal(v, &raws); err != nil {
+			return rules.Page{}, err
+		}
+	}
+	var pg rules.Page
+	for _, raw := range raws {
+		var m map[string]any
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return rules.Page{}, err
+		}
 		if s, ok := m["secret"].(string); ok {
 			m["secret"] = strings.ToUpper(s)
 		}
+		clean, err := json.Marshal(m)
+		if err != nil {
+			return rules.Page{}, err
+		}
+		pg.Records = append(pg.Records, rules.Record{Raw: raw, Sanitized: clean})
 	}
-	return json.Marshal(v)
+	return pg, nil
+}
+
+// dropOdd is upper that drops every other record and reverses the rest:
+// the pipeline must not assume that count and order survive sanitizing.
+type dropOdd struct{}
+
+func (dropOdd) SanitizePage(u string, b []byte) (rules.Page, error) {
+	pg, err := upper{}.SanitizePage(u, b)
+	var kept []rules.Record
+	for i := len(pg.Records) - 1; i >= 0; i-- {
+		if i%2 == 0 {
+			kept = append(kept, pg.Records[i])
+		}
+	}
+	pg.Records = kept
+	return pg, err
 }
 
 type memSink struct {
@@ -98,7 +131,7 @@ func (w *memWriter) Close() error {
 	w.s.written[w.key] = append(w.s.written[w.key], w.buf...)
 	return nil
 }
-func (s *memSink) Commit(_ context.Context, t sinks.Table, dt string, _ CommitInfo) error {
+func (s *memSink) Commit(_ context.Context, t sinks.Table, dt string, _ sinks.Manifest) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.committed = append(s.committed, t.Collection+"/"+dt)
@@ -137,7 +170,10 @@ func testSource() *fakeSource {
 func runJob(t *testing.T, src sources.Source, c Collection, w Window, shard, shards int) (*memSink, *Summary, error) {
 	t.Helper()
 	sink := &memSink{}
-	c.Source, c.Sanitizer = src, upper{}
+	c.Source = src
+	if c.Sanitizer == nil {
+		c.Sanitizer = upper{}
+	}
 	c.Table = sinks.Table{Connector: "outlook-mail", Collection: c.Name}
 	job := &Job{Connector: "outlook-mail", Collections: []Collection{c}, Sink: sink, Committer: sink,
 		Window: w, SnapshotDay: "2026-11-28", RunID: "r1", Shard: shard, Shards: shards, Concurrency: 3,
@@ -308,21 +344,38 @@ func TestRun_AccessDeniedEverywhereIsConfig(t *testing.T) {
 	}
 }
 
-func TestSplitValue(t *testing.T) {
-	got, err := splitValue([]byte(` {"a":"]\"}", "value" : [ {"x":[1,{"y":"}"}]} , 2,"s",null ], "n":1}`))
+func TestRun_SanitizerMayDropAndReorderRecords(t *testing.T) {
+	src := testSource()
+	w := Window{From: day, To: day.Add(72 * time.Hour)}
+	sink, s, err := runJob(t, src, Collection{Name: "messages", TimeField: "sentDateTime", Sanitizer: dropOdd{}}, w, 0, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []string{`{"x":[1,{"y":"}"}]}`, `2`, `"s"`, `null`}
-	var gs []string
-	for _, g := range got {
-		gs = append(gs, string(g))
+	want := map[string][]string{}
+	var n int64
+	for _, o := range src.owners {
+		for i, r := range src.records[o] {
+			if i%src.pageSize%2 != 0 {
+				continue // dropOdd drops it
+			}
+			var m map[string]any
+			json.Unmarshal([]byte(r), &m)
+			ts, _ := time.Parse(time.RFC3339, m["sentDateTime"].(string))
+			m["secret"] = strings.ToUpper(m["secret"].(string))
+			b, _ := json.Marshal(m)
+			k := "messages/" + ts.UTC().Format("2006-01-02")
+			want[k] = append(want[k], "p~"+o+"|"+string(b))
+			n++
+		}
 	}
-	if !cmp.Equal(gs, want) {
-		t.Errorf("splitValue = %q, want %q", gs, want)
+	for k := range want {
+		sort.Strings(want[k])
 	}
-	if _, err := splitValue([]byte(`{"value":[{"a":1}`)); err == nil {
-		t.Error("truncated page: no error")
+	if diff := cmp.Diff(want, sink.all()); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	if s.Records != n {
+		t.Errorf("summary records %d, want %d", s.Records, n)
 	}
 }
 

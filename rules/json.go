@@ -8,6 +8,8 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+
+	"m365export/internal/jsonscan"
 )
 
 // kind is the type of a JSON value in the document tree.
@@ -64,6 +66,12 @@ func (e *SyntaxError) Error() string {
 	return fmt.Sprintf("invalid JSON at byte offset %d: %s", e.Offset, e.msg)
 }
 
+// span is where the value v was in the parsed text.
+type span struct {
+	v          *value
+	start, end int
+}
+
 // parser decodes JSON into an ordered tree, taking nodes from chunked arenas.
 type parser struct {
 	src   string
@@ -74,6 +82,12 @@ type parser struct {
 	stack []member
 	astk  []*value
 	depth int
+
+	// With wantSpans, the parser notes where each element of the
+	// top-level object's "value" array lies in src (SanitizePage pairs
+	// sanitized records with raw ones by them).
+	wantSpans, capture bool
+	spans              []span
 
 	usedVals, freeVals [][]value
 	usedMems, freeMems [][]member
@@ -169,6 +183,9 @@ func putParser(p *parser) {
 	clear(p.stack[:cap(p.stack)])
 	p.stack = p.stack[:0]
 	p.astk = p.astk[:0]
+	clear(p.spans)
+	p.spans = p.spans[:0]
+	p.wantSpans, p.capture = false, false
 	// Keep at most keptChunks chunks of each arena per pooled parser
 	// (about 0.5 MiB, a typical page's worth): a parser that once met a
 	// huge page must not hold its arenas for the rest of the run, or
@@ -373,14 +390,14 @@ func (p *parser) parseEscaped(start, i int) (string, bool, error) {
 			case 't':
 				buf = append(buf, '\t')
 			case 'u':
-				r, ok := hex4(src, i)
+				r, ok := jsonscan.Hex4(src, i)
 				if !ok {
 					p.pos = i
 					return "", false, p.fail("invalid \\u escape")
 				}
 				i += 4
 				if utf16.IsSurrogate(r) {
-					if r2, ok2 := hex4(src, i+2); ok2 && i+1 < len(src) && src[i] == '\\' && src[i+1] == 'u' {
+					if r2, ok2 := jsonscan.Hex4(src, i+2); ok2 && i+1 < len(src) && src[i] == '\\' && src[i+1] == 'u' {
 						if d := utf16.DecodeRune(r, r2); d != utf8.RuneError {
 							r = d
 							i += 6
@@ -418,27 +435,6 @@ func (p *parser) parseEscaped(start, i int) (string, bool, error) {
 	return "", false, p.fail("unterminated string")
 }
 
-func hex4(s string, i int) (rune, bool) {
-	if i+4 > len(s) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range []byte(s[i : i+4]) {
-		r <<= 4
-		switch {
-		case c >= '0' && c <= '9':
-			r |= rune(c - '0')
-		case c >= 'a' && c <= 'f':
-			r |= rune(c - 'a' + 10)
-		case c >= 'A' && c <= 'F':
-			r |= rune(c - 'A' + 10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
-}
-
 func (p *parser) parseObject(v *value) error {
 	p.depth++
 	if p.depth > maxDepth {
@@ -470,9 +466,11 @@ func (p *parser) parseObject(v *value) error {
 		p.pos++
 		p.ws()
 		child := p.alloc()
+		p.capture = p.wantSpans && p.depth == 1 && key == "value"
 		if err := p.parseValue(child); err != nil {
 			return err
 		}
+		p.capture = false
 		// Jackson keeps the last of duplicate keys, at the first one's
 		// position. Small objects are scanned; large ones use an index.
 		dup := false
@@ -531,6 +529,13 @@ func (p *parser) parseArray(v *value) error {
 		return p.fail("nesting too deep")
 	}
 	p.pos++ // '['
+	capture := p.capture
+	if capture {
+		// The last "value" of the object is the one kept.
+		clear(p.spans)
+		p.spans = p.spans[:0]
+	}
+	p.capture = false
 	base := len(p.astk)
 	p.ws()
 	if p.pos < len(p.src) && p.src[p.pos] == ']' {
@@ -542,8 +547,12 @@ func (p *parser) parseArray(v *value) error {
 	for {
 		p.ws()
 		child := p.alloc()
+		start := p.pos
 		if err := p.parseValue(child); err != nil {
 			return err
+		}
+		if capture {
+			p.spans = append(p.spans, span{child, start, p.pos})
 		}
 		p.astk = append(p.astk, child)
 		p.ws()

@@ -11,10 +11,12 @@
 //
 // # Errors
 //
-// Compile reports the file, line and key of a problem. Sanitize returns an
-// error wrapping ErrNotAllowed when no endpoint allows the request, a
-// *SyntaxError (with the byte offset) when the response is not JSON, and
-// ErrNoKey when reversible pseudonyms are needed but no key was given.
+// Compile reports the file, line and key of a problem. Sanitize and
+// SanitizePage return an error wrapping ErrNotAllowed when no endpoint
+// allows the request, a *SyntaxError (with the byte offset) when the
+// response is not JSON (for SanitizePage: not one JSON object, or its value
+// not an array), and ErrNoKey when reversible pseudonyms are needed but no
+// key was given.
 package rules
 
 import (
@@ -180,11 +182,8 @@ func (r *Ruleset) Sanitize(requestURL string, response []byte) ([]byte, error) {
 	}
 	out := make([]byte, 0, len(response))
 	for i, doc := range docs {
-		applyAugments(ep.augments, doc)
-		for _, t := range ep.transforms {
-			if err := r.apply(t, doc); err != nil {
-				return nil, fmt.Errorf("rules %s: %w", r.name, err)
-			}
+		if err := r.sanitize(ep, doc); err != nil {
+			return nil, err
 		}
 		if i > 0 {
 			out = append(out, '\n')
@@ -192,6 +191,115 @@ func (r *Ruleset) Sanitize(requestURL string, response []byte) ([]byte, error) {
 		out = appendValue(out, doc)
 	}
 	return out, nil
+}
+
+func (r *Ruleset) sanitize(ep *endpoint, doc *value) error {
+	applyAugments(ep.augments, doc)
+	for _, t := range ep.transforms {
+		if err := r.apply(t, doc); err != nil {
+			return fmt.Errorf("rules %s: %w", r.name, err)
+		}
+	}
+	return nil
+}
+
+// Page is one sanitized page, split into its records.
+type Page struct {
+	// Records are the page's records that the rules kept, in the order
+	// the sanitized page has them.
+	Records []Record
+}
+
+// Record is one record of a page: an element of its value[] array, or
+// the whole page when it has none (a single object such as
+// mailboxSettings).
+type Record struct {
+	// Raw is the record as the response had it (a slice of the
+	// response): what fields the caller reads before sanitizing, such
+	// as the record's time, come from here.
+	Raw []byte
+	// Sanitized is the record after the rules, compact JSON as Sanitize
+	// writes it.
+	Sanitized []byte
+}
+
+// SanitizePage applies the rules to one page (one JSON object) of a GET of
+// requestURL, as Sanitize does, and returns its records, each paired with
+// the raw record it came from. Records the rules removed are not in the
+// page; nothing else is assumed about count and order. A page whose
+// value[] the rules removed has no records.
+func (r *Ruleset) SanitizePage(requestURL string, page []byte) (Page, error) {
+	ep, err := r.endpointFor(requestURL)
+	if err != nil {
+		return Page{}, err
+	}
+	p := getParser(page)
+	defer putParser(p)
+	p.wantSpans = true
+	docs, err := p.documents()
+	if err != nil {
+		return Page{}, err
+	}
+	if len(docs) != 1 || docs[0].k != kObject {
+		return Page{}, &SyntaxError{Offset: 0, msg: "a page must be one JSON object"}
+	}
+	doc := docs[0]
+	list := doc.get("value")
+	if list != nil && list.k != kArray {
+		return Page{}, &SyntaxError{Offset: 0, msg: "the page's value is not an array"}
+	}
+	if err := r.sanitize(ep, doc); err != nil {
+		return Page{}, err
+	}
+	if list == nil {
+		// One object, one record.
+		return Page{Records: []Record{{Raw: trimSpace(page), Sanitized: appendValue(make([]byte, 0, len(page)), doc)}}}, nil
+	}
+	list = doc.get("value")
+	if list == nil || list.k != kArray {
+		return Page{}, nil
+	}
+	out := make([]byte, 0, len(page))
+	ends := make([]int, 0, len(list.arr))
+	recs := make([]Record, 0, len(list.arr))
+	next := 0 // elements mostly keep their place: look there first
+	for _, e := range list.arr {
+		if e.k == kDeleted {
+			continue
+		}
+		at := -1
+		for k := range p.spans {
+			if i := (next + k) % len(p.spans); p.spans[i].v == e {
+				at = i
+				break
+			}
+		}
+		if at < 0 {
+			return Page{}, fmt.Errorf("rules %s: a record of the sanitized page has no origin in the response", r.name)
+		}
+		next = at + 1
+		out = appendValue(out, e)
+		ends = append(ends, len(out))
+		recs = append(recs, Record{Raw: page[p.spans[at].start:p.spans[at].end]})
+	}
+	start := 0
+	for i, end := range ends {
+		recs[i].Sanitized = out[start:end:end]
+		start = end
+	}
+	return Page{Records: recs}, nil
+}
+
+// trimSpace cuts JSON white space from both ends of b.
+func trimSpace(b []byte) []byte {
+	isWS := func(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+	for len(b) > 0 && isWS(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isWS(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
 }
 
 // OwnerID returns id in exactly the form the rules' users endpoint

@@ -136,11 +136,25 @@ type Manifest struct {
 	Files           []ManifestFile `json:"files"`
 }
 
-// Window is the half-open time range [From, To) a run exports.
+// Window is the half-open time range [From, To) a run exports. It is the
+// module's one window type: the pipeline places records by it, jobs
+// computes it and manifests record it.
 type Window struct {
 	From time.Time `json:"from"`
 	To   time.Time `json:"to"`
 }
+
+// Days lists the UTC days (as "YYYY-MM-DD" partitions) the window covers.
+func (w Window) Days() []string {
+	var out []string
+	for d := w.From.UTC().Truncate(24 * time.Hour); d.Before(w.To); d = d.Add(24 * time.Hour) {
+		out = append(out, d.Format("2006-01-02"))
+	}
+	return out
+}
+
+// Contains reports whether t is in [From, To).
+func (w Window) Contains(t time.Time) bool { return !t.Before(w.From) && t.Before(w.To) }
 
 // ManifestFile is one committed part.
 type ManifestFile struct {

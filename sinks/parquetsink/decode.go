@@ -7,12 +7,11 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf16"
-	"unicode/utf8"
 	"unsafe"
 
 	"github.com/parquet-go/parquet-go"
 
+	"m365export/internal/jsonscan"
 	"m365export/sinks"
 )
 
@@ -530,31 +529,20 @@ func (d *decoder) numberText(start int) []byte {
 // skipString moves past the string at d.pos == '"' and returns the offset
 // after its closing quote.
 func (d *decoder) skipString() (int, error) {
-	i := d.pos + 1
-	for {
-		j := indexQuoteOrBackslash(d.data[i:])
-		if j < 0 {
-			return 0, d.syntax("unterminated string")
-		}
-		i += j
-		if d.data[i] == '"' {
-			d.pos = i + 1
-			return d.pos, nil
-		}
-		i += 2 // skip the escaped byte
-		if i > len(d.data) {
-			return 0, d.syntax("unterminated string")
-		}
+	end, err := jsonscan.SkipString(d.data, d.pos)
+	if err != nil {
+		return 0, d.scanErr(err)
 	}
+	d.pos = end
+	return end, nil
 }
 
-func indexQuoteOrBackslash(b []byte) int {
-	for i, c := range b {
-		if c == '"' || c == '\\' {
-			return i
-		}
+// scanErr turns a jsonscan error into the decoder's syntaxError.
+func (d *decoder) scanErr(err error) error {
+	if se, ok := err.(*jsonscan.SyntaxError); ok {
+		return &syntaxError{pos: se.Offset, msg: se.Msg}
 	}
-	return -1
+	return d.syntax(err.Error())
 }
 
 // str reads the string at d.pos == '"' and returns its content, unescaped
@@ -575,82 +563,13 @@ func (d *decoder) str() ([]byte, error) {
 
 func (d *decoder) unescape(start int) ([]byte, error) {
 	out := len(d.arena)
-	i := start
-	for i < len(d.data) {
-		c := d.data[i]
-		switch {
-		case c == '"':
-			d.pos = i + 1
-			return d.arena[out:len(d.arena):len(d.arena)], nil
-		case c != '\\':
-			d.arena = append(d.arena, c)
-			i++
-			continue
-		}
-		if i+1 >= len(d.data) {
-			break
-		}
-		e := d.data[i+1]
-		i += 2
-		switch e {
-		case '"', '\\', '/':
-			d.arena = append(d.arena, e)
-		case 'b':
-			d.arena = append(d.arena, '\b')
-		case 'f':
-			d.arena = append(d.arena, '\f')
-		case 'n':
-			d.arena = append(d.arena, '\n')
-		case 'r':
-			d.arena = append(d.arena, '\r')
-		case 't':
-			d.arena = append(d.arena, '\t')
-		case 'u':
-			r, ok := hex4(d.data, i)
-			if !ok {
-				d.pos = i
-				return nil, d.syntax("invalid \\u escape")
-			}
-			i += 4
-			if utf16.IsSurrogate(r) {
-				r2, ok := rune(0), false
-				if i+6 <= len(d.data) && d.data[i] == '\\' && d.data[i+1] == 'u' {
-					r2, ok = hex4(d.data, i+2)
-				}
-				if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
-					r = dec
-					i += 6
-				} else {
-					r = utf8.RuneError
-				}
-			}
-			d.arena = utf8.AppendRune(d.arena, r)
-		default:
-			d.pos = i
-			return nil, d.syntax("invalid escape")
-		}
+	arena, end, err := jsonscan.AppendUnescaped(d.arena, d.data, start)
+	d.arena = arena
+	if err != nil {
+		return nil, d.scanErr(err)
 	}
-	return nil, d.syntax("unterminated string")
-}
-
-func hex4(b []byte, i int) (rune, bool) {
-	if i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case c >= '0' && c <= '9':
-			r = r<<4 | rune(c-'0')
-		case c >= 'a' && c <= 'f':
-			r = r<<4 | rune(c-'a'+10)
-		case c >= 'A' && c <= 'F':
-			r = r<<4 | rune(c-'A'+10)
-		default:
-			return 0, false
-		}
-	}
-	return r, true
+	d.pos = end
+	return d.arena[out:len(d.arena):len(d.arena)], nil
 }
 
 // skipValue moves past one JSON value.
@@ -659,30 +578,14 @@ func (d *decoder) skipValue() error {
 		return d.syntax("unexpected end of record")
 	}
 	switch c := d.data[d.pos]; {
-	case c == '"':
-		_, err := d.skipString()
-		return err
-	case c == '{' || c == '[':
-		depth := 0
-		for d.pos < len(d.data) {
-			switch d.data[d.pos] {
-			case '"':
-				if _, err := d.skipString(); err != nil {
-					return err
-				}
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					d.pos++
-					return nil
-				}
-			}
-			d.pos++
+	case c == '"' || c == '{' || c == '[':
+		// Strings and containers: checked for balance, not validated.
+		end, err := jsonscan.SkipValue(d.data, d.pos)
+		if err != nil {
+			return d.scanErr(err)
 		}
-		return d.syntax("unterminated value")
+		d.pos = end
+		return nil
 	case c == 't':
 		return d.literal("true")
 	case c == 'f':

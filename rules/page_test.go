@@ -1,0 +1,124 @@
+package rules
+
+import (
+	"bytes"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestSanitizePage_MatchesSanitize: on every golden case, SanitizePage's
+// records are Sanitize's value[] elements, each paired with its input
+// element.
+func TestSanitizePage_MatchesSanitize(t *testing.T) {
+	ins, err := filepath.Glob("testdata/*/input.json")
+	if err != nil || len(ins) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, in := range ins {
+		dir := filepath.Dir(in)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			r := goldenRules(t, dir)
+			input, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := os.ReadFile(filepath.Join(dir, "url"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			url := strings.TrimSpace(string(u))
+			whole, err := r.Sanitize(url, input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pg, err := r.SanitizePage(url, input)
+			if err != nil {
+				t.Fatalf("SanitizePage: %v", err)
+			}
+			wantSan, wantRaw := elements(t, whole), elements(t, input)
+			var gotSan, gotRaw []string
+			for _, rec := range pg.Records {
+				gotSan = append(gotSan, string(rec.Sanitized))
+				gotRaw = append(gotRaw, compact(t, rec.Raw))
+			}
+			if diff := cmp.Diff(wantSan, gotSan); diff != "" {
+				t.Errorf("sanitized records (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(wantRaw, gotRaw); diff != "" {
+				t.Errorf("raw records (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// elements returns a page's value[] elements, or the page when it has
+// none, compacted.
+func elements(t *testing.T, page []byte) []string {
+	t.Helper()
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(page, &env); err != nil {
+		t.Fatal(err)
+	}
+	v, ok := env["value"]
+	if !ok {
+		return []string{compact(t, page)}
+	}
+	var recs []json.RawMessage
+	if err := json.Unmarshal(v, &recs); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, r := range recs {
+		out = append(out, compact(t, r))
+	}
+	return out
+}
+
+func compact(t *testing.T, b []byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := json.Compact(&buf, b); err != nil {
+		t.Fatal(err)
+	}
+	return buf.String()
+}
+
+// TestSanitizePage_DroppedRecords: a rule that removes records leaves the
+// others paired with their own raw records.
+func TestSanitizePage_DroppedRecords(t *testing.T) {
+	src := []byte(`
+endpoints:
+  - pathTemplate: "/v1.0/users"
+    transforms:
+      - !<redact>
+        jsonPaths:
+          - "$.value[?(@.drop == true)]"
+`)
+	r, err := Compile("drop.yaml", src, Secrets{Salt: "s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := []byte(` {"value":[ {"id":"1","drop":true}, {"id":"2"} ,{"id":"3","drop":true},{"id":"4"}],"value2":1} `)
+	pg, err := r.SanitizePage("/v1.0/users", page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, rec := range pg.Records {
+		got = append(got, string(rec.Raw)+" → "+string(rec.Sanitized))
+	}
+	want := []string{`{"id":"2"} → {"id":"2"}`, `{"id":"4"} → {"id":"4"}`}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("records (-want +got):\n%s", diff)
+	}
+	for _, bad := range []string{`{"value":{}}`, `[1]`, `{"value":[]} {"value":[]}`, `{"value":[}`} {
+		if _, err := r.SanitizePage("/v1.0/users", []byte(bad)); err == nil {
+			t.Errorf("SanitizePage(%s) gave no error", bad)
+		}
+	}
+}
