@@ -98,6 +98,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 		for _, cs := range spec.Plan(cfg.NoGroups) {
 			first := cs.First
 			src := &graph.Collection{Client: r.client, Owners: owners.lister(cs.Owners),
+				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses,
 				First: func(owner string) string { return first(owner, w0) }}
 			if err := src.Check(ctx); err != nil {
 				fail("%s/%s: %s", connector, cs.Name, diagnose(err))

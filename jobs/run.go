@@ -401,9 +401,10 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	for _, cs := range spec.Plan(cfg.NoGroups) {
 		first := cs.First
 		src := &graph.Collection{
-			Client: r.client,
-			First:  func(owner string) string { return first(owner, w) },
-			Owners: owners.lister(cs.Owners),
+			Client:    r.client,
+			First:     func(owner string) string { return first(owner, w) },
+			Owners:    owners.lister(cs.Owners),
+			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses,
 		}
 		cols = append(cols, pipeline.Collection{
 			Name: cs.Name, Source: src, Sanitizer: rs,

@@ -59,6 +59,13 @@ type Collection struct {
 	// Throttle is the kind of Graph limit its requests count against; a
 	// registry test checks it against graph.ScopeOf of First.
 	Throttle graph.ScopeKind
+	// SkipCodes and SkipStatuses: Graph error codes, and HTTP statuses
+	// answered with a code Graph's classifier does not know, that mean an
+	// owner of this collection cannot be read in this run (recorded in the
+	// ledger and skipped), besides those every collection shares (see
+	// graph.Classify). Copilot, say, answers a user without a licence so.
+	SkipCodes    []string
+	SkipStatuses []int
 	// TimeField places records in the window and their day (dotted path);
 	// "" means a snapshot, written under the run's day.
 	TimeField string

@@ -373,7 +373,7 @@ func (c *Client) Get(ctx context.Context, url string, opts ...RequestOption) (*R
 			}
 		default:
 			resp.Attempts = attempt
-			gerr := classify(resp.Status, resp.Header, resp.Body, full)
+			gerr := classify(resp.Status, resp.Header, resp.Body)
 			status, code, reqID = resp.Status, gerr.Code, gerr.RequestID
 			if c.tokens != nil && !refreshed && gerr.FreshToken {
 				refreshed = true

@@ -235,6 +235,35 @@ func TestGet_ErrorBodyIntact(t *testing.T) {
 	}
 }
 
+// TestCollection_DeclaredSkips: a collection's own skip codes and
+// statuses turn an error the shared classifier left alone into a skip,
+// and only that.
+func TestCollection_DeclaredSkips(t *testing.T) {
+	c := &Collection{SkipCodes: []string{"CopilotLicenseRequired"}, SkipStatuses: []int{403, 404}}
+	for _, tc := range []struct {
+		status int
+		code   string
+		want   error
+	}{
+		{403, "Forbidden", sources.ErrSkipOwner},
+		{404, "NotFound", sources.ErrSkipOwner},
+		{400, "CopilotLicenseRequired", sources.ErrSkipOwner},
+		{400, "BadRequest", nil},
+		{403, "Authorization_RequestDenied", sources.ErrConfig}, // classified already: kept
+	} {
+		e := classify(tc.status, http.Header{}, []byte(fmt.Sprintf(`{"error":{"code":%q}}`, tc.code)))
+		c.classifySkip(fmt.Errorf("first page: %w", e))
+		if e.Kind != tc.want {
+			t.Errorf("%d %s: kind %v, want %v", tc.status, tc.code, e.Kind, tc.want)
+		}
+		plain := classify(tc.status, http.Header{}, []byte(fmt.Sprintf(`{"error":{"code":%q}}`, tc.code)))
+		(&Collection{}).classifySkip(plain)
+		if tc.want == sources.ErrSkipOwner && plain.Kind != nil {
+			t.Errorf("%d %s: a collection without declared skips classified it as %v", tc.status, tc.code, plain.Kind)
+		}
+	}
+}
+
 func TestClassify(t *testing.T) {
 	for _, tc := range []struct {
 		status int
@@ -246,8 +275,6 @@ func TestClassify(t *testing.T) {
 		{404, "ErrorInvalidUser", "/v1.0/users/u/messages", sources.ErrSkipOwner},
 		{403, "ErrorAccessDenied", "/v1.0/users/u/messages", sources.ErrSkipOwner},
 		{404, "Request_ResourceNotFound", "/v1.0/groups/g/members", sources.ErrSkipOwner},
-		{403, "Forbidden", "/beta/copilot/users/u/interactionHistory/getAllEnterpriseInteractions", sources.ErrSkipOwner},
-		{404, "NotFound", "/v1.0/copilot/users/u/interactionHistory/getAllEnterpriseInteractions", sources.ErrSkipOwner},
 		{403, "Authorization_RequestDenied", "/v1.0/users", sources.ErrConfig},
 		{401, "Authorization_IdentityNotFound", "/v1.0/users", sources.ErrConfig},
 		{402, "PaymentRequired", "/v1.0/users/u/chats/getAllMessages", sources.ErrConfig},
@@ -258,7 +285,7 @@ func TestClassify(t *testing.T) {
 		{403, "Forbidden", "/v1.0/users/u/messages", nil},
 	} {
 		body := fmt.Sprintf(`{"error":{"code":%q,"message":"m"}}`, tc.code)
-		e := classify(tc.status, http.Header{}, []byte(body), tc.url)
+		e := classify(tc.status, http.Header{}, []byte(body))
 		if e.Kind != tc.want || e.Code != tc.code {
 			t.Errorf("classify(%d %s %s) = kind %v code %q, want %v", tc.status, tc.code, tc.url, e.Kind, e.Code, tc.want)
 		}
@@ -267,7 +294,7 @@ func TestClassify(t *testing.T) {
 		}
 	}
 	// A specific inner code beats a generic outer one.
-	e := classify(404, http.Header{}, []byte(`{"error":{"code":"NotFound","innerError":{"code":"MailboxNotEnabledForRESTAPI"}}}`), "/v1.0/users/u/events")
+	e := classify(404, http.Header{}, []byte(`{"error":{"code":"NotFound","innerError":{"code":"MailboxNotEnabledForRESTAPI"}}}`))
 	if e.Code != "MailboxNotEnabledForRESTAPI" || e.Kind != sources.ErrSkipOwner {
 		t.Errorf("inner code: %+v", e)
 	}

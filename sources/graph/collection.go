@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 
 	"m365export/sources"
 )
@@ -26,6 +27,14 @@ type Collection struct {
 	Headers http.Header
 	// Scope gives an owner's throttle scope (nil: derived from each URL).
 	Scope func(owner string) Scope
+	// SkipCodes are Graph error codes that, for this collection, mean the
+	// owner cannot be read in this run (recorded and skipped), besides the
+	// codes every collection shares (no mailbox, deleted user…).
+	SkipCodes []string
+	// SkipStatuses are HTTP statuses that mean the same when Graph answers
+	// them with a code the classifier does not know (Copilot answers a user
+	// without a licence with a generic 403 or 404).
+	SkipStatuses []int
 }
 
 var (
@@ -65,6 +74,7 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 	}
 	resp, err := c.Client.Get(ctx, u, opts...)
 	if err != nil {
+		c.classifySkip(err)
 		return sources.Page{}, err // the caller numbers its pages
 	}
 	if l.next != "" && l.next == resp.URL {
@@ -72,6 +82,18 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 		return sources.Page{}, fmt.Errorf("next page: the nextLink repeats the request (request-id %s)", resp.RequestID)
 	}
 	return sources.Page{URL: resp.URL, Body: resp.Body, Next: l.next, Delta: l.delta}, nil
+}
+
+// classifySkip applies the collection's own skip decisions to a Graph
+// error the shared classifier left unclassified.
+func (c *Collection) classifySkip(err error) {
+	var ge *Error
+	if !errors.As(err, &ge) || ge.Kind != nil || ge.tokenEndpoint {
+		return
+	}
+	if slices.Contains(c.SkipCodes, ge.Code) || (!known(ge.Code) && slices.Contains(c.SkipStatuses, ge.Status)) {
+		ge.Kind = sources.ErrSkipOwner
+	}
 }
 
 // Check reads the first page of up to five owners and returns the first

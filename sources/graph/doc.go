@@ -45,7 +45,8 @@
 //
 // Graph's codes are read in one place: Classify(status, code) maps an
 // answer to its Class (a pure function over the tables in errors.go; the
-// one decision that depends on the collection, a generic 403/404 from
-// Copilot, is the skipGenericByPath table). ClassifyToken does the same for
+// decisions that depend on the collection, such as Copilot's generic
+// 403/404 for an unlicensed user, are data of that collection:
+// Collection.SkipCodes and SkipStatuses). ClassifyToken does the same for
 // the token endpoint's AADSTS codes. Callers read the Class, never codes.
 package graph

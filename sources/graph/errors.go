@@ -130,11 +130,6 @@ var skipOwnerCodes = map[string]bool{
 	"ResourceNotFound":              true,
 	"ErrorMailboxNotFound":          true,
 	"UserNotFound":                  true,
-	// Copilot interaction history for a user without a Microsoft 365
-	// Copilot licence.
-	"CopilotLicenseRequired": true,
-	"LicenseNotFound":        true,
-	"UnlicensedUser":         true,
 }
 
 // Codes that refuse access (sources.ErrDenied), whatever their kind.
@@ -162,17 +157,10 @@ var resyncCodes = map[string]bool{
 	"syncStateInvalid":  true,
 }
 
-// Skip decisions that depend on the collection, keyed by the request
-// path's first two segments (after the version): these collections answer
-// an owner they cannot read with a generic 403 or 404, not a specific code.
-var skipGenericByPath = map[string]bool{
-	// Copilot without a licence.
-	"copilot/users": true,
-}
-
 // Classify maps one Graph answer, its HTTP status and error code, to its
 // Class. It is a pure function of its arguments; the decisions that depend
-// on the collection too are classify's (skipGenericByPath).
+// on the collection too are the collection's (Collection.SkipCodes and
+// SkipStatuses, declared with the connector).
 func Classify(status int, code string) Class {
 	var c Class
 	switch {
@@ -191,10 +179,8 @@ func Classify(status int, code string) Class {
 	return c
 }
 
-// classify builds the *Error for a non-2xx response. rawURL is the request
-// URL (for the collections in skipGenericByPath); it is never put into the
-// error.
-func classify(status int, header http.Header, body []byte, rawURL string) *Error {
+// classify builds the *Error for a non-2xx response.
+func classify(status int, header http.Header, body []byte) *Error {
 	e := &Error{Status: status, Body: body, RequestID: header.Get("request-id")}
 	var eb errorBody
 	if len(body) > 0 && json.Unmarshal(body, &eb) == nil {
@@ -215,9 +201,6 @@ func classify(status int, header http.Header, body []byte, rawURL string) *Error
 		}
 	}
 	e.Class = Classify(status, e.Code)
-	if e.Kind == nil && (status == http.StatusForbidden || status == http.StatusNotFound) && skipGenericByPath[collectionKey(rawURL)] {
-		e.Kind = sources.ErrSkipOwner
-	}
 	return e
 }
 
@@ -225,12 +208,3 @@ func known(code string) bool {
 	return skipOwnerCodes[code] || configAdvice[code] != "" || resyncCodes[code]
 }
 
-// collectionKey is the lower-cased first two segments of rawURL's path
-// after the version ("copilot/users").
-func collectionKey(rawURL string) string {
-	segs, _ := pathSegments(rawURL)
-	if len(segs) < 3 {
-		return ""
-	}
-	return strings.ToLower(segs[0] + "/" + segs[1])
-}

@@ -29,7 +29,7 @@ func TestClassify_IsPureAndFlagsDenialAndFreshToken(t *testing.T) {
 			t.Errorf("Classify(%d, %q) = %+v, want kind %v denied %v fresh token %v", tc.status, tc.code, c, tc.kind, tc.denied, tc.freshToken)
 		}
 	}
-	e := classify(403, http.Header{}, []byte(`{"error":{"code":"ErrorAccessDenied"}}`), "/v1.0/users/u/messages")
+	e := classify(403, http.Header{}, []byte(`{"error":{"code":"ErrorAccessDenied"}}`))
 	if !errors.Is(e, sources.ErrSkipOwner) || !errors.Is(e, sources.ErrDenied) {
 		t.Errorf("classify(403 ErrorAccessDenied) = %v, want ErrSkipOwner and ErrDenied", e)
 	}

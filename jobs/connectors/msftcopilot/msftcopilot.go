@@ -4,6 +4,7 @@ package msftcopilot
 
 import (
 	"embed"
+	"net/http"
 
 	"m365export/jobs/connector"
 	"m365export/jobs/connector/cols"
@@ -23,8 +24,11 @@ func init() {
 		Collections: []connector.Collection{
 			{Name: "copilot_interactions", Owners: connector.User, TimeField: "createdDateTime", Incremental: "time window on createdDateTime",
 				Throttle: graph.ScopeOther,
-				Doc:      "each user's Copilot prompts and responses created in the window",
-				Schema:   copilotInteractions,
+				// A user without a Microsoft 365 Copilot licence.
+				SkipCodes:    []string{"CopilotLicenseRequired", "LicenseNotFound", "UnlicensedUser"},
+				SkipStatuses: []int{http.StatusForbidden, http.StatusNotFound},
+				Doc:          "each user's Copilot prompts and responses created in the window",
+				Schema:       copilotInteractions,
 				First: func(u string, w connector.Window) string {
 					return "/beta/copilot/users/" + u + "/interactionHistory/getAllEnterpriseInteractions?$top=100&$filter=" + connector.Query(connector.GtLt("createdDateTime", w))
 				}},
