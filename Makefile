@@ -10,17 +10,23 @@ TOOLS_BIN := $(CURDIR)/.cache/bin
 # golangci-lint's exit status when it reports findings (CI overrides it for now).
 LINT_ISSUES_EXIT_CODE ?= 1
 
-.PHONY: all build test race bench chaos compat demo golden docs tools lint deadcode clean
+.PHONY: all build test duckdb race bench chaos compat demo golden docs tools lint deadcode clean
 
 all: build test
 
 build: ## build bin/m365export
 	$(GO) build -o $(BIN) ./cmd/export
 
-test: ## hermetic tests (no network beyond loopback)
+test: duckdb ## hermetic tests (no network beyond loopback); installs DuckDB's npm package for the analysts' check
 	$(GO) test $(GOFLAGS_T) ./...
 
-race:
+duckdb: testdata/duckdb/node_modules/.installed ## DuckDB's npm package, which the Parquet tests read the output with
+
+testdata/duckdb/node_modules/.installed: testdata/duckdb/package-lock.json
+	cd testdata/duckdb && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+race: duckdb
 	$(GO) test -race $(GOFLAGS_T) ./...
 
 bench: ## issue 7's benchmarks side by side: one table, figures in bench/results.json (~10 min)
