@@ -125,6 +125,34 @@ func TestRegistry_NamesDeclaredOnce(t *testing.T) {
 	}
 }
 
+// TestRegistry_ReadmeListsEveryCollection keeps the README's connector
+// table in step with the registry.
+func TestRegistry_ReadmeListsEveryCollection(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string]string{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if name, rest, ok := strings.Cut(strings.TrimPrefix(line, "| `"), "` |"); ok && strings.HasPrefix(line, "| `") {
+			rows[name] = rest
+		}
+	}
+	for _, c := range connector.All() {
+		row, ok := rows[c.Name]
+		if !ok {
+			t.Errorf("README's connector table has no row for %s", c.Name)
+			continue
+		}
+		tables, _, _ := strings.Cut(row, "|")
+		for _, cs := range c.Collections {
+			if !slices.Contains(strings.FieldsFunc(tables, func(r rune) bool { return r == ',' || r == ' ' }), cs.Name) {
+				t.Errorf("README's row for %s does not list the table %s", c.Name, cs.Name)
+			}
+		}
+	}
+}
+
 // variants are the rule variants a run can ask for.
 func variants() []rules.Variant {
 	var out []rules.Variant
