@@ -302,7 +302,26 @@ func renderMember(t *Tenant, b []byte, g int, q *query, c cursor) []byte {
 // Teams and channels.
 
 var teamFields = []string{"id", "createdDateTime", "displayName", "description", "internalId", "classification",
-	"specialization", "visibility", "webUrl", "isArchived", "tenantId", "isMembershipLimitedToOwners"}
+	"specialization", "visibility", "webUrl", "isArchived", "tenantId"}
+
+// teamListFields are all GET /teams returns: "this method returns only the
+// id, displayName, and description properties" (teams-list.md; graph-api-
+// notes §8 fact 5). GET /teams/{id} returns the rest.
+var teamListFields = setOf("id", "displayName", "description")
+
+// teamListSel narrows a $select (nil: all) to what the list returns.
+func teamListSel(sel map[string]bool) map[string]bool {
+	if sel == nil {
+		return teamListFields
+	}
+	out := map[string]bool{}
+	for k := range sel {
+		if teamListFields[k] {
+			out[k] = true
+		}
+	}
+	return out
+}
 
 func walkTeams(t *Tenant, _ int, _ *query, start *cursor, fn func(cursor) bool) {
 	k := 0
@@ -349,7 +368,6 @@ func renderTeam(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 	}
 	o.boolean("isArchived", false)
 	o.str("tenantId", t.opts.tenantID)
-	o.boolean("isMembershipLimitedToOwners", false)
 	o.close()
 	return o.b
 }
