@@ -410,7 +410,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		src := &graph.Collection{
 			Client: r.client,
 			First:  func(owner string) string { return first(owner, w) },
-			Owners: owners.lister(cs.Owners),
+			Owners: owners.lister(&cs, w),
 		}
 		cols = append(cols, pipeline.Collection{
 			Name: cs.Name, Source: src, Sanitizer: rs,
