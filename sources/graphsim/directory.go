@@ -8,7 +8,7 @@ import "strconv"
 var userFields = []string{"id", "accountEnabled", "assignedLicenses", "businessPhones", "city", "companyName",
 	"country", "createdDateTime", "department", "displayName", "employeeId", "givenName", "jobTitle", "mail",
 	"mailNickname", "mobilePhone", "officeLocation", "otherMails", "preferredLanguage", "proxyAddresses",
-	"surname", "usageLocation", "userPrincipalName", "userType"}
+	"surname", "usageLocation", "userPrincipalName", "userType", "state", "onPremisesSyncEnabled"}
 
 // defaultUserSel is what Graph returns for a user without $select.
 var defaultUserSel = setOf("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
@@ -181,6 +181,10 @@ func (t *Tenant) appendUser(b []byte, i int, sel map[string]bool, asMember bool)
 	} else {
 		o.str("userType", "Member")
 	}
+	// Returned only when $select names them (never by default): the
+	// tenant is cloud-only and keeps no state.
+	o.null("state")
+	o.null("onPremisesSyncEnabled")
 	o.close()
 	return o.b
 }
