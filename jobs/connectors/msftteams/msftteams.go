@@ -166,11 +166,12 @@ func withDoc(c sinks.Column, doc string) sinks.Column {
 }
 
 func callIdentity(name string) sinks.Column {
-	return cols.Obj(name, cols.Identity("user"), cols.Identity("application"), cols.Identity("device"), cols.Identity("phone"))
+	return cols.Obj(name, cols.Identity("user"), cols.Identity("application"), cols.Identity("device"), cols.Identity("phone"),
+		cols.OdataType()) // version 2: communicationsIdentitySet carries its @odata.type
 }
 
 // callRecords is msft-teams' call_records table.
-var callRecords = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var callRecords = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Str("id"),
 	cols.Time("endDateTime"),
 	cols.Str("joinWebUrl"),
