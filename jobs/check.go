@@ -97,7 +97,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 		w0 := pipeline.Window{From: mustNow(cfg, r).Add(-24 * time.Hour).UTC().Truncate(24 * time.Hour), To: mustNow(cfg, r).UTC().Truncate(24 * time.Hour)}
 		for _, cs := range spec.Plan(cfg.NoGroups) {
 			first := cs.First
-			src := &graph.Collection{Client: r.client, Owners: owners.lister(cs.Owners),
+			src := &graph.Collection{Client: r.client, Owners: owners.lister(&cs, w0),
 				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses,
 				First: func(owner string) string { return first(owner, w0) }}
 			if err := src.Check(ctx); err != nil {

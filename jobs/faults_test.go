@@ -132,6 +132,9 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 		}
 		var missing []string
 		for _, o := range simtruth.Owners(sim.Tenant(), truthName(cs.Name)) {
+			if cs.Name == "call_records" && len(simtruth.Truth(sim.Tenant(), "call_records", o, s.WindowFrom, s.WindowTo)) == 0 {
+				continue // call records are owners only in the window that lists them
+			}
 			if _, ok := got[cs.Name][ownerID(o)]; !ok {
 				missing = append(missing, o)
 			}

@@ -17,7 +17,9 @@ import (
 
 // ownerCache lists a run's owners once and shares them between the
 // collections of a connector: users (in the configured scope), groups and
-// teams. The lists hold Graph object ids only.
+// teams. The lists hold Graph object ids only. Listed owners (a
+// collection's own listing for the window, such as call records) are not
+// shared: each collection lists its own.
 type ownerCache struct {
 	client *graph.Client
 	cfg    *Config
@@ -29,12 +31,17 @@ func newOwnerCache(c *graph.Client, cfg *Config) *ownerCache {
 	return &ownerCache{client: c, cfg: cfg, lists: map[connector.Owners]*sources.IDs{}}
 }
 
-// lister returns Collection.Owners for a kind (nil for the tenant).
-func (oc *ownerCache) lister(k connector.Owners) func(context.Context) ([]string, error) {
-	if k == connector.Tenant {
+// lister returns graph.Collection.Owners for a collection and window (nil
+// for the tenant).
+func (oc *ownerCache) lister(cs *connector.Collection, w connector.Window) func(context.Context) ([]string, error) {
+	switch cs.Owners {
+	case connector.Tenant:
 		return nil
+	case connector.Listed:
+		path := cs.ListOwners(w)
+		return func(ctx context.Context) ([]string, error) { return oc.ids(ctx, path, nil) }
 	}
-	return func(ctx context.Context) ([]string, error) { return oc.get(ctx, k) }
+	return func(ctx context.Context) ([]string, error) { return oc.get(ctx, cs.Owners) }
 }
 
 func (oc *ownerCache) get(ctx context.Context, k connector.Owners) ([]string, error) {

@@ -405,7 +405,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		src := &graph.Collection{
 			Client:    r.client,
 			First:     func(owner string) string { return first(owner, w) },
-			Owners:    owners.lister(cs.Owners),
+			Owners:    owners.lister(&cs, w),
 			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses,
 		}
 		cols = append(cols, pipeline.Collection{

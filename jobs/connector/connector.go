@@ -40,6 +40,10 @@ const (
 	User   Owners = "user"   // each user in scope
 	Group  Owners = "group"  // each group
 	Team   Owners = "team"   // each team
+	// Listed owners are the ids (value[].id) that the collection's
+	// ListOwners request lists for the run's window, e.g. the call records
+	// that started in it, each then read on its own.
+	Listed Owners = "listed"
 )
 
 // Window is the half-open time range a run exports.
@@ -56,6 +60,9 @@ type Collection struct {
 	// First returns the first page's path and query (relative to the Graph
 	// root) for an owner and window. Later pages follow @odata.nextLink.
 	First func(owner string, w Window) string
+	// ListOwners, for Owners Listed, returns the path and query of the
+	// listing whose value[].id are the window's owners (every page of it).
+	ListOwners func(w Window) string
 	// Throttle is the kind of Graph limit its requests count against; a
 	// registry test checks it against graph.ScopeOf of First.
 	Throttle graph.ScopeKind
@@ -178,8 +185,10 @@ func (c *Connector) validate() error {
 			return fmt.Errorf("%s: collection %s declared twice", c.Name, cs.Name)
 		case cs.First == nil || cs.Schema == nil || cs.Doc == "" || cs.Incremental == "":
 			return fmt.Errorf("%s/%s: first request, schema, doc and incremental strategy are required", c.Name, cs.Name)
-		case cs.Owners != Tenant && cs.Owners != User && cs.Owners != Group && cs.Owners != Team:
+		case cs.Owners != Tenant && cs.Owners != User && cs.Owners != Group && cs.Owners != Team && cs.Owners != Listed:
 			return fmt.Errorf("%s/%s: unknown owner kind %q", c.Name, cs.Name, cs.Owners)
+		case (cs.Owners == Listed) != (cs.ListOwners != nil):
+			return fmt.Errorf("%s/%s: owners %q and ListOwners go together", c.Name, cs.Name, Listed)
 		}
 		seen[cs.Name] = true
 	}

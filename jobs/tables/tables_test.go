@@ -155,7 +155,9 @@ func schemaProblems(old, cur map[string]goldenTable, breaking map[string][]conne
 	var out []string
 	allowed := func(table, col string, from, to int) bool {
 		for _, b := range breaking[table] {
-			if b.Column == col && b.Reason != "" && b.Version > from && b.Version <= to {
+			// An entry for a struct or list column covers its members.
+			under := b.Column == col || strings.HasPrefix(col, b.Column+".") || strings.HasPrefix(col, b.Column+"[].")
+			if under && b.Reason != "" && b.Version > from && b.Version <= to {
 				return true
 			}
 		}
@@ -298,6 +300,16 @@ func TestSchemas_FitPsoxySanitizedExamples(t *testing.T) {
 	// Members left to _extra on purpose: OData annotations (context and
 	// navigation links) are metadata, not properties.
 	allowed := func(k string) bool { return strings.Contains(k, "@odata.") }
+	// Members whose columns a breaking-change entry removed (properties
+	// Graph v1.0 does not fill, which psoxy's examples still carry) land in
+	// _extra by design.
+	gone := map[string]bool{}
+	for _, tb := range tables.All() {
+		for _, b := range tb.Breaking {
+			gone[tb.Connector+"/"+tb.Collection+"/"+b.Column] = true
+		}
+	}
+	removed := func(table, k string) bool { return gone[table+"/"+k] }
 	// Records of the examples that are not valid Graph output: they must
 	// fail with ErrInvalidRecord, naming the field, not be written.
 	invalid := map[string]string{"1615943825123": "createdDateTime"} // "2021-03-1706:47:05.123Z" lacks its T
@@ -375,7 +387,7 @@ func TestSchemas_FitPsoxySanitizedExamples(t *testing.T) {
 					t.Fatal(err)
 				}
 				for k := range m {
-					if !allowed(k) {
+					if !allowed(k) && !removed(f.connector+"/"+f.collection, k) {
 						t.Errorf("%s: member %q went to _extra; declare it in the schema", f.collection, k)
 					}
 				}

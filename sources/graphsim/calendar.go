@@ -8,10 +8,10 @@ import "net/url"
 // copy (own id, shared iCalUId). Cursor: (day, j·8 + k).
 
 var eventFields = []string{"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories",
-	"transactionId", "originalStartTimeZone", "originalEndTimeZone", "iCalUId", "uid", "reminderMinutesBeforeStart",
+	"transactionId", "originalStartTimeZone", "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart",
 	"isReminderOn", "hasAttachments", "subject", "bodyPreview", "importance", "sensitivity", "isAllDay",
 	"isCancelled", "isOrganizer", "responseRequested", "seriesMasterId", "showAs", "type", "webLink",
-	"onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals", "occurrenceId",
+	"onlineMeetingUrl", "isOnlineMeeting", "onlineMeetingProvider", "allowNewTimeProposals",
 	"isDraft", "hideAttendees", "responseStatus", "body", "start", "end", "location", "locations", "recurrence",
 	"attendees", "organizer", "onlineMeeting"}
 
@@ -163,13 +163,11 @@ func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 	if sp.standup {
 		uidKey = t.h(kEvent, int64(o), -3, 0)
 	}
-	for _, f := range []string{"iCalUId", "uid"} {
-		if ob.field(f) {
-			ob.b = append(ob.b, `"040000008200E00074C5B7101A82E00800000000`...)
-			ob.b = appendHex64(ob.b, uidKey)
-			ob.b = appendHex64(ob.b, uint64(o))
-			ob.b = append(ob.b, '"')
-		}
+	if ob.field("iCalUId") { // v1.0 has no uid (beta does)
+		ob.b = append(ob.b, `"040000008200E00074C5B7101A82E00800000000`...)
+		ob.b = appendHex64(ob.b, uidKey)
+		ob.b = appendHex64(ob.b, uint64(o))
+		ob.b = append(ob.b, '"')
 	}
 	ob.num("reminderMinutesBeforeStart", 15)
 	ob.boolean("isReminderOn", true)
@@ -217,18 +215,7 @@ func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 		ob.str("onlineMeetingProvider", "unknown")
 	}
 	ob.boolean("allowNewTimeProposals", true)
-	if sp.standup {
-		if ob.field("occurrenceId") {
-			ob.b = append(ob.b, `"OID.`...)
-			ob.b = appendB64(ob.b, t.h(kEvent, int64(o), -4, int64(v)))
-			ob.b = append(ob.b, '.')
-			ob.b = appendTimeRaw(ob.b, day*dayMS, tsSeconds)
-			ob.b = ob.b[:len(ob.b)-len("T00:00:00Z")]
-			ob.b = append(ob.b, '"')
-		}
-	} else {
-		ob.null("occurrenceId")
-	}
+	// v1.0 has no occurrenceId (beta does).
 	ob.boolean("isDraft", false)
 	ob.boolean("hideAttendees", false)
 	if ob.field("responseStatus") {

@@ -8,9 +8,22 @@ import (
 // ---------------------------------------------------------------------------
 // Call records: tenant-wide, about CallsPerUserDay × users per weekday.
 // Cursor: (day, index), ordered by startDateTime.
+//
+// As Microsoft documents (callrecords-cloudcommunications-list-callrecords,
+// graph-api-notes §8 fact 4): the list "doesn't include expandable
+// relationships such as sessions and participants_v2"; its items carry
+// organizer (deprecated: it stopped returning data on 2026-06-30, so it is
+// null) and organizer_v2, unexpanded. GET /communications/callRecords/{id}
+// returns one record, with participants_v2 when $expand=participants_v2.
+// The deprecated participants is never sent. Neither list nor get returns
+// a record older than 30 days before the emulated clock.
 
 var callRecordFields = []string{"id", "version", "type", "modalities", "lastModifiedDateTime", "startDateTime",
-	"endDateTime", "joinWebUrl", "organizer", "participants"}
+	"endDateTime", "joinWebUrl", "organizer", "organizer_v2", "participants_v2"}
+
+// callRetentionDays: "This API doesn't return call records older than 30
+// days."
+const callRetentionDays = 30
 
 func (t *Tenant) callCount(day int64) int {
 	r := rng{t.h(kCallDay, day, 0, 0)}
@@ -21,6 +34,43 @@ func (t *Tenant) callCount(day int64) int {
 func (t *Tenant) callStart(day int64, i, n int) int64 {
 	w := int64(12*hourMS) / int64(n)
 	return day*dayMS + 7*hourMS + int64(i)*w + int64(t.h(kCall, day, int64(i), 0)%uint64(w))
+}
+
+// callRetained reports whether a call that started at ms is still served.
+func (t *Tenant) callRetained(start int64) bool {
+	return start >= t.nowMS()-callRetentionDays*dayMS
+}
+
+// callID is call (day, i)'s id: a v4-shaped UUID whose low half carries
+// (day, i) under a tenant key, so GET …/callRecords/{id} needs no index.
+func (t *Tenant) callID(day int64, i int) (hi, lo uint64) {
+	key := t.h(kCall, -7, 0, 0) &^ (3 << 62)
+	hi = t.h(kCall, day, int64(i), 7)&^0xf000 | 0x4000
+	lo = (uint64(day)<<32|uint64(uint32(i)))^key&^(3<<62) | 1<<63
+	return
+}
+
+// callIndex decodes an id made by callID; false for any other id, a call
+// the tenant does not hold, or one past retention.
+func (t *Tenant) callIndex(id string) (day int64, i int, ok bool) {
+	hi, lo, ok := parseUUID(id)
+	if !ok {
+		return 0, 0, false
+	}
+	key := t.h(kCall, -7, 0, 0) &^ (3 << 62)
+	x := (lo &^ (3 << 62)) ^ key
+	day, i = int64(x>>32), int(uint32(x))
+	if h2, l2 := t.callID(day, i); h2 != hi || l2 != lo {
+		return 0, 0, false
+	}
+	n := t.callCount(day)
+	if i >= n || day < t.firstDay() {
+		return 0, 0, false
+	}
+	if s := t.callStart(day, i, n); s >= t.nowMS() || !t.callRetained(s) {
+		return 0, 0, false
+	}
+	return day, i, true
 }
 
 func walkCalls(t *Tenant, _ int, q *query, start *cursor, fn func(cursor) bool) {
@@ -38,7 +88,7 @@ func walkCalls(t *Tenant, _ int, q *query, start *cursor, fn func(cursor) bool) 
 		}
 		for ; i < int64(n); i++ {
 			s := t.callStart(d, int(i), n)
-			if s < q.lo {
+			if s < q.lo || !t.callRetained(s) {
 				continue
 			}
 			if s >= q.hi || s >= now {
@@ -51,6 +101,8 @@ func walkCalls(t *Tenant, _ int, q *query, start *cursor, fn func(cursor) bool) 
 	}
 }
 
+// renderCall renders call c as the list serves it (q.expand false) or as
+// GET …/callRecords/{id} serves it, with participants_v2 if q.expand.
 func renderCall(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 	day, i := c[0], int(c[1])
 	n := t.callCount(day)
@@ -61,9 +113,12 @@ func renderCall(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 	parts := 2 + r.intn(5)
 	o := obj{b: b, sel: q.sel}
 	o.open()
+	r.next() // the id's two draws before ids encoded (day, index)
+	r.next()
 	if o.field("id") {
 		o.b = append(o.b, '"')
-		o.b = appendUUID(o.b, r.next()&^0xf000|0x4000, r.next()&^(3<<62)|1<<63)
+		hi, lo := t.callID(day, i)
+		o.b = appendUUID(o.b, hi, lo)
 		o.b = append(o.b, '"')
 	}
 	o.num("version", 1+int64(r.intn(3)))
@@ -87,12 +142,11 @@ func renderCall(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 		o.b = appendB64(o.b, r.next())
 		o.b = append(o.b, `%40thread.v2/0"`...)
 	}
-	if o.field("organizer") {
-		o.b = append(o.b, `{"user":`...)
-		o.b = t.appendCallIdentity(o.b, org)
-		o.b = append(o.b, `,"application":null,"device":null}`...)
+	o.null("organizer") // deprecated; no data since 2026-06-30
+	if o.field("organizer_v2") {
+		o.b = t.appendCallParticipant(o.b, org)
 	}
-	if o.field("participants") {
+	if q.expand && o.field("participants_v2") {
 		o.b = append(o.b, '[')
 		for k := 0; k < parts; k++ {
 			if k > 0 {
@@ -102,14 +156,22 @@ func renderCall(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 			if k > 0 {
 				u = r.intn(t.users)
 			}
-			o.b = append(o.b, `{"user":`...)
-			o.b = t.appendCallIdentity(o.b, u)
-			o.b = append(o.b, `,"application":null,"device":null}`...)
+			o.b = t.appendCallParticipant(o.b, u)
 		}
 		o.b = append(o.b, ']')
 	}
 	o.close()
 	return o.b
+}
+
+// appendCallParticipant is a callRecords participant (organizer_v2 or an
+// element of participants_v2): its id and communications identity set.
+func (t *Tenant) appendCallParticipant(b []byte, u int) []byte {
+	b = append(b, `{"id":"`...)
+	b = t.appendObjID(b, kUser, u)
+	b = append(b, `","identity":{"@odata.type":"#microsoft.graph.communicationsIdentitySet","user":`...)
+	b = t.appendCallIdentity(b, u)
+	return append(b, `,"application":null,"device":null}}`...)
 }
 
 func (t *Tenant) appendCallIdentity(b []byte, u int) []byte {
@@ -133,6 +195,9 @@ func (s *Server) callRecords(rc *reqCtx, b []byte, v url.Values, odataCtx string
 	if q.sel, e = parseSelect(v, callRecordFields, "callRecords.callRecord"); e != nil {
 		return nil, 0, e
 	}
+	if v.Get("$expand") != "" {
+		return nil, 0, badRequest("BadRequest", "Query option '$expand' is not supported on this API.")
+	}
 	cl, e := parseFilter(v.Get("$filter"))
 	if e != nil {
 		return nil, 0, e
@@ -146,6 +211,37 @@ func (s *Server) callRecords(rc *reqCtx, b []byte, v url.Values, odataCtx string
 		}
 	}
 	return s.page(rc, b, collCalls, 0, q, odataCtx)
+}
+
+// callRecord serves GET /communications/callRecords/{id}: $select, and
+// $expand=participants_v2 (sessions are not emulated: 400).
+func (s *Server) callRecord(rc *reqCtx, b []byte, v url.Values, odataCtx string) ([]byte, int, *apiError) {
+	day, i, ok := s.tenant.callIndex(rc.rt.objID)
+	if !ok {
+		return nil, 0, &apiError{status: 404, code: "NotFound", msg: "Call record '" + rc.rt.objID + "' was not found."}
+	}
+	q := fullQuery()
+	var e *apiError
+	if q.sel, e = parseSelect(v, callRecordFields, "callRecords.callRecord"); e != nil {
+		return nil, 0, e
+	}
+	switch x := v.Get("$expand"); {
+	case x == "":
+	case strings.EqualFold(x, "participants_v2"):
+		q.expand = true
+		if q.sel != nil {
+			q.sel["participants_v2"] = true
+		}
+	default:
+		return nil, 0, badRequest("BadRequest", "Expanding '"+x+"' is not supported by the emulator.")
+	}
+	b = append(b, `{"@odata.context":`...)
+	b = appendStr(b, odataCtx)
+	b = append(b, ',')
+	n := len(b)
+	b = renderCall(s.tenant, b, 0, q, cursor{day, int64(i)})
+	copy(b[n:], b[n+1:])
+	return b[:len(b)-1], 1, nil
 }
 
 // ---------------------------------------------------------------------------

@@ -1,6 +1,7 @@
 package graphsim
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/url"
 	"runtime"
@@ -29,13 +30,14 @@ func TestEndpoints_MatchTruth(t *testing.T) {
 		url      func(owner string) string
 		from, to time.Time
 		ownersN  int
+		single   bool // one object per owner, not a page
 	}
 	before := dayT.Add(-time.Millisecond) // gt/lt endpoints: ask gt from−1ms for [from, to)
 	cases := []tc{
 		{coll: "users", url: func(string) string { return "/v1.0/users?$top=37" }},
 		{coll: "groups", url: func(string) string { return "/v1.0/groups?$top=3" }},
 		{coll: "group_members", url: func(o string) string { return "/v1.0/groups/" + o + "/members?$top=5" }, ownersN: 3},
-		{coll: "teams", url: func(string) string { return "/v1.0/teams?$top=4" }},
+		{coll: "teams", url: func(o string) string { return "/v1.0/teams('" + o + "')" }, ownersN: 3, single: true},
 		{coll: "channels", url: func(o string) string { return "/v1.0/teams/" + o + "/allChannels" }, ownersN: 4},
 		{coll: "chats", url: func(o string) string { return "/v1.0/users/" + o + "/chats?$top=4" }, ownersN: 4},
 		{coll: "mailbox_settings", url: func(o string) string { return "/v1.0/users/" + o + "/mailboxSettings" }, ownersN: 3},
@@ -51,8 +53,8 @@ func TestEndpoints_MatchTruth(t *testing.T) {
 		{coll: "channel_messages", from: dayT, to: nextDayT, ownersN: 4, url: func(o string) string {
 			return q("/v1.0/teams/" + o + "/channels/getAllMessages?$filter=lastModifiedDateTime gt " + before.Format(time.RFC3339Nano) + " and lastModifiedDateTime lt " + nextDay + "&$top=5")
 		}},
-		{coll: "call_records", from: dayT, to: nextDayT, url: func(string) string {
-			return q("/v1.0/communications/callRecords?$filter=startDateTime ge " + day + " and startDateTime lt " + nextDay)
+		{coll: "call_records", ownersN: 4, single: true, url: func(o string) string {
+			return "/v1.0/communications/callRecords/" + o + "?$expand=participants_v2"
 		}},
 		{coll: "interactions", from: dayT, to: nextDayT, ownersN: 4, url: func(o string) string {
 			return q("/beta/copilot/users/" + o + "/interactionHistory/getAllEnterpriseInteractions?$filter=createdDateTime gt " + before.Format(time.RFC3339Nano) + " and createdDateTime lt " + nextDay + "&$top=3")
@@ -84,6 +86,17 @@ func TestEndpoints_MatchTruth(t *testing.T) {
 						}
 					}
 					got = want
+				} else if c.single {
+					code, _, b := h.get(c.url(o))
+					if code != 200 {
+						t.Fatalf("%d %s", code, b)
+					}
+					var m map[string]json.RawMessage
+					if err := json.Unmarshal(b, &m); err != nil || m["@odata.context"] == nil {
+						t.Fatalf("%s: %v %s", c.coll, err, b)
+					}
+					i := bytes.Index(b, []byte(`,`))
+					got = []json.RawMessage{append([]byte("{"), b[i+1:]...)}
 				} else {
 					got, _, _ = h.all(c.url(o))
 				}

@@ -30,7 +30,7 @@ func (s *Server) deltaState(rc *reqCtx, v url.Values) (*token, bool, *apiError) 
 		return nil, false, nil
 	}
 	tk, err := s.decodeToken(str)
-	if err != nil || tk.pathHash != pathHash(rc.r.URL.Path) {
+	if err != nil || tk.pathHash != pathHash(rc.canonPath()) {
 		return nil, false, badRequest("BadRequest", "Invalid token.")
 	}
 	now := s.opts.Clock().UnixMilli()
@@ -61,7 +61,7 @@ func (s *Server) usersDelta(rc *reqCtx, b []byte, v url.Values, odataCtx string)
 		return nil, 0, e
 	}
 	now := s.opts.Clock().UnixMilli()
-	ph := pathHash(rc.r.URL.Path)
+	ph := pathHash(rc.canonPath())
 	t := s.tenant
 	if isDelta {
 		var ch []change
@@ -139,7 +139,7 @@ func (s *Server) channelDelta(rc *reqCtx, b []byte, v url.Values, odataCtx strin
 	}
 	t := s.tenant
 	now := s.opts.Clock().UnixMilli()
-	ph := pathHash(rc.r.URL.Path)
+	ph := pathHash(rc.canonPath())
 	// round window [lo, hi): lo 0 means a full round.
 	var lo, hi int64
 	var start *cursor

@@ -8,7 +8,7 @@ import "strconv"
 var userFields = []string{"id", "accountEnabled", "assignedLicenses", "businessPhones", "city", "companyName",
 	"country", "createdDateTime", "department", "displayName", "employeeId", "givenName", "jobTitle", "mail",
 	"mailNickname", "mobilePhone", "officeLocation", "otherMails", "preferredLanguage", "proxyAddresses",
-	"surname", "usageLocation", "userPrincipalName", "userType"}
+	"surname", "usageLocation", "userPrincipalName", "userType", "state", "onPremisesSyncEnabled"}
 
 // defaultUserSel is what Graph returns for a user without $select.
 var defaultUserSel = setOf("businessPhones", "displayName", "givenName", "jobTitle", "mail", "mobilePhone",
@@ -181,6 +181,10 @@ func (t *Tenant) appendUser(b []byte, i int, sel map[string]bool, asMember bool)
 	} else {
 		o.str("userType", "Member")
 	}
+	// Returned only when $select names them (never by default): the
+	// tenant is cloud-only and keeps no state.
+	o.null("state")
+	o.null("onPremisesSyncEnabled")
 	o.close()
 	return o.b
 }
@@ -302,7 +306,26 @@ func renderMember(t *Tenant, b []byte, g int, q *query, c cursor) []byte {
 // Teams and channels.
 
 var teamFields = []string{"id", "createdDateTime", "displayName", "description", "internalId", "classification",
-	"specialization", "visibility", "webUrl", "isArchived", "tenantId", "isMembershipLimitedToOwners"}
+	"specialization", "visibility", "webUrl", "isArchived", "tenantId"}
+
+// teamListFields are all GET /teams returns: "this method returns only the
+// id, displayName, and description properties" (teams-list.md; graph-api-
+// notes §8 fact 5). GET /teams/{id} returns the rest.
+var teamListFields = setOf("id", "displayName", "description")
+
+// teamListSel narrows a $select (nil: all) to what the list returns.
+func teamListSel(sel map[string]bool) map[string]bool {
+	if sel == nil {
+		return teamListFields
+	}
+	out := map[string]bool{}
+	for k := range sel {
+		if teamListFields[k] {
+			out[k] = true
+		}
+	}
+	return out
+}
 
 func walkTeams(t *Tenant, _ int, _ *query, start *cursor, fn func(cursor) bool) {
 	k := 0
@@ -349,7 +372,6 @@ func renderTeam(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 	}
 	o.boolean("isArchived", false)
 	o.str("tenantId", t.opts.tenantID)
-	o.boolean("isMembershipLimitedToOwners", false)
 	o.close()
 	return o.b
 }

@@ -29,7 +29,10 @@
 //
 // # Graph endpoints
 //
-// Under /v1.0 (and the same under /beta):
+// Under /v1.0 (and the same under /beta). Paths match in slash or OData
+// key form (users/x, users('x')) and in any case of names (getallMessages);
+// Options.KeyFormLinks makes getAllMessages' next links take the key form
+// Microsoft documents.
 //
 //	GET /users                    $top ≤ 999 (default 100), $select,
 //	                              $filter=accountEnabled eq true|false, userType eq 'Member'|'Guest'
@@ -48,20 +51,27 @@
 //	                              $orderby=sentDateTime [asc|desc] (default order: newest first);
 //	                              400 InefficientFilter when $orderby's property is not the
 //	                              first one filtered
-//	GET /teams                    $top ≤ 999, $select
+//	GET /teams                    $top ≤ 999, $select; only id, displayName, description
+//	GET /teams/{id}               the whole team
 //	GET /teams/{id}/allChannels   (also /channels)
 //	GET /users/{id}/chats         $top ≤ 50
 //	GET /users/{id}/chats/getAllMessages?$filter=lastModifiedDateTime gt X and lastModifiedDateTime lt Y&model=A
 //	                              only gt/lt; $top ≤ 1000 (default 20); each chat's message
-//	                              is served to every participant
+//	                              is served to every participant; 402 PaymentRequired for
+//	                              model=A and an unlicensed user (Options.TeamsLicenses);
+//	                              403 on a tenant not approved for protected APIs
+//	                              (Options.TeamsUnapproved)
 //	GET /teams/{id}/channels/getAllMessages   same filter rules; replies carry replyToId
 //	GET /teams/{id}/channels/{id}/messages/delta   root messages; $top ≤ 50; deltaLink;
 //	                              later rounds serve new and edited roots and deleted ones as
 //	                              @removed {"reason":"deleted"}; 410 resyncRequired (with
 //	                              Location) for tokens older than DeltaTokenTTL or issued
 //	                              before ExpireDeltaTokens
-//	GET /communications/callRecords   $filter on startDateTime; pages of 60
-//	GET /copilot/users/{id}/interactionHistory/getAllEnterpriseInteractions   (/beta as psoxy)
+//	GET /communications/callRecords   $filter on startDateTime; pages of 60; no
+//	                              participants or sessions; organizer (deprecated) null,
+//	                              organizer_v2 unexpanded; nothing older than 30 days
+//	GET /communications/callRecords/{id}   $select, $expand=participants_v2
+//	GET /copilot/users/{id}/interactionHistory/getAllEnterpriseInteractions   (v1.0; /beta as psoxy)
 //	                              $filter=createdDateTime gt … and createdDateTime lt …
 //	                              [and appClass eq '…']; $top ≤ 100
 //

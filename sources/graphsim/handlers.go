@@ -19,17 +19,19 @@ const (
 	epGroupsDelta     = "groups/delta"
 	epMembers         = "groups/members"
 	epTeams           = "teams"
+	epTeam            = "team"
 	epChannels        = "teams/allChannels"
 	epChannelMessages = "channels/getAllMessages"
 	epChannelDelta    = "channels/messages/delta"
 	epCallRecords     = "callRecords"
+	epCallRecord      = "callRecord"
 	epCopilot         = "copilot/interactions"
 	epUnknown         = "unknown"
 )
 
 var endpoints = []string{epUsers, epUsersDelta, epUser, epMailboxSettings, epCalendarView, epMessages, epChats,
-	epChatMessages, epGroups, epGroupsDelta, epMembers, epTeams, epChannels, epChannelMessages, epChannelDelta, epCallRecords,
-	epCopilot, epUnknown}
+	epChatMessages, epGroups, epGroupsDelta, epMembers, epTeams, epTeam, epChannels, epChannelMessages, epChannelDelta,
+	epCallRecords, epCallRecord, epCopilot, epUnknown}
 
 // Limit classes.
 const (
@@ -51,22 +53,63 @@ type route struct {
 	objID  string // group or team id
 	chanID string
 	folder string
+	canon  string // the path below the version in canonical form
 }
 
-// parseRoute maps a path below the version segment to a route.
-func parseRoute(p string) (route, bool) {
-	segs := strings.Split(strings.TrimSuffix(p, "/"), "/")
-	// mailFolders('SentItems') → mailFolders, SentItems
-	for i, sg := range segs {
-		if strings.HasPrefix(sg, "mailFolders(") && strings.HasSuffix(sg, ")") {
-			f := strings.Trim(sg[len("mailFolders("):len(sg)-1], "'")
-			segs = append(segs[:i], append([]string{"mailFolders", f}, segs[i+1:]...)...)
-			break
+// canonNames gives the documented spelling of the path segments the
+// router knows; Graph matches them in any case (its documented next links
+// say getallMessages).
+var canonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{"users", "delta", "mailboxSettings", "calendar", "calendarView", "mailFolders",
+		"messages", "chats", "getAllMessages", "groups", "members", "teams", "allChannels", "channels",
+		"communications", "callRecords", "copilot", "interactionHistory", "getAllEnterpriseInteractions"} {
+		m[strings.ToLower(n)] = n
+	}
+	return m
+}()
+
+// splitPath splits a path below the version segment into segments, with
+// OData key syntax expanded (users('x') → users, x; mailFolders('SentItems')
+// → mailFolders, SentItems), function parentheses dropped
+// (getAllMessages() → getAllMessages) and known names in their documented
+// case, so that users/x, users('x') and USERS('x') route alike.
+func splitPath(p string) []string {
+	raw := strings.Split(strings.TrimSuffix(p, "/"), "/")
+	segs := make([]string, 0, len(raw)+2)
+	for _, sg := range raw {
+		sg = strings.TrimSuffix(sg, "()")
+		if i := strings.IndexByte(sg, '('); i > 0 && strings.HasSuffix(sg, ")") {
+			key := sg[i+1 : len(sg)-1]
+			if len(key) >= 2 && key[0] == '\'' && key[len(key)-1] == '\'' {
+				key = strings.ReplaceAll(key[1:len(key)-1], "''", "'")
+			}
+			segs = append(segs, canonName(sg[:i]), key)
+			continue
 		}
+		segs = append(segs, canonName(sg))
 	}
-	for i, sg := range segs {
-		segs[i] = strings.TrimSuffix(sg, "()")
+	return segs
+}
+
+func canonName(s string) string {
+	if c, ok := canonNames[strings.ToLower(s)]; ok {
+		return c
 	}
+	return s
+}
+
+// parseRoute maps a path below the version segment to a route. rt.canon is
+// the path in one canonical form (slash keys, documented case), which
+// paging tokens are bound to.
+func parseRoute(p string) (route, bool) {
+	segs := splitPath(p)
+	rt, ok := matchRoute(segs)
+	rt.canon = strings.Join(segs, "/")
+	return rt, ok
+}
+
+func matchRoute(segs []string) (route, bool) {
 	eq := strings.EqualFold
 	n := len(segs)
 	switch {
@@ -95,6 +138,8 @@ func parseRoute(p string) (route, bool) {
 		return route{ep: epMembers, role: "Group.Read.All", class: clsDirectory, objID: segs[1]}, true
 	case n == 1 && eq(segs[0], "teams"):
 		return route{ep: epTeams, role: "Team.ReadBasic.All", class: clsTeamsOther}, true
+	case n == 2 && eq(segs[0], "teams"):
+		return route{ep: epTeam, role: "Team.ReadBasic.All", class: clsTeamsOther, objID: segs[1]}, true
 	case n == 3 && eq(segs[0], "teams") && (eq(segs[2], "allChannels") || eq(segs[2], "channels")):
 		return route{ep: epChannels, role: "Channel.ReadBasic.All", class: clsTeamsOther, objID: segs[1]}, true
 	case n == 4 && eq(segs[0], "teams") && eq(segs[2], "channels") && eq(segs[3], "getAllMessages"):
@@ -103,6 +148,8 @@ func parseRoute(p string) (route, bool) {
 		return route{ep: epChannelDelta, role: "ChannelMessage.Read.All", class: clsTeamsDelta, objID: segs[1], chanID: segs[3]}, true
 	case n == 2 && eq(segs[0], "communications") && eq(segs[1], "callRecords"):
 		return route{ep: epCallRecords, role: "CallRecords.Read.All", class: clsCalls}, true
+	case n == 3 && eq(segs[0], "communications") && eq(segs[1], "callRecords"):
+		return route{ep: epCallRecord, role: "CallRecords.Read.All", class: clsCalls, objID: segs[2]}, true
 	case n == 5 && eq(segs[0], "copilot") && eq(segs[1], "users") && eq(segs[3], "interactionHistory") && eq(segs[4], "getAllEnterpriseInteractions"):
 		return route{ep: epCopilot, role: "AiEnterpriseInteraction.Read.All", class: clsCopilot, userID: segs[2]}, true
 	}
@@ -264,6 +311,9 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 		if e != nil {
 			return nil, 0, e
 		}
+		if e := s.teamsExportGate(v, func(yield func(int) bool) { yield(u) }); e != nil {
+			return nil, 0, e
+		}
 		return s.page(rc, b, collChatMessages, u, q, ctx+"Collection(chatMessage)")
 	case epGroups:
 		q := fullQuery()
@@ -298,7 +348,24 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 		if q.sel, e = parseSelect(v, teamFields, "team"); e != nil {
 			return nil, 0, e
 		}
+		q.sel = teamListSel(q.sel)
 		return s.page(rc, b, collTeams, 0, q, ctx+"teams"+selectSuffix(v))
+	case epTeam:
+		team, e := s.lookupTeam(rt.objID)
+		if e != nil {
+			return nil, 0, e
+		}
+		q := fullQuery()
+		if q.sel, e = parseSelect(v, teamFields, "team"); e != nil {
+			return nil, 0, e
+		}
+		b = append(b, `{"@odata.context":"`...)
+		b = append(b, ctx...)
+		b = append(b, `teams/$entity",`...)
+		n := len(b)
+		b = renderTeam(t, b, 0, q, cursor{int64(team)})
+		copy(b[n:], b[n+1:])
+		return b[:len(b)-1], 1, nil
 	case epChannels:
 		team, e := s.lookupTeam(rt.objID)
 		if e != nil {
@@ -319,11 +386,16 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 		if e != nil {
 			return nil, 0, e
 		}
+		if e := s.teamsExportGate(v, t.teamMembers(team)); e != nil {
+			return nil, 0, e
+		}
 		return s.page(rc, b, collChannelMessages, team, q, ctx+"Collection(chatMessage)")
 	case epChannelDelta:
 		return s.channelDelta(rc, b, v, ctx+"Collection(chatMessage)")
 	case epCallRecords:
 		return s.callRecords(rc, b, v, ctx+"communications/callRecords")
+	case epCallRecord:
+		return s.callRecord(rc, b, v, ctx+"communications/callRecords/$entity")
 	case epCopilot:
 		return s.copilot(rc, b, v, rc.graphRoot(s)+"/"+rc.version+"/$metadata#Collection(microsoft.graph.aiInteraction)")
 	}
@@ -422,11 +494,41 @@ func teamsExportQuery(v url.Values) (*query, *apiError) {
 	return q, nil
 }
 
+// teamsExportGate answers what Graph answers before serving getAllMessages
+// (graph-api-notes §8 facts 2 and 3), by option:
+//
+//   - Options.TeamsUnapproved: 403 for every call. Microsoft documents that
+//     the protected Teams APIs need an approved access request, not the
+//     error an unapproved application gets; the body here (code Forbidden,
+//     a message naming the protected API request form) is an assumption.
+//   - Options.TeamsLicenses: model=A needs a supported (E5-like) licence for
+//     the users named by licensees (chats: the named user; channels: every
+//     team member, "any team member" in Microsoft's table). Without one,
+//     402 PaymentRequired; the message is an assumption modelled on
+//     Microsoft's 402 answers. model=B and no model (Microsoft's
+//     "evaluation mode", the default) need no licence. Evaluation mode's
+//     monthly quota is not emulated: Microsoft stopped metering these APIs
+//     on 2025-08-25 and does not say whether the quota remains.
+func (s *Server) teamsExportGate(v url.Values, licensees func(yield func(int) bool)) *apiError {
+	if s.opts.TeamsUnapproved {
+		return &apiError{status: 403, code: "Forbidden", msg: "Invoked API requires Protected API access in application-only context when not using Resource Specific Consent. Visit https://docs.microsoft.com/en-us/graph/teams-protected-apis for more details."}
+	}
+	if !s.opts.TeamsLicenses || v.Get("model") != "A" {
+		return nil
+	}
+	for u := range licensees {
+		if !hasTeamsLicence(u) {
+			return &apiError{status: 402, code: "PaymentRequired", msg: "The user does not have a license that supports model=A of this API. See https://aka.ms/teams-licenses."}
+		}
+	}
+	return nil
+}
+
 // page serves one page of collection c for owner: it walks from the
 // request's $skiptoken, renders up to q.top records and links the next page.
 func (s *Server) page(rc *reqCtx, b []byte, c *collection, owner int, q *query, odataCtx string) ([]byte, int, *apiError) {
 	var start *cursor
-	ph := pathHash(rc.r.URL.Path)
+	ph := pathHash(rc.canonPath())
 	if st := rc.r.URL.Query().Get("$skiptoken"); st != "" {
 		tk, err := s.decodeToken(st)
 		if err != nil || tk.pathHash != ph || tk.epoch != s.epoch.Load() {
@@ -464,10 +566,26 @@ func (s *Server) page(rc *reqCtx, b []byte, c *collection, owner int, q *query, 
 	return b, len(curs), nil
 }
 
-// nextLink is the request's URL with $skiptoken replaced.
+// canonPath is the request's path in canonical form (slash keys,
+// documented case): paging tokens are bound to it, so a link followed in
+// either form continues the same walk.
+func (rc *reqCtx) canonPath() string { return "/" + rc.version + "/" + rc.rt.canon }
+
+// nextLink is the request's URL with $skiptoken replaced. With
+// Options.KeyFormLinks, getAllMessages links take the documented OData key
+// form (users('{id}')/chats/getallMessages).
 func (s *Server) nextLink(rc *reqCtx, tk token) string {
 	raw := stripParams(rc.r.URL.RawQuery, "$skiptoken", "$deltatoken")
-	u := rc.graphRoot(s) + rc.r.URL.EscapedPath() + "?"
+	path := rc.r.URL.EscapedPath()
+	if s.opts.KeyFormLinks {
+		switch rc.rt.ep {
+		case epChatMessages:
+			path = "/" + rc.version + "/users('" + url.PathEscape(rc.rt.userID) + "')/chats/getallMessages"
+		case epChannelMessages:
+			path = "/" + rc.version + "/teams('" + url.PathEscape(rc.rt.objID) + "')/channels/getallMessages"
+		}
+	}
+	u := rc.graphRoot(s) + path + "?"
 	if raw != "" {
 		u += raw + "&"
 	}

@@ -40,6 +40,12 @@ func mailboxDenied(i int) bool { return i%50 == 23 }
 
 func hasCopilot(i int) bool { return i%50 != 13 && i%5 != 3 }
 
+// hasTeamsLicence reports whether user i has a licence that supports
+// getAllMessages' model=A (an E5-like SKU). Assumption: the emulator's
+// members all carry its E5 SKU in assignedLicenses; its guests
+// (i mod 50 = 13) carry none, so they are the unlicensed users.
+func hasTeamsLicence(i int) bool { return i%50 != 13 }
+
 func (p person) appendName(b []byte) []byte {
 	b = append(b, firstNames[p.first]...)
 	b = append(b, ' ')

@@ -17,6 +17,7 @@ type query struct {
 	desc     bool
 	appClass string
 	defaults bool // users: no $select, serve Graph's default property set
+	expand   bool // call records: $expand=participants_v2
 	// userFilter keeps users by index (/users $filter); nil keeps all.
 	userFilter func(i int) bool
 }

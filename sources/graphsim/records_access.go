@@ -31,7 +31,12 @@ func (t *Tenant) UserIndex(id string) (int, bool) { return t.userIndex(id) }
 // events, messages, chat_messages, channel_messages, call_records and
 // interactions; owner is "" for tenant-wide collections, else a group id
 // (group_members), a team's group id (channels, channel_messages) or a user
-// id. An unknown collection or owner gives nil.
+// id. teams with a team's group id gives that team as GET /teams/{id}
+// serves it (owner "": every team so, not the list's projection);
+// call_records with a call record id gives that record as GET
+// /communications/callRecords/{id}?$expand=participants_v2 serves it, if
+// it starts in the window (owner "": the list's items). An unknown
+// collection or owner gives nil.
 //
 // Records renders what the generator holds: it does not give the answers
 // the handlers give for some users (deleted, no mailbox, mailbox denied by
@@ -57,8 +62,33 @@ func (t *Tenant) Records(coll, owner string, from, to time.Time, sel []string) [
 		c = collGroups
 	case "teams":
 		c = collTeams
+		if owner != "" { // one team, as GET /teams/{id} serves it
+			g, ok := t.groupIndex(owner)
+			if !ok || !t.isTeam(g) {
+				return nil
+			}
+			return []json.RawMessage{renderTeam(t, nil, 0, q, cursor{int64((g - 1) / 3)})}
+		}
 	case "call_records":
 		c = collCalls
+		if owner != "" { // one record, as GET …/callRecords/{id}?$expand=participants_v2 serves it
+			day, i, ok := t.callIndex(owner)
+			if !ok {
+				return nil
+			}
+			q.expand = true
+			if q.sel != nil {
+				q.sel["participants_v2"] = true
+			}
+			var out []json.RawMessage
+			collCalls.walk(t, 0, q, &cursor{day, int64(i)}, func(cu cursor) bool {
+				if cu == (cursor{day, int64(i)}) {
+					out = append(out, renderCall(t, nil, 0, q, cu))
+				}
+				return false
+			})
+			return out
+		}
 	case "group_members":
 		c = collMembers
 		o, ok = t.groupIndex(owner)

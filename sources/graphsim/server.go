@@ -55,6 +55,38 @@ type Options struct {
 	// Faults injects failures.
 	Faults Faults
 
+	// Microsoft's documented contract (issue 13). Each switch below changes
+	// what a real tenant is documented to do; the defaults keep what the
+	// exporter handles today.
+
+	// KeyFormLinks makes the @odata.nextLink of chat and channel
+	// getAllMessages take the documented OData key form,
+	// …/v1.0/users('{id}')/chats/getallMessages?…&$skiptoken=… and
+	// …/v1.0/teams('{id}')/channels/getallMessages?…&$skiptoken=…
+	// (graph-api-notes §8 fact 1). The router accepts both forms either
+	// way. It becomes the default once the exporter canonicalizes paths
+	// before rule matching, throttle scoping and error classification.
+	KeyFormLinks bool
+	// TeamsLicenses makes getAllMessages check model=A's licence
+	// (fact 2): 402 PaymentRequired for a user without an E5-like licence
+	// (the emulator's guests, i mod 50 = 13, whose assignedLicenses is
+	// empty): on chats, when the named user lacks one; on channels, when a
+	// member of the team lacks one. Off by default while the exporter sends
+	// model=A and cannot skip an owner on 402.
+	TeamsLicenses bool
+	// TeamsUnapproved makes the tenant one whose application has not been
+	// approved for the protected Teams APIs (fact 3): both getAllMessages
+	// answer 403. The error body is an assumption: Microsoft does not
+	// document it.
+	TeamsUnapproved bool
+	// MalformedTimestamp gives one chat message, deterministically, the
+	// malformed createdDateTime form of Microsoft's own example
+	// ("2021-03-1706:47:05.123Z", no "T"; fact 11): the first message of
+	// the day before Now's day in user 0's first chat, served to each of
+	// its participants. Off by default until the exporter rejects one bad
+	// record instead of failing its owner.
+	MalformedTimestamp bool
+
 	// Clock is the wall clock for rate windows, token lifetimes and
 	// Retry-After (default time.Now). It never moves the data clock.
 	Clock func() time.Time

@@ -118,7 +118,15 @@ func renderChatMessage(t *Tenant, b []byte, u int, q *query, c cursor) []byte {
 		o.b = append(o.b, '"')
 	}
 	o.str("messageType", "message")
-	o.time("createdDateTime", m.created, tsMillis)
+	if t.opts.malformedTS && t.badTimestamp(j, base, day, i) {
+		if o.field("createdDateTime") { // Microsoft's typo: no "T"
+			tb := appendTime(nil, m.created, tsMillis)
+			o.b = append(o.b, tb[:11]...)
+			o.b = append(o.b, tb[12:]...)
+		}
+	} else {
+		o.time("createdDateTime", m.created, tsMillis)
+	}
 	o.time("lastModifiedDateTime", m.modified, tsMillis)
 	t.optTime(&o, "lastEditedDateTime", m.edited)
 	t.optTime(&o, "deletedDateTime", m.deleted)
@@ -149,6 +157,24 @@ func renderChatMessage(t *Tenant, b []byte, u int, q *query, c cursor) []byte {
 	o.raw("messageHistory", "[]")
 	o.close()
 	return o.b
+}
+
+// badTimestamp reports whether chat message i of day in chat (j, base) is
+// the one Options.MalformedTimestamp spoils (graph-api-notes §8 fact 11:
+// Microsoft's own chat-message example has "2021-03-1706:47:05.123Z"): the
+// first message of the day before the emulated clock's day in user 0's
+// first chat. It is served once per participant, as every chat message
+// is; a chat without a message that day spoils none.
+func (t *Tenant) badTimestamp(j, base int, day int64, i int) bool {
+	if i != 0 || day != floorDiv(t.nowMS(), dayMS)-1 {
+		return false
+	}
+	for s := 0; s < chatSlots(); s++ {
+		if bj, bb, ok := t.chatOf(0, s); ok {
+			return bj == j && bb == base
+		}
+	}
+	return false
 }
 
 func indexOf(xs []int, x int) int {

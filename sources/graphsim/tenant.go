@@ -42,6 +42,7 @@ type tenantOpts struct {
 	copilotPerDay   float64
 	tenantID        string
 	domain          string
+	malformedTS     bool // Options.MalformedTimestamp
 }
 
 // Chat kinds: size and type of the chats built over the user ring.
@@ -65,6 +66,7 @@ func newTenant(o *Options) *Tenant {
 		chanMsgsPerDay:  o.ChannelMessagesPerChannelDay,
 		callsPerUserDay: o.CallsPerUserDay,
 		copilotPerDay:   o.CopilotPerUserDay,
+		malformedTS:     o.MalformedTimestamp,
 	}
 	t.now.Store(o.Now.UnixMilli())
 	t.mask = uint32(t.h(kMask, 0, 0, 0))
@@ -405,6 +407,19 @@ func (t *Tenant) channelName(team, ch int) string {
 	}
 	r := rng{t.h(kChannel, int64(team), int64(ch), 2)}
 	return pick(&r, channelNames)
+}
+
+// teamMembers yields the members of team k (its group's members, each
+// once, deleted users included).
+func (t *Tenant) teamMembers(team int) func(yield func(int) bool) {
+	return func(yield func(int) bool) {
+		g := teamGroup(team)
+		for k, n := 0, t.groupSize(g); k < n; k++ {
+			if u, first := t.groupMember(g, k); first && !yield(u) {
+				return
+			}
+		}
+	}
 }
 
 // teamMember returns a member of team k (a member of its group) chosen by x.

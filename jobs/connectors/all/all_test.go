@@ -43,6 +43,12 @@ func TestRegistry_EveryConnectorIsComplete(t *testing.T) {
 	now := sim.Tenant().Now()
 	w := pipeline.Window{From: now.Add(-48 * time.Hour).Truncate(24 * time.Hour), To: now.Truncate(24 * time.Hour)}
 	owners := ownersOf(t, sim.GraphURL())
+	ownersFor := func(cs connector.Collection) []string {
+		if cs.Owners == connector.Listed {
+			return idsOf(t, sim.GraphURL(), cs.ListOwners(w))
+		}
+		return owners[cs.Owners]
+	}
 	secrets := rules.Secrets{Salt: "registry-salt", Key: "registry-key"}
 	for _, c := range all {
 		t.Run(c.Name, func(t *testing.T) {
@@ -60,7 +66,7 @@ func TestRegistry_EveryConnectorIsComplete(t *testing.T) {
 					t.Fatalf("rules %s: %v", name, err)
 				}
 				for _, cs := range c.Plan(v.NoGroups) {
-					if _, err := rs.Sanitize(cs.First(owners[cs.Owners][0], w), []byte(`{"value":[]}`)); err != nil {
+					if _, err := rs.Sanitize(cs.First(ownersFor(cs)[0], w), []byte(`{"value":[]}`)); err != nil {
 						t.Errorf("%s: rules %s refuse its first request: %v", cs.Name, name, err)
 					}
 				}
@@ -69,13 +75,13 @@ func TestRegistry_EveryConnectorIsComplete(t *testing.T) {
 				if err := cs.Schema.Validate(); err != nil {
 					t.Errorf("%s: schema: %v", cs.Name, err)
 				}
-				if got, _ := graph.ScopeOf(cs.First(owners[cs.Owners][0], w)); got.Kind != cs.Throttle {
+				if got, _ := graph.ScopeOf(cs.First(ownersFor(cs)[0], w)); got.Kind != cs.Throttle {
 					t.Errorf("%s: declared throttle scope %v, its requests get %v", cs.Name, cs.Throttle, got.Kind)
 				}
 				if !strings.Contains(string(golden), "\n"+cs.Name+" ") && !strings.HasPrefix(string(golden), cs.Name+" ") {
 					t.Errorf("%s: no rows in the golden export", cs.Name)
 				}
-				if !answers(t, sim.GraphURL(), cs, owners[cs.Owners], w) {
+				if !answers(t, sim.GraphURL(), cs, ownersFor(cs), w) {
 					t.Errorf("%s: the emulator answers no owner's first request %s", cs.Name, cs.Endpoint())
 				}
 			}
@@ -168,27 +174,32 @@ func variants() []rules.Variant {
 // exporter lists them.
 func ownersOf(t *testing.T, root string) map[connector.Owners][]string {
 	t.Helper()
-	ids := func(path string) []string {
-		var page struct {
-			Value []struct {
-				ID string `json:"id"`
-			} `json:"value"`
-		}
-		if err := json.Unmarshal(get(t, root+path, http.StatusOK), &page); err != nil || len(page.Value) == 0 {
-			t.Fatalf("%s: %v (%d ids)", path, err, len(page.Value))
-		}
-		var out []string
-		for _, v := range page.Value {
-			out = append(out, v.ID)
-		}
-		return out
-	}
+	ids := func(path string) []string { return idsOf(t, root, path) }
 	return map[connector.Owners][]string{
 		connector.Tenant: {""},
 		connector.User:   ids("/v1.0/users?$select=id&$top=999"),
 		connector.Group:  ids("/v1.0/groups?$select=id&$top=999"),
 		connector.Team:   ids("/v1.0/teams"),
 	}
+}
+
+// idsOf returns the ids of the first page of a listing; it fails the test
+// for an empty one.
+func idsOf(t *testing.T, root, path string) []string {
+	t.Helper()
+	var page struct {
+		Value []struct {
+			ID string `json:"id"`
+		} `json:"value"`
+	}
+	if err := json.Unmarshal(get(t, root+path, http.StatusOK), &page); err != nil || len(page.Value) == 0 {
+		t.Fatalf("%s: %v (%d ids)", path, err, len(page.Value))
+	}
+	var out []string
+	for _, v := range page.Value {
+		out = append(out, v.ID)
+	}
+	return out
 }
 
 // answers reports whether the emulator answers 200 to the collection's

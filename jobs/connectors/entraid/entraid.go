@@ -15,7 +15,7 @@ import (
 var rulesFS embed.FS
 
 // userFields lists what the users table reads.
-const userFields = "id,userPrincipalName,mail,otherMails,proxyAddresses,employeeId,userType,accountEnabled,createdDateTime,department,jobTitle,officeLocation,city,country,usageLocation,companyName,preferredLanguage,displayName,givenName,surname,businessPhones,mobilePhone,assignedLicenses"
+const userFields = "id,userPrincipalName,mail,otherMails,proxyAddresses,employeeId,userType,accountEnabled,createdDateTime,department,jobTitle,officeLocation,city,country,usageLocation,companyName,preferredLanguage,displayName,givenName,surname,businessPhones,mobilePhone,assignedLicenses,state,onPremisesSyncEnabled"
 
 func init() {
 	connector.Register(connector.Connector{
@@ -26,12 +26,12 @@ func init() {
 		Collections: []connector.Collection{
 			{Name: "users", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory,
 				Doc:    "every user of the tenant",
-				Schema: users,
-				First:  func(string, connector.Window) string { return "/v1.0/users?$top=999&$select=" + userFields }},
+				Schema: users, Breaking: usersBreaking,
+				First: func(string, connector.Window) string { return "/v1.0/users?$top=999&$select=" + userFields }},
 			{Name: "groups", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "every group of the tenant",
-				Schema: groups,
-				First:  func(string, connector.Window) string { return "/v1.0/groups?$top=999" }},
+				Schema: groups, Breaking: groupsBreaking,
+				First: func(string, connector.Window) string { return "/v1.0/groups?$top=999" }},
 			{Name: "group_members", Owners: connector.Group, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "the direct members of every group; _owner is the group",
 				Schema: groupMembers,
@@ -40,8 +40,16 @@ func init() {
 	})
 }
 
+var usersBreaking = []connector.Breaking{
+	{Version: 3, Column: "manager", Reason: "A navigation property of v1.0's user, sent only with $expand=manager, which the users request does not ask for."},
+}
+
+var groupsBreaking = []connector.Breaking{
+	{Version: 2, Column: "creationOptions", Reason: "Not a property of v1.0's group (beta only): Graph v1.0 never fills it."},
+}
+
 // users is entra-id's users table.
-var users = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+var users = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.OdataType(),
 	cols.Str("id", "The user's object id, as the run's rules write it (the form _owner takes)."),
 	cols.Bool("accountEnabled"),
@@ -67,18 +75,16 @@ var users = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Str("usageLocation"),
 	cols.Str("userPrincipalName", "Pseudonymized UPN."),
 	cols.Str("userType"),
-	cols.Obj("manager", cols.OdataType(), cols.Str("id")),
 	// Version 2.
 	cols.List("assignedLicenses", cols.Obj("", cols.Str("skuId"), cols.Strs("disabledPlans"))),
 }}
 
 // groups is entra-id's groups table.
-var groups = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var groups = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.OdataType(),
 	cols.Str("id"),
 	cols.Str("classification"),
 	cols.Time("createdDateTime"),
-	cols.Strs("creationOptions"),
 	cols.Time("deletedDateTime"),
 	cols.Str("description"),
 	cols.Str("displayName"),

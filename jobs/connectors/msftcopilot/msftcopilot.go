@@ -30,7 +30,7 @@ func init() {
 				Doc:          "each user's Copilot prompts and responses created in the window",
 				Schema:       copilotInteractions,
 				First: func(u string, w connector.Window) string {
-					return "/beta/copilot/users/" + u + "/interactionHistory/getAllEnterpriseInteractions?$top=100&$filter=" + connector.Query(connector.GtLt("createdDateTime", w))
+					return "/v1.0/copilot/users/" + u + "/interactionHistory/getAllEnterpriseInteractions?$top=100&$filter=" + connector.Query(connector.GtLt("createdDateTime", w))
 				}},
 		},
 	})

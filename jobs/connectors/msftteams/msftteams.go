@@ -22,43 +22,51 @@ func init() {
 			"ChannelMessage.Read.All", "CallRecords.Read.All"},
 		Rules: rulesFS,
 		Collections: []connector.Collection{
-			{Name: "teams", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeTeams,
-				Doc: "every team", Schema: teams,
-				First: func(string, connector.Window) string { return "/v1.0/teams" }},
+			// GET /teams returns only id, displayName and description
+			// (graph-api-notes §8 fact 5): each team is read on its own.
+			{Name: "teams", Owners: connector.Team, Incremental: "snapshot", Throttle: graph.ScopeTeams,
+				Doc: "every team", Schema: teams, Breaking: teamsBreaking,
+				First: func(t string, _ connector.Window) string { return "/v1.0/teams/" + t }},
 			{Name: "channels", Owners: connector.Team, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc: "every channel of every team", Schema: channels,
 				First: func(t string, _ connector.Window) string { return "/v1.0/teams/" + t + "/allChannels" }},
 			{Name: "chats", Owners: connector.User, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc:    "the chats each user takes part in: one row per user and chat, with that user's viewpoint (_owner)",
-				Schema: chats,
-				First:  func(u string, _ connector.Window) string { return "/v1.0/users/" + u + "/chats?$top=50" }},
+				Schema: chats, Breaking: chatsBreaking,
+				First: func(u string, _ connector.Window) string { return "/v1.0/users/" + u + "/chats?$top=50" }},
 			{Name: "chat_messages", Owners: connector.User, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
 				Throttle: graph.ScopeTeamsExport, SenderField: "from.user.id", DedupeKey: []string{"chatId", "id"},
 				Doc:    "chat messages changed in the window, each once (Graph returns one copy per participant)",
-				Schema: chatMessages,
+				Schema: chatMessages, Breaking: messageBreaking,
 				First: func(u string, w connector.Window) string {
 					return "/v1.0/users/" + u + "/chats/getAllMessages?$top=50&model=A&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
 				}},
 			{Name: "channel_messages", Owners: connector.Team, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
 				Throttle: graph.ScopeTeamsExport,
 				Doc:      "channel messages and replies changed in the window",
-				Schema:   channelMessages,
+				Schema:   channelMessages, Breaking: messageBreaking,
 				First: func(t string, w connector.Window) string {
 					return "/v1.0/teams/" + t + "/channels/getAllMessages?$top=50&model=A&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
 				}},
-			{Name: "call_records", Owners: connector.Tenant, TimeField: "startDateTime", Incremental: "time window on startDateTime",
+			// The list returns neither sessions nor participants (graph-
+			// api-notes §8 fact 4): its ids are the owners, each read with
+			// participants_v2. Graph keeps 30 days of call records.
+			{Name: "call_records", Owners: connector.Listed, TimeField: "startDateTime", Incremental: "time window on startDateTime",
 				Throttle: graph.ScopeOther,
-				Doc:      "call records of calls that started in the window",
+				Doc:      "call records of calls that started in the window (Graph keeps 30 days), each with its participants",
 				Schema:   callRecords,
-				First: func(_ string, w connector.Window) string {
-					return "/v1.0/communications/callRecords?$filter=" + connector.Query(connector.GeLt("startDateTime", w))
+				ListOwners: func(w connector.Window) string {
+					return "/v1.0/communications/callRecords?$select=id&$filter=" + connector.Query(connector.GeLt("startDateTime", w))
+				},
+				First: func(id string, _ connector.Window) string {
+					return "/v1.0/communications/callRecords/" + id + "?$expand=participants_v2"
 				}},
 		},
 	})
 }
 
 // teams is msft-teams' teams table.
-var teams = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+var teams = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.OdataType(),
 	cols.Str("id"),
 	cols.Str("classification"),
@@ -71,9 +79,11 @@ var teams = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Str("tenantId"),
 	cols.Str("visibility"),
 	cols.Str("webUrl"),
-	// Version 2.
-	cols.Bool("isMembershipLimitedToOwners"),
 }}
+
+var teamsBreaking = []connector.Breaking{
+	{Version: 3, Column: "isMembershipLimitedToOwners", Reason: "Not a property of v1.0's team (beta only): Graph v1.0 never fills it."},
+}
 
 // channels is msft-teams' channels table.
 var channels = &sinks.Schema{Version: 1, Columns: []sinks.Column{
@@ -91,19 +101,10 @@ var channels = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 }}
 
 // chats is msft-teams' chats table.
-var chats = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+var chats = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.Str("id"),
 	cols.Str("chatType"),
-	cols.Obj("chatViewpoint", cols.Bool("isHidden"), cols.Time("lastMessageReadDateTime")),
 	cols.Time("createdDateTime"),
-	cols.Obj("lastMessagePreview",
-		cols.Str("id"),
-		cols.Time("createdDateTime"),
-		cols.Bool("isDeleted"),
-		cols.Str("messageType"),
-		cols.IdentitySet("from"),
-		cols.Obj("body", cols.Str("contentType"), cols.TextDigest()),
-		cols.JSON("eventDetail", "System event details, as JSON.")),
 	cols.Time("lastUpdatedDateTime"),
 	cols.Obj("onlineMeetingInfo", cols.Str("calendarEventId"), cols.Str("joinWebUrl"), cols.Identity("organizer")),
 	cols.Str("tenantId"),
@@ -113,6 +114,15 @@ var chats = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Bool("isHiddenForAllMembers"),
 	cols.Obj("viewpoint", cols.Bool("isHidden"), cols.Time("lastMessageReadDateTime")),
 }}
+
+var chatsBreaking = []connector.Breaking{
+	{Version: 3, Column: "chatViewpoint", Reason: "Not a property of v1.0's chat: its name there is viewpoint, which version 2 added."},
+	{Version: 3, Column: "lastMessagePreview", Reason: "A navigation property of v1.0's chat, sent only with $expand=lastMessagePreview, which the chats request does not ask for."},
+}
+
+var messageBreaking = []connector.Breaking{
+	{Version: 2, Column: "onBehalfOf", Reason: "Not a property of v1.0's chatMessage (beta only): Graph v1.0 never fills it."},
+}
 
 func chatMessage() *sinks.Schema {
 	cols := []sinks.Column{
@@ -134,7 +144,6 @@ func chatMessage() *sinks.Schema {
 		cols.List("mentions", cols.Obj("", cols.Int("id"), cols.Str("mentionText"), cols.IdentitySet("mentioned"))),
 		cols.List("messageHistory", cols.Obj("", cols.Time("modifiedDateTime"), cols.Str("actions"), cols.JSON("reaction"))),
 		cols.Str("messageType"),
-		cols.JSON("onBehalfOf"),
 		cols.JSON("policyViolation"),
 		cols.List("reactions", cols.Obj("", cols.Str("reactionType"), cols.Str("displayName"), cols.Time("createdDateTime"), cols.IdentitySet("user"))),
 		cols.Str("replyToId"),
@@ -142,7 +151,7 @@ func chatMessage() *sinks.Schema {
 		cols.Str("summary"),
 		cols.Str("webUrl"),
 	}
-	return &sinks.Schema{Version: 1, Columns: cols}
+	return &sinks.Schema{Version: 2, Columns: cols}
 }
 
 // chatMessages is msft-teams' chat_messages table.
@@ -151,20 +160,26 @@ var chatMessages = chatMessage()
 // channelMessages is msft-teams' channel_messages table.
 var channelMessages = chatMessage()
 
+func withDoc(c sinks.Column, doc string) sinks.Column {
+	c.Doc = doc
+	return c
+}
+
 func callIdentity(name string) sinks.Column {
-	return cols.Obj(name, cols.Identity("user"), cols.Identity("application"), cols.Identity("device"), cols.Identity("phone"))
+	return cols.Obj(name, cols.Identity("user"), cols.Identity("application"), cols.Identity("device"), cols.Identity("phone"),
+		cols.OdataType()) // version 2: communicationsIdentitySet carries its @odata.type
 }
 
 // callRecords is msft-teams' call_records table.
-var callRecords = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var callRecords = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Str("id"),
 	cols.Time("endDateTime"),
 	cols.Str("joinWebUrl"),
 	cols.Time("lastModifiedDateTime"),
 	cols.Strs("modalities"),
-	callIdentity("organizer"),
+	withDoc(callIdentity("organizer"), "Deprecated by Microsoft for organizer_v2; Graph stopped filling it on 2026-06-30, so it is empty."),
 	cols.Obj("organizer_v2", cols.Str("id"), callIdentity("identity")),
-	cols.List("participants", callIdentity("")),
+	withDoc(cols.List("participants", callIdentity("")), "Deprecated by Microsoft for participants_v2; Graph stopped filling it on 2026-06-30, so it is empty."),
 	cols.List("participants_v2", cols.Obj("", cols.Str("id"), callIdentity("identity"))),
 	cols.Time("startDateTime"),
 	cols.Str("type"),

@@ -24,7 +24,7 @@ func init() {
 			{Name: "events", Owners: connector.User, TimeField: "start.dateTime", Incremental: "time window on start",
 				Throttle: graph.ScopeMailbox,
 				Doc:      "events of each user's calendar that start in the window (occurrences of recurring series included)",
-				Schema:   events,
+				Schema:   events, Breaking: eventsBreaking,
 				First: func(u string, w connector.Window) string {
 					return "/v1.0/users/" + u + "/calendar/calendarView?startDateTime=" + connector.Query(connector.GraphTime(w.From)) +
 						"&endDateTime=" + connector.Query(connector.GraphTime(w.To)) + "&$top=500"
@@ -34,8 +34,13 @@ func init() {
 	})
 }
 
+var eventsBreaking = []connector.Breaking{
+	{Version: 3, Column: "uid", Reason: "Not a property of v1.0's event (beta only): Graph v1.0 never fills it; iCalUId is v1.0's."},
+	{Version: 3, Column: "occurrenceId", Reason: "Not a property of v1.0's event (beta only): Graph v1.0 never fills it."},
+}
+
 // events is outlook-cal's events table.
-var events = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+var events = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.OdataEtag(),
 	cols.Str("id"),
 	cols.Bool("allowNewTimeProposals"),
@@ -62,7 +67,6 @@ var events = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Time("lastModifiedDateTime"),
 	cols.Location("location"),
 	cols.List("locations", cols.Location("")),
-	cols.Str("occurrenceId"),
 	cols.Obj("onlineMeeting", cols.Str("joinUrl"), cols.Str("conferenceId"), cols.Str("tollNumber")),
 	cols.Str("onlineMeetingProvider"),
 	cols.Str("onlineMeetingUrl"),
@@ -83,6 +87,5 @@ var events = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Str("subject", "Empty or absent: the rules redact it."),
 	cols.Str("transactionId"),
 	cols.Str("type"),
-	cols.Str("uid"),
 	cols.Str("webLink"),
 }}

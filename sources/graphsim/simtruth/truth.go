@@ -22,7 +22,7 @@ var Collections = map[string]string{
 	"users":            "tenant; no window",
 	"groups":           "tenant; no window",
 	"group_members":    "group id; no window",
-	"teams":            "tenant; no window",
+	"teams":            "team id (each team read by GET /teams/{id}); no window",
 	"channels":         "team id; no window",
 	"chats":            "user id; no window",
 	"mailbox_settings": "user id; no window",
@@ -30,24 +30,35 @@ var Collections = map[string]string{
 	"messages":         "user id; sentDateTime in [from, to)",
 	"chat_messages":    "user id; lastModifiedDateTime in [from, to)",
 	"channel_messages": "team id; lastModifiedDateTime in [from, to)",
-	"call_records":     "tenant; startDateTime in [from, to)",
+	"call_records":     "call record id (each record read by GET …/callRecords/{id}?$expand=participants_v2); startDateTime in [from, to)",
 	"interactions":     "user id; createdDateTime in [from, to)",
 }
 
 // Owners lists the owners of a collection whose requests succeed: "" for
-// tenant-wide collections; group, team or user ids otherwise. Users that
+// tenant-wide collections; group, team, call record or user ids otherwise. Users that
 // answer an error (no mailbox, denied mailbox, no Copilot licence,
 // deleted) are left out; see graphsim.Tenant.User for why.
 func Owners(t *graphsim.Tenant, collection string) []string {
 	var out []string
 	switch collection {
-	case "users", "groups", "teams", "call_records":
+	case "users", "groups":
 		return []string{""}
+	case "call_records":
+		// Every record the list serves (all retained days); an exporter's
+		// window holds those whose startDateTime it covers.
+		for _, raw := range t.Records("call_records", "", time.Time{}, time.Time{}, []string{"id"}) {
+			var r struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(raw, &r) == nil {
+				out = append(out, r.ID)
+			}
+		}
 	case "group_members":
 		for g := 0; g < t.Groups(); g++ {
 			out = append(out, t.GroupID(g))
 		}
-	case "channels", "channel_messages":
+	case "teams", "channels", "channel_messages":
 		for g := 0; g < t.Groups(); g++ {
 			if t.IsTeam(g) {
 				out = append(out, t.GroupID(g))
