@@ -124,12 +124,13 @@ func builtinFuncs(ids IDs) template.FuncMap {
 			return block("redact", paths)
 		},
 		// links: paging links carry the user id of the request path (on
-		// any national cloud's Graph host).
+		// any national cloud's Graph host), as a segment or in OData key
+		// form; see linkUserID.
 		"links": func() string {
 			paths := []string{"$.['@odata.nextLink', '@odata.prevLink', '@odata.deltaLink']"}
 			switch ids {
 			case IDsPseudonymized:
-				return block("tokenize", paths, "regex: "+yamlQuote(`^https://[^/]+/(?:v1\.0|beta)(?:/copilot)?/users/([a-zA-Z0-9_-]+)/.*$`))
+				return block("tokenize", paths, "regex: "+yamlQuote(linkUserID))
 			case IDsHashOnly:
 				return block("redact", paths)
 			}
@@ -145,6 +146,19 @@ func builtinFuncs(ids IDs) template.FuncMap {
 		"phrases": func() []string { return calendarPhrases },
 	}
 }
+
+// linkUserID is the tokenize regex of the built-in rules' paging links: its
+// group 1 is the user id of a link to /users/{id}/… or /copilot/users/{id}/…
+// of v1.0 or beta on any host, written as a segment (users/{id}, a GUID or
+// a UPN) or in OData key form (users('{id}'), users(id='{id}'), quotes
+// possibly %27; Microsoft documents getAllMessages' next links so). tokenize
+// replaces every occurrence of that id in the link by its p~ token. The
+// group is lazy, so in key form it stops before the closing quote; a
+// doubled quote ('') stays inside it. The link is only written: the
+// exporter follows the raw link Graph returned, never the sanitized one.
+// The syntax is the subset Java's and Go's engines read alike (psoxy can
+// load the rules).
+const linkUserID = `^https?://[^/]+/(?:v1\.0|beta)(?:/copilot)?/users(?:/|\((?:id=)?(?:'|%27))([^/?#]+?)(?:(?:'|%27)\))?/.*$`
 
 // calendarPhrases are the words and phrases kept from event subjects: they
 // say what kind of meeting it is, not what it is about. The first match of

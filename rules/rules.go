@@ -26,6 +26,8 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
+
+	"m365export/internal/graphpath"
 )
 
 // ErrNotAllowed is wrapped by Sanitize when no endpoint of the rules allows
@@ -117,8 +119,25 @@ func queryParamNames(q string) []string {
 }
 
 // endpointFor returns the first endpoint that allows a GET of requestURL.
+// The path is matched in its canonical form (graphpath.Canonical: OData
+// key segments such as users('x') as users/x), so a next link Graph wrote
+// in key form meets the rules written for /users/{id}/…. Only when no
+// endpoint allows the canonical path is the path as given tried, for rule
+// files that spell a key form out.
 func (r *Ruleset) endpointFor(requestURL string) (*endpoint, error) {
 	path, query, hasQuery := splitURL(requestURL)
+	canon := graphpath.Canonical(path)
+	ep, err := r.match(canon, query, hasQuery)
+	if err != nil && canon != path {
+		if ep, rawErr := r.match(path, query, hasQuery); rawErr == nil {
+			return ep, nil
+		}
+	}
+	return ep, err
+}
+
+// match returns the first endpoint that allows a GET of path?query.
+func (r *Ruleset) match(path, query string, hasQuery bool) (*endpoint, error) {
 	file := path
 	if hasQuery {
 		file = path + "?" + query

@@ -3,6 +3,8 @@ package graph
 import (
 	"strconv"
 	"strings"
+
+	"m365export/internal/graphpath"
 )
 
 // ScopeKind says which of Graph's documented limits a request counts
@@ -47,7 +49,9 @@ type Scope struct {
 }
 
 // pathSegments returns the path segments of a Graph URL after the version
-// segment (v1.0, beta), and the raw query.
+// segment (v1.0, beta), and the raw query. The path is read in its
+// canonical form (graphpath.Canonical), so an OData key segment such as
+// teams('t') gives the segments teams and t, as teams/t does.
 func pathSegments(rawURL string) (segs []string, query string) {
 	u := rawURL
 	if i := strings.Index(u, "://"); i >= 0 {
@@ -61,6 +65,8 @@ func pathSegments(rawURL string) (segs []string, query string) {
 	if i := strings.IndexByte(u, '?'); i >= 0 {
 		u, query = u[:i], u[i+1:]
 	}
+	// users('x') and users/x are one request: read keys as segments.
+	u = graphpath.Canonical(u)
 	u = strings.Trim(u, "/")
 	if u == "" {
 		return nil, query
