@@ -91,7 +91,7 @@ func contractCases(tn *Tenant) []contractCase {
 func TestContract_ResponsesMatchMetadata(t *testing.T) {
 	meta := graphmeta.Load(t, "../..")
 	for _, keyForm := range []bool{false, true} {
-		h := start(t, Options{Users: 60, Seed: 1, Limits: Limits{Disabled: true}, KeyFormLinks: keyForm})
+		h := start(t, Options{Users: 60, Seed: 1, Limits: Limits{Disabled: true}, SlashFormLinks: !keyForm})
 		tn := h.s.Tenant()
 		covered := map[string]bool{}
 		for _, c := range contractCases(tn) {

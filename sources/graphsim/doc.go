@@ -31,8 +31,8 @@
 //
 // Under /v1.0 (and the same under /beta). Paths match in slash or OData
 // key form (users/x, users('x')) and in any case of names (getallMessages);
-// Options.KeyFormLinks makes getAllMessages' next links take the key form
-// Microsoft documents.
+// getAllMessages' next links take the key form Microsoft documents
+// (Options.SlashFormLinks: the slash form).
 //
 //	GET /users                    $top ≤ 999 (default 100), $select,
 //	                              $filter=accountEnabled eq true|false, userType eq 'Member'|'Guest'

@@ -571,13 +571,13 @@ func (s *Server) page(rc *reqCtx, b []byte, c *collection, owner int, q *query, 
 // either form continues the same walk.
 func (rc *reqCtx) canonPath() string { return "/" + rc.version + "/" + rc.rt.canon }
 
-// nextLink is the request's URL with $skiptoken replaced. With
-// Options.KeyFormLinks, getAllMessages links take the documented OData key
-// form (users('{id}')/chats/getallMessages).
+// nextLink is the request's URL with $skiptoken replaced. getAllMessages
+// links take the documented OData key form (users('{id}')/chats/
+// getallMessages) unless Options.SlashFormLinks.
 func (s *Server) nextLink(rc *reqCtx, tk token) string {
 	raw := stripParams(rc.r.URL.RawQuery, "$skiptoken", "$deltatoken")
 	path := rc.r.URL.EscapedPath()
-	if s.opts.KeyFormLinks {
+	if !s.opts.SlashFormLinks {
 		switch rc.rt.ep {
 		case epChatMessages:
 			path = "/" + rc.version + "/users('" + url.PathEscape(rc.rt.userID) + "')/chats/getallMessages"

@@ -7,14 +7,14 @@ import (
 	"time"
 )
 
-// TestKeyFormLinks_BothFormsPage: with KeyFormLinks the getAllMessages
+// TestKeyFormLinks_BothFormsPage: by default the getAllMessages
 // next links take Microsoft's documented key form (users('{id}'),
 // teams('{id}'), getallMessages); without it, the request's form. Either
 // way every record comes once, as Truth lists them.
 func TestKeyFormLinks_BothFormsPage(t *testing.T) {
 	before := dayT.Add(-time.Millisecond).Format(time.RFC3339Nano)
 	for _, keyForm := range []bool{false, true} {
-		h := start(t, Options{Users: 40, Seed: 2, Limits: Limits{Disabled: true}, KeyFormLinks: keyForm})
+		h := start(t, Options{Users: 40, Seed: 2, Limits: Limits{Disabled: true}, SlashFormLinks: !keyForm})
 		tn := h.s.Tenant()
 		u := tn.UserID(0)
 		team := ""
@@ -36,7 +36,7 @@ func TestKeyFormLinks_BothFormsPage(t *testing.T) {
 			}
 			link := strings.TrimPrefix(p.Next, h.s.GraphURL())
 			if got := strings.HasPrefix(link, c.keyPrefix); got != keyForm {
-				t.Errorf("KeyFormLinks=%v: %s next link %s", keyForm, c.coll, link)
+				t.Errorf("key form %v: %s next link %s", keyForm, c.coll, link)
 			}
 			got, _, _ := h.all(first)
 			equalRecords(t, c.coll, truth(tn, c.coll, c.owner, dayT, nextDayT), got)

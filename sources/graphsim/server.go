@@ -59,14 +59,14 @@ type Options struct {
 	// what a real tenant is documented to do; the defaults keep what the
 	// exporter handles today.
 
-	// KeyFormLinks makes the @odata.nextLink of chat and channel
-	// getAllMessages take the documented OData key form,
+	// SlashFormLinks makes the @odata.nextLink of chat and channel
+	// getAllMessages take the slash form (…/v1.0/users/{id}/chats/…)
+	// instead of the documented OData key form,
 	// …/v1.0/users('{id}')/chats/getallMessages?…&$skiptoken=… and
 	// …/v1.0/teams('{id}')/channels/getallMessages?…&$skiptoken=…
-	// (graph-api-notes §8 fact 1). The router accepts both forms either
-	// way. It becomes the default once the exporter canonicalizes paths
-	// before rule matching, throttle scoping and error classification.
-	KeyFormLinks bool
+	// (graph-api-notes §8 fact 1), which is the default. The router
+	// accepts both forms either way.
+	SlashFormLinks bool
 	// TeamsLicenses makes getAllMessages check model=A's licence
 	// (fact 2): 402 PaymentRequired for a user without an E5-like licence
 	// (the emulator's guests, i mod 50 = 13, whose assignedLicenses is
