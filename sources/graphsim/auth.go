@@ -80,22 +80,22 @@ var implied = map[string][]string{
 
 // authority is the identity side: keys, certificates and the token endpoint.
 type authority struct {
-	s                               *Server
-	tenantID, clientID, secret      string
-	caCert                          *x509.Certificate
-	caPEM                           []byte
-	serverCert                      tls.Certificate
-	signKey                         *ecdsa.PrivateKey // access tokens
-	issuerKey                       *ecdsa.PrivateKey // built-in test issuer
-	mu                              sync.Mutex
-	roles                           []string
-	consent                         bool
-	clientCert                      *x509.Certificate
-	clientKey                       *rsa.PrivateKey
-	verified                        sync.Map // access token -> *claims
-	federated                       []Federation
-	lifetime                        time.Duration
-	servicePrincipal, applicationID string
+	s                          *Server
+	tenantID, clientID, secret string
+	caCert                     *x509.Certificate
+	caPEM                      []byte
+	serverCert                 tls.Certificate
+	signKey                    *ecdsa.PrivateKey // access tokens
+	issuerKey                  *ecdsa.PrivateKey // built-in test issuer
+	mu                         sync.Mutex
+	roles                      []string
+	consent                    bool
+	clientCert                 *x509.Certificate
+	clientKey                  *rsa.PrivateKey
+	verified                   sync.Map // access token -> *claims
+	federated                  []Federation
+	lifetime                   time.Duration
+	servicePrincipal           string
 }
 
 func newAuthority(s *Server, ip net.IP) (*authority, error) {
@@ -344,7 +344,7 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 			a.oauthError(w, 400, "invalid_request", 50027, "Invalid JWT token: client_assertion_type is not supported.")
 			return
 		}
-		if code, msg := a.checkAssertion(f.Get("client_assertion"), tenant); code != 0 {
+		if code, msg := a.checkAssertion(f.Get("client_assertion")); code != 0 {
 			a.oauthError(w, 401, "invalid_client", code, msg)
 			return
 		}
@@ -374,7 +374,7 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 // checkAssertion verifies a client certificate assertion (header x5t or
 // x5t#S256) or a federated assertion; it returns an AADSTS code and message
 // on failure.
-func (a *authority) checkAssertion(jwt, tenant string) (int, string) {
+func (a *authority) checkAssertion(jwt string) (int, string) {
 	hdr, claims, signed, sig, err := parseJWT(jwt)
 	if err != nil {
 		return 50027, "Invalid JWT token. The token is malformed."

@@ -46,7 +46,7 @@ func (t *Tenant) callRetained(start int64) bool {
 func (t *Tenant) callID(day int64, i int) (hi, lo uint64) {
 	key := t.h(kCall, -7, 0, 0) &^ (3 << 62)
 	hi = t.h(kCall, day, int64(i), 7)&^0xf000 | 0x4000
-	lo = (uint64(day)<<32|uint64(uint32(i)))^key&^(3<<62) | 1<<63
+	lo = (uint64(day)<<32 | uint64(uint32(i))) ^ key&^(3<<62) | 1<<63
 	return
 }
 

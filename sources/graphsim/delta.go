@@ -11,7 +11,7 @@ import (
 const DeltaTokenTTL = 7 * 24 * time.Hour
 
 func (s *Server) expired(rc *reqCtx) *apiError {
-	loc := rc.graphRoot(s) + rc.r.URL.EscapedPath()
+	loc := rc.graphRoot() + rc.r.URL.EscapedPath()
 	if raw := stripParams(rc.r.URL.RawQuery, "$skiptoken", "$deltatoken"); raw != "" {
 		loc += "?" + raw
 	}

@@ -306,9 +306,6 @@ type obj struct {
 func (o *obj) open()  { o.b = append(o.b, '{'); o.first = true }
 func (o *obj) close() { o.b = append(o.b, '}') }
 
-// want reports whether field k is selected.
-func (o *obj) want(k string) bool { return o.sel == nil || o.sel[k] }
-
 // key writes a field name unconditionally.
 func (o *obj) key(k string) {
 	if !o.first {
@@ -332,16 +329,6 @@ func (o *obj) field(k string) bool {
 func (o *obj) str(k, v string) {
 	if o.field(k) {
 		o.b = appendStr(o.b, v)
-	}
-}
-
-func (o *obj) strOrNull(k, v string) {
-	if o.field(k) {
-		if v == "" {
-			o.b = append(o.b, "null"...)
-		} else {
-			o.b = appendStr(o.b, v)
-		}
 	}
 }
 

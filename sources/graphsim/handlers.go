@@ -167,7 +167,6 @@ var (
 	collChats           = &collection{name: "chats", fields: chatFields, walk: walkChats, render: renderChat}
 	collChatMessages    = &collection{name: "chat_messages", fields: chatMessageFields, walk: walkChatMessages, render: renderChatMessage}
 	collChannelMessages = &collection{name: "channel_messages", fields: chatMessageFields, walk: walkChannelMessages, render: renderChannelMessage}
-	collChannelDelta    = &collection{name: "channel_messages_delta", fields: chatMessageFields, walk: walkChannelDelta, render: renderChannelDelta}
 )
 
 func notFoundUser() *apiError {
@@ -199,7 +198,7 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 	v := rc.r.URL.Query()
 	rt := rc.rt
 	t := s.tenant
-	ctx := rc.graphRoot(s) + "/" + rc.version + "/$metadata#"
+	ctx := rc.graphRoot() + "/" + rc.version + "/$metadata#"
 	switch rt.ep {
 	case epUsers:
 		q := fullQuery()
@@ -397,7 +396,7 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 	case epCallRecord:
 		return s.callRecord(rc, b, v, ctx+"communications/callRecords/$entity")
 	case epCopilot:
-		return s.copilot(rc, b, v, rc.graphRoot(s)+"/"+rc.version+"/$metadata#Collection(microsoft.graph.aiInteraction)")
+		return s.copilot(rc, b, v, rc.graphRoot()+"/"+rc.version+"/$metadata#Collection(microsoft.graph.aiInteraction)")
 	}
 	return nil, 0, &apiError{status: 400, code: "BadRequest", msg: "Unsupported request."}
 }
@@ -410,7 +409,7 @@ func selectSuffix(v url.Values) string {
 }
 
 // graphRoot is scheme://host of this request, as Graph's links use.
-func (rc *reqCtx) graphRoot(s *Server) string {
+func (rc *reqCtx) graphRoot() string {
 	if rc.r.TLS == nil {
 		return "http://" + rc.r.Host
 	}
@@ -585,7 +584,7 @@ func (s *Server) nextLink(rc *reqCtx, tk token) string {
 			path = "/" + rc.version + "/teams('" + url.PathEscape(rc.rt.objID) + "')/channels/getallMessages"
 		}
 	}
-	u := rc.graphRoot(s) + path + "?"
+	u := rc.graphRoot() + path + "?"
 	if raw != "" {
 		u += raw + "&"
 	}
@@ -594,7 +593,7 @@ func (s *Server) nextLink(rc *reqCtx, tk token) string {
 
 func (s *Server) deltaLink(rc *reqCtx, tk token) string {
 	raw := stripParams(rc.r.URL.RawQuery, "$skiptoken", "$deltatoken")
-	u := rc.graphRoot(s) + rc.r.URL.EscapedPath() + "?"
+	u := rc.graphRoot() + rc.r.URL.EscapedPath() + "?"
 	if raw != "" {
 		u += raw + "&"
 	}

@@ -197,9 +197,10 @@ func (lm *limiter) admit(rt route, r *http.Request) (release func(), e *apiError
 		}, nil
 	case clsTeamsExport, clsTeamsDelta, clsTeamsOther:
 		rate := lm.l.TeamsOther
-		if rt.class == clsTeamsExport {
+		switch rt.class {
+		case clsTeamsExport:
 			rate = lm.l.TeamsExport
-		} else if rt.class == clsTeamsDelta {
+		case clsTeamsDelta:
 			rate = lm.l.TeamsChannelDelta
 		}
 		if d, ok := lm.take(rt.class, -1, rate, 1, now); !ok {

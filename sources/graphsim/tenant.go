@@ -291,17 +291,6 @@ func (t *Tenant) changesSince(s int64) []change {
 	return out
 }
 
-// emailFor returns the display name and address of user i (cheap: no
-// UserInfo allocation beyond two strings).
-func (t *Tenant) emailFor(i int) (name, addr string) {
-	u := t.userInfo(i)
-	addr = u.Mail
-	if addr == "" {
-		addr = u.UPN
-	}
-	return u.DisplayName, addr
-}
-
 // ---------------------------------------------------------------------------
 // Groups and teams.
 
