@@ -440,8 +440,17 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	sum, runErr := pipeline.Run(ctx, job)
 	stop()
 	// The summary and ledger are written also when the run was stopped (a
-	// signal): they say what it had reached.
-	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
+	// signal): they say what it had reached, within summaryTimeout (the
+	// grace period is running). A run that was not stopped writes them
+	// without that bound: a tenant's ledger can take longer on a busy
+	// machine, and a finished export must not fail over it.
+	var sctx context.Context
+	var cancel context.CancelFunc
+	if ctx.Err() != nil {
+		sctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), summaryTimeout)
+	} else {
+		sctx, cancel = context.WithCancel(ctx)
+	}
 	defer cancel()
 	// A run that failed before any owner was listed (no token, say) has
 	// nothing to account for: a failed start writes nothing.
