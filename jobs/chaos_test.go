@@ -154,7 +154,8 @@ func TestChaos_KillAndRerunIsExact(t *testing.T) {
 			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-			timer := time.AfterFunc(at, func() { cmd.Process.Signal(sig) })
+			// The process may have finished already; Wait tells what happened.
+			timer := time.AfterFunc(at, func() { _ = cmd.Process.Signal(sig) })
 			err := cmd.Wait()
 			timer.Stop()
 			var exit *exec.ExitError
@@ -219,7 +220,7 @@ func checkManifests(dir, runID string) []string {
 	var problems []string
 	parts := map[string]map[string]bool{} // partition dir → part names
 	manifests := map[string]bool{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
 			problems = append(problems, err.Error())
 			return nil
@@ -241,6 +242,9 @@ func checkManifests(dir, runID string) []string {
 		}
 		return nil
 	})
+	if err != nil {
+		problems = append(problems, err.Error())
+	}
 	named := map[string]map[string]bool{}
 	for m := range manifests {
 		b, err := os.ReadFile(m)

@@ -15,7 +15,7 @@ func envOf(m map[string]string) func(string) string { return func(k string) stri
 func TestLoadConfig_FlagOverEnvOverFile(t *testing.T) {
 	dir := t.TempDir()
 	file := filepath.Join(dir, "job.yaml")
-	os.WriteFile(file, []byte("connector: outlook-cal\ndest: file:///from-file\nconcurrency: 3\nlookback: 48h\ninclude_group: [g1, g2]\n"), 0o600)
+	writeFile(t, file, []byte("connector: outlook-cal\ndest: file:///from-file\nconcurrency: 3\nlookback: 48h\ninclude_group: [g1, g2]\n"))
 	env := envOf(map[string]string{"M365EXPORT_DEST": "file:///from-env", "M365EXPORT_CONCURRENCY": "5"})
 	cfg, err := LoadConfig([]string{"--config", file, "--concurrency", "7", "--include-group", "g3"}, env, io.Discard)
 	if err != nil {
@@ -31,7 +31,7 @@ func TestLoadConfig_FlagOverEnvOverFile(t *testing.T) {
 
 func TestLoadConfig_UnknownYAMLKey(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "job.yaml")
-	os.WriteFile(file, []byte("connector: outlook-mail\ndestination: s3://x\n"), 0o600)
+	writeFile(t, file, []byte("connector: outlook-mail\ndestination: s3://x\n"))
 	_, err := LoadConfig([]string{"--config=" + file}, envOf(nil), io.Discard)
 	if !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "destination") {
 		t.Fatalf("err = %v, want a usage error naming the key", err)
@@ -93,5 +93,13 @@ func TestScopes_Superset(t *testing.T) {
 	want := "AiEnterpriseInteraction.Read.All,Group.Read.All,Mail.ReadBasic.All,MailboxSettings.Read,User.Read.All"
 	if strings.Join(got, ",") != want {
 		t.Errorf("Scopes = %v, want %s", got, want)
+	}
+}
+
+// writeFile writes a test input (mode 0600) or fails the test.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

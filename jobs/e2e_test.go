@@ -188,7 +188,9 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 				var elem json.RawMessage = clean
 				if cs.Name != "mailbox_settings" {
 					var env struct{ Value []json.RawMessage }
-					json.Unmarshal(clean, &env)
+					if err := json.Unmarshal(clean, &env); err != nil {
+						t.Fatalf("%s: sanitized page: %v", cs.Name, err)
+					}
 					elem = env.Value[0]
 				}
 				row, err := sinktest.Expect(schema, sinks.Record{JSON: elem, Owner: recOwner, RunID: runID})
@@ -379,7 +381,9 @@ func TestGolden_Connectors(t *testing.T) {
 			}
 			file := filepath.Join("..", "testdata", "connectors", connector, "golden.jsonl")
 			if *update {
-				os.MkdirAll(filepath.Dir(file), 0o755)
+				if err := os.MkdirAll(filepath.Dir(file), 0o755); err != nil {
+					t.Fatal(err)
+				}
 				if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 					t.Fatal(err)
 				}

@@ -477,8 +477,8 @@ func (w *faultyWriter) Write(p []byte) (int, error) { return w.w.Write(p) }
 func (w *faultyWriter) Close() error {
 	defer w.cancel()
 	if w.fail {
-		w.cancel() // the upload is lost
-		w.w.Close()
+		w.cancel()      // the upload is lost
+		_ = w.w.Close() // fails as cancelled; the injected error is the one to report
 		return errInjected
 	}
 	return w.w.Close()

@@ -99,7 +99,7 @@ func TestNoLeaks_AllConnectors(t *testing.T) {
 		}
 	}
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(ca, sim.CACertPEM(), 0o600)
+	writeFile(t, ca, sim.CACertPEM())
 	secret := sim.ClientSecret()
 	env := envOf(map[string]string{EnvSalt: testSalt, EnvKey: testKey, "M365EXPORT_CLIENT_SECRET": secret})
 	dir, state := t.TempDir(), t.TempDir()
@@ -133,7 +133,7 @@ func TestNoLeaks_AllConnectors(t *testing.T) {
 	}
 	files := 0
 	for _, root := range []string{dir, state} {
-		filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil || d.IsDir() {
 				return err
 			}
@@ -161,6 +161,9 @@ func TestNoLeaks_AllConnectors(t *testing.T) {
 			texts[rel] = string(b)
 			return nil
 		})
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
 	if files < 20 {
 		t.Fatalf("only %d files written: the scan proves little", files)

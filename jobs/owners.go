@@ -111,7 +111,7 @@ func (oc *ownerCache) users(ctx context.Context) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("%w: --users-file: %w", ErrUsage, err)
 		}
-		defer f.Close()
+		defer func() { _ = f.Close() }() // read-only: its close error says nothing about what was read
 		wanted = map[string]bool{}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {

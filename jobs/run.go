@@ -98,12 +98,16 @@ type runner struct {
 	sink    *parquetsink.Sink
 	dest    *blob.Bucket
 	state   *blob.Bucket
-	closers []func()
+	closers []func() error
 }
 
+// close closes the sink and buckets. Every file was committed (or
+// aborted) before, so a failure here changes no output: it is logged.
 func (r *runner) close() {
 	for i := len(r.closers) - 1; i >= 0; i-- {
-		r.closers[i]()
+		if err := r.closers[i](); err != nil {
+			r.log.Warn("closing an output", "err", err)
+		}
 	}
 }
 
@@ -215,11 +219,11 @@ func (r *runner) openOutputs(ctx context.Context) error {
 		return fmt.Errorf("--dest: %w", err)
 	}
 	r.sink = sink
-	r.closers = append(r.closers, func() { sink.Close() })
+	r.closers = append(r.closers, sink.Close)
 	if r.dest, err = parquetsink.OpenBucket(ctx, cfg.Dest); err != nil {
 		return fmt.Errorf("--dest: %w", err)
 	}
-	r.closers = append(r.closers, func() { r.dest.Close() })
+	r.closers = append(r.closers, r.dest.Close)
 	if cfg.State == "" {
 		r.log.Warn("no --state: every run exports the --lookback window again and a crashed run cannot resume")
 		return nil
@@ -227,7 +231,7 @@ func (r *runner) openOutputs(ctx context.Context) error {
 	if r.state, err = parquetsink.OpenBucket(ctx, cfg.State); err != nil {
 		return fmt.Errorf("--state: %w", err)
 	}
-	r.closers = append(r.closers, func() { r.state.Close() })
+	r.closers = append(r.closers, r.state.Close)
 	return nil
 }
 
@@ -325,7 +329,8 @@ func (r *runner) openGraph() error {
 
 // computeWindow decides the window: flags first, then the watermark, then
 // the first-run lookback; whole UTC days unless the flags say otherwise.
-func computeWindow(cfg *Config, now time.Time, st *state) (pipeline.Window, error) {
+// Config.Validate has checked that --since and --until parse.
+func computeWindow(cfg *Config, now time.Time, st *state) pipeline.Window {
 	day := 24 * time.Hour
 	to := now.Add(-cfg.Lag).UTC().Truncate(day)
 	if cfg.Until != "" {
@@ -338,7 +343,7 @@ func computeWindow(cfg *Config, now time.Time, st *state) (pipeline.Window, erro
 	case st != nil && !st.Watermark.IsZero():
 		from = st.Watermark
 	}
-	return pipeline.Window{From: from, To: to}, nil
+	return pipeline.Window{From: from, To: to}
 }
 
 func (r *runner) runID(w pipeline.Window) string {
@@ -377,10 +382,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		st = &state{Connector: connector, Shard: cfg.Shard, Shards: cfg.Shards}
 	}
 	st.SaltFingerprint, st.RulesHash = salt, rs.Hash()
-	w, err := computeWindow(cfg, now, st)
-	if err != nil {
-		return nil, err
-	}
+	w := computeWindow(cfg, now, st)
 	if !w.From.Before(w.To) {
 		log.Info("nothing to export: the window is empty", "from", w.From, "to", w.To)
 		fmt.Fprintf(r.o.Out, "%s: nothing to export; the last window ended %s\n", connector, w.From.Format(time.RFC3339))
@@ -510,8 +512,8 @@ func (r *runner) writeSummary(ctx context.Context, s *pipeline.Summary) error {
 		return fmt.Errorf("write run summary: %w", err)
 	}
 	if err := s.WriteJSON(w); err != nil {
-		cancel() // abort: no half-written summary
-		w.Close()
+		cancel()      // abort: no half-written summary
+		_ = w.Close() // fails as cancelled, which is the point
 		return fmt.Errorf("write run summary: %w", err)
 	}
 	if err := w.Close(); err != nil {
@@ -543,7 +545,7 @@ func (r *runner) printSummary(s *pipeline.Summary) {
 
 func (r *runner) printPlan(c *connector.Connector, now time.Time) {
 	cfg := r.cfg
-	w, _ := computeWindow(cfg, now, nil)
+	w := computeWindow(cfg, now, nil)
 	fmt.Fprintf(r.o.Out, "connector %s: %s\n", c.Name, c.Doc)
 	fmt.Fprintf(r.o.Out, "  window     %s to %s (without --since: from the watermark at --state, else this lookback)\n", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339))
 	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)

@@ -3,7 +3,6 @@ package jobs
 import (
 	"bytes"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -34,7 +33,7 @@ func TestSanitize_WritesSanitizedResponse(t *testing.T) {
 func TestSanitize_UsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	badRules := filepath.Join(dir, "bad.yaml")
-	os.WriteFile(badRules, []byte("endpoints:\n  - pathRegex: x\n    transforms:\n      - !<scramble>\n        jsonPaths: [\"$.a\"]\n"), 0o600)
+	writeFile(t, badRules, []byte("endpoints:\n  - pathRegex: x\n    transforms:\n      - !<scramble>\n        jsonPaths: [\"$.a\"]\n"))
 	full := secretEnv(map[string]string{EnvSalt: "salt", EnvKey: "secret"})
 	for _, tc := range []struct {
 		name  string

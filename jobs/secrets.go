@@ -106,8 +106,9 @@ func readVar(ctx context.Context, raw string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	defer v.Close()
 	snap, err := v.Latest(ctx)
+	// Closing a read-only watcher: its error says nothing about the value.
+	_ = v.Close()
 	if err != nil {
 		return "", err
 	}

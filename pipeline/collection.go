@@ -166,7 +166,8 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		ids = sources.CompactIDs(owners)
 		job.lastOwners = ids
 	}
-	owners, all = nil, nil // the compact list is what stays
+	// The compact list is what stays: owners and all are dead from here
+	// on, which the garbage collector knows without setting them to nil.
 	if c.TimeField != "" {
 		cr.timePath = strings.Split(c.TimeField, ".")
 	}
@@ -186,7 +187,8 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	cr.ws = &writerSet{sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}, rejected: map[string]Reasons{}}
 	abort := func(err error) (CollectionSummary, *ledgerPart, error) {
 		wcancel()
-		cr.ws.closeAll()
+		// The writers were cancelled, so Close fails; err says why.
+		_ = cr.ws.closeAll()
 		return cs, cr.ledger, err
 	}
 	if job.Checkpoints != nil {

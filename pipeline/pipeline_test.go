@@ -34,7 +34,9 @@ func (f *fakeSource) Page(ctx context.Context, p, token string) (sources.Page, e
 	}
 	start := 0
 	if token != "" {
-		fmt.Sscanf(token, "%d", &start)
+		if _, err := fmt.Sscanf(token, "%d", &start); err != nil {
+			return sources.Page{}, fmt.Errorf("page token %q: %w", token, err)
+		}
 	}
 	recs := f.records[p]
 	end := min(start+f.pageSize, len(recs))
@@ -193,13 +195,17 @@ func TestRun_WindowIsHalfOpenAndRoutesByDay(t *testing.T) {
 	for _, o := range src.owners {
 		for _, r := range src.records[o] {
 			var m struct{ SentDateTime time.Time }
-			json.Unmarshal([]byte(r), &m)
+			if err := json.Unmarshal([]byte(r), &m); err != nil {
+				t.Fatal(err)
+			}
 			if !w.Contains(m.SentDateTime) {
 				continue
 			}
 			k := "messages/" + m.SentDateTime.Format("2006-01-02")
 			var obj map[string]any
-			json.Unmarshal([]byte(r), &obj)
+			if err := json.Unmarshal([]byte(r), &obj); err != nil {
+				t.Fatal(err)
+			}
 			obj["secret"] = strings.ToUpper(obj["secret"].(string))
 			b, _ := json.Marshal(obj)
 			want[k] = append(want[k], "p~"+o+"|"+string(b))
@@ -285,7 +291,9 @@ func TestRun_SenderDedupe(t *testing.T) {
 	ids := map[string]int{}
 	for _, g := range got {
 		var m struct{ ID string }
-		json.Unmarshal([]byte(strings.SplitN(g, "|", 2)[1]), &m)
+		if err := json.Unmarshal([]byte(strings.SplitN(g, "|", 2)[1]), &m); err != nil {
+			t.Fatal(err)
+		}
 		ids[m.ID]++
 	}
 	if want := map[string]int{"1": 1, "2": 1, "3": 1, "4": 1}; !cmp.Equal(ids, want) {
@@ -359,7 +367,9 @@ func TestRun_SanitizerMayDropAndReorderRecords(t *testing.T) {
 				continue // dropOdd drops it
 			}
 			var m map[string]any
-			json.Unmarshal([]byte(r), &m)
+			if err := json.Unmarshal([]byte(r), &m); err != nil {
+				t.Fatal(err)
+			}
 			ts, _ := time.Parse(time.RFC3339, m["sentDateTime"].(string))
 			m["secret"] = strings.ToUpper(m["secret"].(string))
 			b, _ := json.Marshal(m)

@@ -680,7 +680,7 @@ func appendValue(b []byte, v *value) []byte {
 }
 
 func isIntegerText(s string) bool {
-	return strings.IndexAny(s, ".eE") < 0
+	return !strings.ContainsAny(s, ".eE")
 }
 
 // appendNumber writes a number as Jackson re-prints it: integers as they

@@ -86,7 +86,7 @@ func compilePath(src string) (*jsonPath, error) {
 		}
 	}
 	if n := len(p.toks); n > 0 && p.toks[n-1].k == tScan {
-		return nil, fmt.Errorf("JSONPath %q: path must not end with ..", src)
+		return nil, fmt.Errorf("JSONPath %q: path must not end with a recursive descent (..)", src)
 	}
 	return p, nil
 }
@@ -175,9 +175,10 @@ func matchingBracket(s string, i int) int {
 	for j := i; j < len(s); j++ {
 		c := s[j]
 		if q != 0 {
-			if c == '\\' {
+			switch c {
+			case '\\':
 				j++
-			} else if c == q {
+			case q:
 				q = 0
 			}
 			continue

@@ -303,7 +303,7 @@ func (s *Ruleset) tokenize(t *transform, str string) (string, error) {
 		return s.ps.tokenizeValue(str)
 	}
 	m := t.fullRegex().FindStringSubmatch(str)
-	if m == nil || len(m) < 2 || m[1] == "" {
+	if len(m) < 2 || m[1] == "" {
 		return str, nil
 	}
 	tok, err := s.ps.tokenizeValue(m[1])

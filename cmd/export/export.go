@@ -105,7 +105,9 @@ func isTerminal(w io.Writer) bool {
 // JSON otherwise (what log collectors of schedulers expect).
 func newLogger(w io.Writer, level, format string, tty bool) *slog.Logger {
 	var lv slog.Level
-	lv.UnmarshalText([]byte(level))
+	// LoadConfig accepts only debug, info, warn and error, which all parse;
+	// anything else would leave the zero value, Info.
+	_ = lv.UnmarshalText([]byte(level))
 	opts := &slog.HandlerOptions{Level: lv}
 	if format == "text" || (format == "" && tty) {
 		return slog.New(slog.NewTextHandler(w, opts))

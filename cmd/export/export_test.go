@@ -16,15 +16,15 @@ func TestRun_BadInputExitsTwoAndWritesNothing(t *testing.T) {
 	dir := t.TempDir()
 	dest := "file://" + dir + "?metadata=skip"
 	badYAML := filepath.Join(t.TempDir(), "bad.yaml")
-	os.WriteFile(badYAML, []byte("connector: [outlook-mail\n"), 0o600)
+	writeFile(t, badYAML, []byte("connector: [outlook-mail\n"))
 	unknownKey := filepath.Join(t.TempDir(), "unknown.yaml")
-	os.WriteFile(unknownKey, []byte("connector: outlook-mail\nbucket: s3://x\n"), 0o600)
+	writeFile(t, unknownKey, []byte("connector: outlook-mail\nbucket: s3://x\n"))
 	badRules := filepath.Join(t.TempDir(), "rules.yaml")
-	os.WriteFile(badRules, []byte("endpoints:\n  - pathRegex: '^/v1.0/users'\n    transforms:\n      - !<scramble>\n        jsonPaths: ['$..mail']\n"), 0o600)
+	writeFile(t, badRules, []byte("endpoints:\n  - pathRegex: '^/v1.0/users'\n    transforms:\n      - !<scramble>\n        jsonPaths: ['$..mail']\n"))
 	malformedRules := filepath.Join(t.TempDir(), "malformed.yaml")
-	os.WriteFile(malformedRules, []byte("endpoints:\n  - pathRegex: [unclosed\n"), 0o600)
+	writeFile(t, malformedRules, []byte("endpoints:\n  - pathRegex: [unclosed\n"))
 	emptySalt := filepath.Join(t.TempDir(), "salt")
-	os.WriteFile(emptySalt, nil, 0o600)
+	writeFile(t, emptySalt, nil)
 	t.Setenv("M365EXPORT_SALT", "")
 	t.Setenv("M365EXPORT_ENCRYPTION_KEY", "")
 	for _, tc := range []struct {
@@ -116,10 +116,12 @@ func TestRun_UnreachableGraphFailsAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	closed := "https://" + l.Addr().String()
-	l.Close() // nothing listens there now
+	if err := l.Close(); err != nil { // nothing listens there now
+		t.Fatal(err)
+	}
 	dir := t.TempDir()
 	salt := filepath.Join(t.TempDir(), "salt")
-	os.WriteFile(salt, []byte("unreachable-test-salt"), 0o600)
+	writeFile(t, salt, []byte("unreachable-test-salt"))
 	t.Setenv("M365EXPORT_SALT", "")
 	t.Setenv("M365EXPORT_ENCRYPTION_KEY", "")
 	t.Setenv("M365EXPORT_CLIENT_SECRET", "unreachable-test-secret")
@@ -139,5 +141,13 @@ func TestRun_UnreachableGraphFailsAtOnce(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("the destination holds %d entries after a run that reached nothing", len(entries))
+	}
+}
+
+// writeFile writes a test input (mode 0600) or fails the test.
+func writeFile(t *testing.T, path string, data []byte) {
+	t.Helper()
+	if err := os.WriteFile(path, data, 0o600); err != nil {
+		t.Fatal(err)
 	}
 }

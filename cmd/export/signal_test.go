@@ -38,7 +38,7 @@ func TestSignal_SIGTERMStopsCleanly(t *testing.T) {
 	}
 	defer sim.Close()
 	ca := filepath.Join(t.TempDir(), "ca.pem")
-	os.WriteFile(ca, sim.CACertPEM(), 0o600)
+	writeFile(t, ca, sim.CACertPEM())
 	dir, state := t.TempDir(), t.TempDir()
 	args := []string{"--connector", "outlook-mail", "--dest", "file://" + dir + "?metadata=skip", "--state", "file://" + state + "?metadata=skip",
 		"--graph-url", sim.GraphURL(), "--authority-host", sim.AuthorityHost(), "--tenant-id", sim.TenantID(), "--client-id", sim.ClientID(),
@@ -74,7 +74,7 @@ func TestSignal_SIGTERMStopsCleanly(t *testing.T) {
 	// Nothing half-done is visible.
 	named := map[string]bool{}
 	var parts, staged []string
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -95,6 +95,9 @@ func TestSignal_SIGTERMStopsCleanly(t *testing.T) {
 		}
 		return nil
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, p := range parts {
 		if !named[p] {
 			t.Errorf("a part no manifest names is visible: %s", p)

@@ -334,7 +334,9 @@ func TestSchemas_FitPsoxySanitizedExamples(t *testing.T) {
 				rec := sinks.Record{JSON: r, Owner: "p~owner", RunID: "run-1"}
 				if err := w.Write(rec); err != nil {
 					var id struct{ ID string }
-					json.Unmarshal(r, &id)
+					if err := json.Unmarshal(r, &id); err != nil {
+						t.Fatal(err)
+					}
 					if field, ok := invalid[id.ID]; !ok || !errors.Is(err, parquetsink.ErrInvalidRecord) || !strings.Contains(err.Error(), field) {
 						t.Errorf("Write: %v", err)
 					}

@@ -121,13 +121,12 @@ type row struct {
 func (r row) key() string { return r.rules + " " + r.expected + " " + r.url }
 
 func readRows(path string) ([]row, error) {
-	f, err := os.Open(path)
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	var rows []row
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(b))
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	header := true
 	for sc.Scan() {

@@ -137,7 +137,9 @@ func TestOpenBucket_SameRulesAsOpen(t *testing.T) {
 	if err := b.WriteAll(t.Context(), "k.json", []byte("{}"), nil); err != nil {
 		t.Fatal(err)
 	}
-	b.Close()
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := os.Stat(filepath.Join(dir, "state", "k.json")); err != nil {
 		t.Errorf("prefix not applied: %v", err)
 	}

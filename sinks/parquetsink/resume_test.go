@@ -222,7 +222,9 @@ func TestAdopt_RefusesForeignFiles(t *testing.T) {
 	if got := s.Staged(tbl, resumeDay); len(got) != 1 {
 		t.Errorf("Staged after a refused second Adopt = %d files, want 1", len(got))
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Adopt(t.Context(), tbl, resumeDay, files[1:2]); err == nil {
 		t.Error("Adopt on a closed Sink succeeded")
 	}

@@ -284,7 +284,7 @@ func Open(ctx context.Context, bucketURL string, opts *Options) (*Sink, error) {
 	}
 	s, err := New(b, opts)
 	if err != nil {
-		b.Close()
+		_ = b.Close() // nothing was written through b: err is the news
 		return nil, err
 	}
 	s.owned = true
@@ -326,7 +326,7 @@ func openBucket(ctx context.Context, bucketURL string) (*blob.Bucket, error) {
 		}
 	}
 	if err != nil {
-		b.Close()
+		_ = b.Close() // nothing was written through b: err is the news
 		return nil, err
 	}
 	if prefix != "" {

@@ -54,7 +54,7 @@ func parseCivil(b []byte) (int64, []byte, bool) {
 	h, ok4 := digits(b[11:13])
 	mi, ok5 := digits(b[14:16])
 	s, ok6 := digits(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 60 {
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 || !ok6 || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, mo) || h > 23 || mi > 59 || s > 60 {
 		return 0, nil, false
 	}
 	rest := b[19:]

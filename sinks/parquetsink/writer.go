@@ -333,8 +333,8 @@ func (w *writer) closeFile() error {
 	bw, cancel := w.bw, w.bwCancel
 	w.bw, w.bwCancel, w.pw = nil, nil, nil
 	if err != nil {
-		cancel() // abort the upload: nothing of this file becomes an object
-		bw.Close()
+		cancel()       // abort the upload: nothing of this file becomes an object
+		_ = bw.Close() // fails as cancelled; err says what went wrong
 		return fmt.Errorf("finish %s: %w", w.file.staging, err)
 	}
 	err = bw.Close()
@@ -397,11 +397,13 @@ func (w *writer) Close() error {
 
 func (w *writer) abort() {
 	if w.bw != nil {
-		// Cancel the upload first so that nothing below waits on it.
+		// Cancel the upload first so that nothing below waits on it. The
+		// writer already failed (w.err); these only release what it holds,
+		// and their errors are those of the cancelled upload.
 		w.bwCancel()
-		w.waitCommit()
-		w.aw.Close()
-		w.bw.Close()
+		_ = w.waitCommit()
+		_ = w.aw.Close()
+		_ = w.bw.Close()
 		w.bw, w.bwCancel, w.pw = nil, nil, nil
 	}
 	// Delete what this writer staged, including the file in flight: an

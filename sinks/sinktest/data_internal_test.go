@@ -66,6 +66,8 @@ func TestDataPageVersions_Counts(t *testing.T) {
 		if compat && (v1 == 0 || v2 != 0) || !compat && (v2 == 0 || v1 != 0) {
 			t.Errorf("compat=%t: v1=%d v2=%d", compat, v1, v2)
 		}
-		b.Close()
+		if err := b.Close(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

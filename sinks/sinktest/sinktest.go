@@ -40,7 +40,9 @@ type Harness interface {
 	// Bucket is the bucket under test; the suite writes through it and
 	// inspects it. The harness closes it.
 	Bucket() *blob.Bucket
-	// Close releases the bucket and any server behind it.
+	// Close releases the bucket and any server behind it. The bucket may
+	// be closed already (a case that wraps it in blob.PrefixedBucket closes
+	// it through the wrapper).
 	Close()
 }
 
@@ -178,9 +180,11 @@ func parquetKeys(t *testing.T, b *blob.Bucket, tbl sinks.Table) []string {
 	return out
 }
 
-func readManifest(t *testing.T, b *blob.Bucket, tbl sinks.Table, dt string, shard int) sinks.Manifest {
+// readManifest reads a shard's manifest of 2024-03-01, the only day whose
+// manifests the cases inspect.
+func readManifest(t *testing.T, b *blob.Bucket, tbl sinks.Table, shard int) sinks.Manifest {
 	t.Helper()
-	data, err := b.ReadAll(t.Context(), fmt.Sprintf("%s_manifest-%d.json", partDir(tbl, dt), shard))
+	data, err := b.ReadAll(t.Context(), fmt.Sprintf("%s_manifest-%d.json", partDir(tbl, "2024-03-01"), shard))
 	if err != nil {
 		t.Fatalf("read manifest: %v", err)
 	}
@@ -276,7 +280,7 @@ func testRoundTrip(t *testing.T, b *blob.Bucket) {
 	recs := Records(0, 300, "run-1")
 	writePartition(t, s, Table, "2024-03-01", recs, manifest("run-1", 1))
 	checkRows(t, b, Table, recs)
-	m := readManifest(t, b, Table, "2024-03-01", 0)
+	m := readManifest(t, b, Table, 0)
 	if m.RunID != "run-1" || m.Rows != 300 || len(m.Files) != 1 || m.Files[0].Name != "part-0-0.parquet" ||
 		m.Shards != 1 || m.SchemaVersion != 1 || m.Partition != "dt=2024-03-01" || m.Collection != "widgets" ||
 		m.RulesHash != "rules-sha" || m.SaltFingerprint != "salt-fp" || m.ExporterVersion != "test" || !m.Window.From.Equal(window.From) {
@@ -300,7 +304,9 @@ func testRoundTrip(t *testing.T, b *blob.Bucket) {
 	if err := s.Commit(t.Context(), Table, "2024-03-02", manifest("run-1", 1)); err == nil {
 		t.Errorf("Commit with an open writer = nil, want an error")
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Errorf("Close of an empty writer = %v", err)
+	}
 }
 
 func testZeroRecords(t *testing.T, b *blob.Bucket) {
@@ -310,7 +316,7 @@ func testZeroRecords(t *testing.T, b *blob.Bucket) {
 	if got := parquetKeys(t, b, Table); len(got) != 0 {
 		t.Errorf("parts after an empty re-run = %v, want none", got)
 	}
-	m := readManifest(t, b, Table, "2024-03-01", 0)
+	m := readManifest(t, b, Table, 0)
 	if m.RunID != "run-2" || m.Rows != 0 || len(m.Files) != 0 {
 		t.Errorf("manifest = %+v, want run-2 with no files", m)
 	}
@@ -371,7 +377,8 @@ func testCloseError(t *testing.T, b *blob.Bucket) {
 
 func testOddKeys(t *testing.T, b *blob.Bucket) {
 	const prefix = "odd prefix ü/a+b=c&d %41/"
-	// PrefixedBucket takes b over; the harness's Close of b is then a no-op.
+	// PrefixedBucket takes b over; the harness's Close of b then fails as
+	// closed already, which it ignores.
 	pb := blob.PrefixedBucket(b, prefix)
 	t.Cleanup(func() { pb.Close() })
 	s := newSink(t, pb, nil)
@@ -484,7 +491,7 @@ func testShards(t *testing.T, b *blob.Bucket) {
 	}
 	checkRows(t, b, Table, all)
 	for shard := 0; shard < 3; shard++ {
-		if m := readManifest(t, b, Table, dt, shard); m.Shard != shard || m.Shards != 3 || m.Rows != 60 {
+		if m := readManifest(t, b, Table, shard); m.Shard != shard || m.Shards != 3 || m.Rows != 60 {
 			t.Errorf("manifest of shard %d = %+v", shard, m)
 		}
 	}
@@ -548,7 +555,7 @@ func testRolling(t *testing.T, b *blob.Bucket) {
 	s := newSink(t, b, &parquetsink.Options{RowGroupRows: 20, TargetFileSize: 3 << 10})
 	recs := Records(0, 400, "run-1")
 	writePartition(t, s, Table, "2024-03-01", recs, manifest("run-1", 1))
-	m := readManifest(t, b, Table, "2024-03-01", 0)
+	m := readManifest(t, b, Table, 0)
 	if len(m.Files) < 3 {
 		t.Fatalf("manifest names %d files, want several", len(m.Files))
 	}
@@ -595,7 +602,9 @@ func testFailedRun(t *testing.T, b *blob.Bucket) {
 		}
 	}
 	cancel()
-	w.Close()
+	if err := w.Close(); err == nil {
+		t.Error("Close after the context was cancelled = nil, want an error")
+	}
 	// A commit with a cancelled context changes nothing.
 	if err := s2.Commit(ctx, Table, dt, manifest("run-2", 1)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Commit(cancelled) = %v, want context.Canceled", err)
@@ -636,7 +645,7 @@ func testFailedRun(t *testing.T, b *blob.Bucket) {
 		t.Errorf("parts a glob reader sees after failed runs (-before +after):\n%s", diff)
 	}
 	checkRows(t, b, Table, recs)
-	if m := readManifest(t, b, Table, dt, 0); m.RunID != "run-1" {
+	if m := readManifest(t, b, Table, 0); m.RunID != "run-1" {
 		t.Errorf("manifest run id %q after failed runs, want run-1", m.RunID)
 	}
 	// The next successful run cleans what the dead one staged.
@@ -691,7 +700,9 @@ func testInvalidRecord(t *testing.T, b *blob.Bucket) {
 			t.Errorf("Write(%s) = %#v, want an InvalidRecordError with reason %q", c.json, ie, c.reason)
 		}
 		var id string
-		json.Unmarshal([]byte(c.json), &struct{ ID *string }{&id})
+		if err := json.Unmarshal([]byte(c.json), &struct{ ID *string }{&id}); err != nil {
+			t.Fatal(err)
+		}
 		for _, want := range []string{"widgets", c.field, id} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("Write(%s) = %q, want it to name %q", c.json, err, want)
@@ -755,7 +766,7 @@ func testRejectedKeepsWriter(t *testing.T, b *blob.Bucket) {
 		t.Fatalf("Commit = %v", err)
 	}
 	checkRows(t, b, Table, good)
-	got := readManifest(t, b, Table, dt, 0)
+	got := readManifest(t, b, Table, 0)
 	if got.Rows != 2 || got.Rejected != 1 || got.RejectedReasons["invalid timestamp in at"] != 1 {
 		t.Errorf("manifest rows %d, rejected %d %v; want 2, 1 map[invalid timestamp in at:1]", got.Rows, got.Rejected, got.RejectedReasons)
 	}
@@ -853,7 +864,7 @@ func testLargeFile(t *testing.T, b *blob.Bucket) {
 		recs = append(recs, sinks.Record{JSON: fmt.Appendf(nil, `{"id":"big-%05d","meta":"%s"}`, i, blob[:]), RunID: "run-1"})
 	}
 	writePartition(t, s, Table, "2024-03-01", recs, manifest("run-1", 1))
-	m := readManifest(t, b, Table, "2024-03-01", 0)
+	m := readManifest(t, b, Table, 0)
 	if len(m.Files) != 1 || m.Files[0].Bytes <= 16<<20 {
 		t.Fatalf("manifest files = %+v, want one file over 16 MiB", m.Files)
 	}
@@ -943,7 +954,9 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	if err := s2.Adopt(ctx, Table, dt, staged); err == nil {
 		t.Error("Adopt with a writer open succeeded")
 	}
-	w.Close()
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close of an empty writer = %v", err)
+	}
 	if err := s2.Adopt(ctx, Table, dt, staged); err != nil {
 		t.Fatalf("Adopt = %v", err)
 	}
@@ -980,7 +993,7 @@ func testAdopt(t *testing.T, b *blob.Bucket) {
 	}
 	// readRows checks every part's bytes against its manifest entry.
 	checkRows(t, b, Table, Records(0, 200, "run-1"))
-	m := readManifest(t, b, Table, dt, 0)
+	m := readManifest(t, b, Table, 0)
 	if m.Rows != 200 || len(m.Files) != len(names) {
 		t.Errorf("manifest: %d rows in %d files, want 200 in %d", m.Rows, len(m.Files), len(names))
 	}

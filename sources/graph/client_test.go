@@ -479,8 +479,14 @@ func TestGet_LogsRetriesWithoutIdentifiers(t *testing.T) {
 
 func TestGet_TransportErrorHidesURL(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _ := http.NewResponseController(w).Hijack()
-		conn.Close()
+		conn, _, err := http.NewResponseController(w).Hijack()
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		if err := conn.Close(); err != nil {
+			t.Error(err)
+		}
 	}))
 	defer srv.Close()
 	fs := &fakeSleep{}
@@ -512,8 +518,11 @@ func TestGet_SendsOneClientRequestIDPerRequest(t *testing.T) {
 	defer srv.Close()
 	fs := &fakeSleep{}
 	c, _ := New(&Options{GraphRoot: srv.URL, Limits: &Limits{}, Sleep: fs.sleep, Now: fs.Now})
-	c.Get(t.Context(), "/v1.0/users")
-	c.Get(t.Context(), "/v1.0/users")
+	for range 2 {
+		if _, err := c.Get(t.Context(), "/v1.0/users"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if len(ids) != 3 || ids[0] != ids[1] || ids[1] == ids[2] || len(ids[0]) != 36 || ids[0][14] != '4' {
 		t.Errorf("client-request-ids = %q, want one UUIDv4 per request, kept across its retries", ids)
 	}

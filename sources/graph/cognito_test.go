@@ -21,7 +21,9 @@ func TestCognitoAssertion(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target, auth = r.Header.Get("X-Amz-Target"), r.Header.Get("Authorization")
 		b, _ := io.ReadAll(r.Body)
-		json.Unmarshal(b, &in)
+		if err := json.Unmarshal(b, &in); err != nil {
+			t.Errorf("request body: %v", err)
+		}
 		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 		w.Write([]byte(`{"IdentityId":"us-east-1:abcd","Token":"cognito.jwt.token"}`))
 	}))

@@ -47,7 +47,10 @@ func newFakeIdentity(t *testing.T) *fakeIdentity {
 			fmt.Fprintf(w, `{"issuer":"%s/%s/v2.0","token_endpoint":"%s/%s/oauth2/v2.0/token","authorization_endpoint":"%s/%s/oauth2/v2.0/authorize"}`,
 				base, tenant, base, tenant, base, tenant)
 		case strings.HasSuffix(r.URL.Path, "/oauth2/v2.0/token"):
-			r.ParseForm()
+			if err := r.ParseForm(); err != nil {
+				http.Error(w, err.Error(), http.StatusBadRequest)
+				return
+			}
 			form := map[string]string{}
 			for k := range r.PostForm {
 				form[k] = r.PostForm.Get(k)
@@ -305,12 +308,16 @@ func TestGCPMetadataAssertion(t *testing.T) {
 
 func TestFileAssertion_ReadsEachTime(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "token")
-	os.WriteFile(p, []byte("first\n"), 0o600)
+	if err := os.WriteFile(p, []byte("first\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	get := FileAssertion(p)
 	if tok, err := get(t.Context()); err != nil || tok != "first" {
 		t.Fatalf("assertion = %q, %v", tok, err)
 	}
-	os.WriteFile(p, []byte("rotated"), 0o600)
+	if err := os.WriteFile(p, []byte("rotated"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	if tok, _ := get(t.Context()); tok != "rotated" {
 		t.Errorf("after rotation = %q", tok)
 	}

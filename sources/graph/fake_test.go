@@ -127,17 +127,19 @@ func (f *fakeGraph) fault(w http.ResponseWriter, kind string) bool {
 		writeGraphError(w, http.StatusInternalServerError, "UnknownError")
 	case "504":
 		writeGraphError(w, http.StatusGatewayTimeout, "UnknownError")
+	// The errors of a hijacked connection are ignored: whatever fails, the
+	// client sees a broken answer, which is the fault.
 	case "reset":
 		conn, _, err := http.NewResponseController(w).Hijack()
 		if err == nil {
-			conn.Close()
+			_ = conn.Close()
 		}
 	case "truncated":
 		conn, buf, err := http.NewResponseController(w).Hijack()
 		if err == nil {
 			buf.WriteString("HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n{\"value\":[{\"id\":")
-			buf.Flush()
-			conn.Close()
+			_ = buf.Flush()
+			_ = conn.Close()
 		}
 	case "cut-json":
 		// Whole by HTTP's count, cut short as JSON.

@@ -108,7 +108,6 @@ func testClientOptions() *Options {
 type simHarness struct {
 	t   *testing.T
 	ref *graphsim.Server // the tenant as served without faults
-	ids []string
 }
 
 func newSimHarness(_ context.Context, t *testing.T) (sourcetest.Harness, error) {

@@ -176,13 +176,13 @@ func TestRun_WaiversWithReasons(t *testing.T) {
 
 // recorder is a T that records failures instead of failing the test.
 type recorder struct {
-	ctx             context.Context
+	t               *testing.T // the test whose context the checks get
 	failed, skipped bool
 	msgs            []string
 }
 
 func (r *recorder) Helper()                  {}
-func (r *recorder) Context() context.Context { return r.ctx }
+func (r *recorder) Context() context.Context { return r.t.Context() }
 func (r *recorder) Error(a ...any)           { r.failed = true; r.msgs = append(r.msgs, fmt.Sprint(a...)) }
 func (r *recorder) Errorf(f string, a ...any) {
 	r.failed = true
@@ -214,7 +214,7 @@ func TestChecks_CatchDefects(t *testing.T) {
 		{noEmpty, "EmptyPartition"},
 	} {
 		h, _ := newMemHarness(tc.d)(t.Context(), t)
-		r := &recorder{ctx: t.Context()}
+		r := &recorder{t: t}
 		var wg sync.WaitGroup
 		wg.Go(func() { byName[tc.check](r, h, Opt{MaxPages: 100}) })
 		wg.Wait()
@@ -223,7 +223,7 @@ func TestChecks_CatchDefects(t *testing.T) {
 		}
 		// The same check passes a sound source.
 		h, _ = newMemHarness(sound)(t.Context(), t)
-		r = &recorder{ctx: t.Context()}
+		r = &recorder{t: t}
 		wg.Go(func() { byName[tc.check](r, h, Opt{MaxPages: 100}) })
 		wg.Wait()
 		if r.failed {
