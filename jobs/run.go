@@ -471,7 +471,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	if started {
 		r.printSummary(sum)
 	}
-	log.Info("export finished", "status", sum.Status, "records", sum.Records)
+	log.Info("export finished", "status", sum.Status, "records", sum.Records, "rejected", sum.Rejected)
 	return sum, runErr
 }
 
@@ -544,6 +544,9 @@ func (r *runner) printSummary(s *pipeline.Summary) {
 		}
 		if c.FromCheckpoint > 0 {
 			note = fmt.Sprintf(" (%d owners from an earlier attempt's checkpoint)", c.FromCheckpoint)
+		}
+		if c.Rejected > 0 {
+			note += fmt.Sprintf(" (%d records rejected: see rejected_reasons in the summary)", c.Rejected)
 		}
 		fmt.Fprintf(r.o.Out, "  %-22s %9d records  owners %d: %d ok, %d skipped, %d failed%s\n", c.Name, c.Records, c.Owners, c.OK, c.Skipped, c.Failed, note)
 	}

@@ -37,6 +37,9 @@ type Checkpoint struct {
 	Files      map[string][]sinks.StagedFile `json:"files"`  // dt → staged files
 	Counts     map[string]int                `json:"counts"` // dt → records
 	Seen       []string                      `json:"seen,omitempty"`
+	// Rejected is dt → the rejected records of the owners done; "" holds
+	// those whose time could not be read.
+	Rejected map[string]Reasons `json:"rejected,omitempty"`
 }
 
 // OwnerProgress is one finished owner in a Checkpoint.
@@ -46,6 +49,8 @@ type OwnerProgress struct {
 	Code    string `json:"c,omitempty"`
 	Records int64  `json:"r"`
 	Pages   int64  `json:"p"`
+	// Rejected is the owner's LedgerEntry.RejectedReasons.
+	Rejected Reasons `json:"x,omitempty"`
 }
 
 // CheckpointStore keeps checkpoints (jobs stores them next to the run's

@@ -24,6 +24,9 @@ type writerSet struct {
 	mu     sync.Mutex
 	w      map[string]*lockedWriter
 	counts map[string]int // dt → records, over the whole collection
+	// rejected is dt → records rejected, over the whole collection; ""
+	// holds those whose time could not be read.
+	rejected map[string]Reasons
 }
 
 type lockedWriter struct {
@@ -49,8 +52,24 @@ func (ws *writerSet) write(ctx context.Context, dt string, rec sinks.Record) err
 	ws.counts[dt]++
 	ws.mu.Unlock()
 	lw.mu.Lock()
-	defer lw.mu.Unlock()
-	return lw.w.Write(rec)
+	err := lw.w.Write(rec)
+	lw.mu.Unlock()
+	if errors.Is(err, sinks.ErrInvalidRecord) {
+		ws.mu.Lock()
+		ws.counts[dt]-- // not written; the caller counts it as rejected
+		ws.mu.Unlock()
+	}
+	return err
+}
+
+// reject counts a rejected record of day dt ("": no day).
+func (ws *writerSet) reject(dt, reason string) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	if ws.rejected[dt] == nil {
+		ws.rejected[dt] = Reasons{}
+	}
+	ws.rejected[dt][reason]++
 }
 
 // closeAll closes every writer (the first error wins) and forgets them:
@@ -107,7 +126,15 @@ type collectionRun struct {
 	// (the source classified them as a refusal of access).
 	denied  sync.Map      // code → struct{}
 	drained time.Duration // the last segment's drain
+	// warned counts the rejected records logged: after maxRejectWarnings
+	// they are only counted.
+	warned atomic.Int64
 }
+
+// maxRejectWarnings bounds the warnings about rejected records per
+// collection (a field that is malformed in every record must not flood
+// the log); the summary counts them all.
+const maxRejectWarnings = 100
 
 func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger) (CollectionSummary, *ledgerPart, error) {
 	cs := CollectionSummary{Name: c.Name, Partitions: map[string]int{}}
@@ -157,7 +184,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	// and an error before commit cancels them so nothing becomes visible.
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
-	cr.ws = &writerSet{sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}}
+	cr.ws = &writerSet{sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}, rejected: map[string]Reasons{}}
 	abort := func(err error) (CollectionSummary, *ledgerPart, error) {
 		wcancel()
 		// The writers were cancelled, so Close fails; err says why.
@@ -195,6 +222,10 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	for _, o := range cr.gone {
 		cs.Records += o.Records
 	}
+	for _, r := range cr.ws.rejected {
+		cs.RejectedReasons = cs.RejectedReasons.add(r)
+	}
+	cs.Rejected = cs.RejectedReasons.Total()
 	if cs.Failed > 0 && cs.OK == 0 {
 		// Not one owner could be read: the job is broken (a bad query, an
 		// outage), not a few owners; fail rather than commit nothing.
@@ -218,9 +249,13 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		cs.Partitions[dt] = n
 	}
 	if job.Committer != nil {
-		m := job.Manifest
-		m.RunID, m.Window, m.Shards = job.RunID, job.Window, job.Shards
+		base := job.Manifest
+		base.RunID, base.Window, base.Shards = job.RunID, job.Window, job.Shards
 		for _, dt := range days {
+			m := base
+			if r := cr.ws.rejected[dt]; len(r) > 0 {
+				m.Rejected, m.RejectedReasons = r.Total(), r
+			}
 			if err := job.Committer.Commit(ctx, c.Table, dt, m); err != nil {
 				return cs, cr.ledger, err // the sink names the collection and dt
 			}
@@ -232,7 +267,10 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 			log.Warn("could not delete the collection's checkpoint (a later attempt of this run ignores it)", "error", err)
 		}
 	}
-	log.Info("collection committed", "records", cs.Records, "ok", cs.OK, "skipped", cs.Skipped, "failed", cs.Failed)
+	log.Info("collection committed", "records", cs.Records, "ok", cs.OK, "skipped", cs.Skipped, "failed", cs.Failed, "rejected", cs.Rejected)
+	if cs.Rejected > 0 && cs.Records == 0 {
+		log.Warn("every record was rejected: check the table's schema and the collection's time field", "rejected", cs.Rejected)
+	}
 	return cs, cr.ledger, nil
 }
 
@@ -288,6 +326,17 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 	e := &cr.ledger.out[i]
 	ownerCol := job.OwnerID(owner)
 	defer job.Progress.OwnersDone.Add(1)
+	reject := func(dt string, bad *sinks.InvalidRecordError) {
+		reason := bad.Reason()
+		cr.ws.reject(dt, reason)
+		cr.ledger.reject(i, reason)
+		switch n := cr.warned.Add(1); {
+		case n <= maxRejectWarnings:
+			log.Warn("record rejected: not written, the owner goes on", "owner", ownerCol, "page", e.pages, "field", bad.Field, "reason", reason)
+		case n == maxRejectWarnings+1:
+			log.Warn("more records rejected: counted in the summary, no longer logged")
+		}
+	}
 	for pg, err := range sources.Pages(ctx, c.Source, owner, "") {
 		if err != nil {
 			if errors.Is(err, sources.ErrDenied) {
@@ -312,7 +361,7 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 		}
 		e.pages++
 		job.Progress.Pages.Add(1)
-		n, err := writePage(wctx, job, c, cr.ws, pg, ownerCol, owner, cr.allSet, cr.timePath, cr.senderPath, cr.keyPaths, cr.seen, cr.exportedAt)
+		n, err := writePage(wctx, job, c, cr.ws, pg, ownerCol, owner, cr.allSet, cr.timePath, cr.senderPath, cr.keyPaths, cr.seen, cr.exportedAt, reject)
 		e.records += n
 		job.Progress.Records.Add(n)
 		if err != nil {
@@ -345,13 +394,19 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 	for dt, n := range cr.ws.counts {
 		cp.Counts[dt] = n
 	}
+	for dt, r := range cr.ws.rejected {
+		if cp.Rejected == nil {
+			cp.Rejected = map[string]Reasons{}
+		}
+		cp.Rejected[dt] = Reasons(nil).add(r)
+	}
 	for i := range cr.ledger.out {
 		o := &cr.ledger.out[i]
 		if o.status == stCancelled {
 			continue
 		}
 		cp.Owners = append(cp.Owners, OwnerProgress{Key: OwnerKey(cr.ledger.owners.At(i)), Status: o.status.String(),
-			Code: o.code.String(), Records: o.records, Pages: int64(o.pages)})
+			Code: o.code.String(), Records: o.records, Pages: int64(o.pages), Rejected: cr.ledger.rejectedOf(i)})
 	}
 	cp.Owners = append(cp.Owners, cr.gone...)
 	cr.seen.mu.Lock()
@@ -411,6 +466,9 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 	for dt, n := range cp.Counts {
 		cr.ws.counts[dt] += n
 	}
+	for dt, r := range cp.Rejected {
+		cr.ws.rejected[dt] = cr.ws.rejected[dt].add(r)
+	}
 	for _, s := range cp.Seen {
 		if k, ok := parseDedupeKey(s); ok {
 			cr.seen.m[k] = struct{}{}
@@ -434,6 +492,7 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 			continue
 		}
 		cr.ledger.out[i] = outcome{records: op.Records, pages: uint32(op.Pages), code: internCode(op.Code), status: st}
+		cr.ledger.setRejected(i, op.Rejected)
 		done++
 	}
 	job.Progress.OwnersDone.Add(int64(done))

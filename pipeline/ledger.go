@@ -56,6 +56,38 @@ type LedgerEntry struct {
 	Code       string `json:"code,omitempty"`
 	Records    int64  `json:"records"`
 	Pages      int64  `json:"pages"`
+	// Rejected counts the owner's records that were not written because
+	// they do not fit the table, and RejectedReasons by reason (see the
+	// package doc); both absent when none. They do not change Status.
+	Rejected        int64   `json:"rejected,omitempty"`
+	RejectedReasons Reasons `json:"rejected_reasons,omitempty"`
+}
+
+// Reasons counts rejected records by reason ("invalid timestamp in
+// createdDateTime").
+type Reasons map[string]int64
+
+// Total is the number of records counted.
+func (r Reasons) Total() int64 {
+	var n int64
+	for _, v := range r {
+		n += v
+	}
+	return n
+}
+
+// add adds o's counts to r, which it returns (made if nil).
+func (r Reasons) add(o Reasons) Reasons {
+	if len(o) == 0 {
+		return r
+	}
+	if r == nil {
+		r = Reasons{}
+	}
+	for k, v := range o {
+		r[k] += v
+	}
+	return r
 }
 
 // outcome is what the pipeline keeps per owner while it runs: a few words,
@@ -108,6 +140,45 @@ type ledgerPart struct {
 	owners     *sources.IDs // raw ids, never written: ownerID maps them
 	out        []outcome
 	ownerID    func(string) string
+
+	// rejected holds the rejected records of the few owners that have
+	// any, by owner index.
+	rejMu    sync.Mutex
+	rejected map[int]Reasons
+}
+
+// reject counts one rejected record of owner i.
+func (p *ledgerPart) reject(i int, reason string) {
+	p.rejMu.Lock()
+	defer p.rejMu.Unlock()
+	if p.rejected == nil {
+		p.rejected = map[int]Reasons{}
+	}
+	if p.rejected[i] == nil {
+		p.rejected[i] = Reasons{}
+	}
+	p.rejected[i][reason]++
+}
+
+// rejectedOf returns a copy of owner i's rejected records (nil if none).
+func (p *ledgerPart) rejectedOf(i int) Reasons {
+	p.rejMu.Lock()
+	defer p.rejMu.Unlock()
+	return Reasons(nil).add(p.rejected[i])
+}
+
+// setRejected replaces owner i's rejected records (a checkpoint's).
+func (p *ledgerPart) setRejected(i int, r Reasons) {
+	p.rejMu.Lock()
+	defer p.rejMu.Unlock()
+	if len(r) == 0 {
+		delete(p.rejected, i)
+		return
+	}
+	if p.rejected == nil {
+		p.rejected = map[int]Reasons{}
+	}
+	p.rejected[i] = Reasons(nil).add(r)
 }
 
 // Ledger is a run's per-owner outcomes, in collection and owner order. It
@@ -153,8 +224,9 @@ func (l *Ledger) All() iter.Seq2[int, LedgerEntry] {
 
 func (p *ledgerPart) entry(j int) LedgerEntry {
 	o := &p.out[j]
+	rej := p.rejectedOf(j)
 	return LedgerEntry{Collection: p.collection, Owner: p.ownerID(p.owners.At(j)), Status: o.status.String(),
-		Code: o.code.String(), Records: o.records, Pages: int64(o.pages)}
+		Code: o.code.String(), Records: o.records, Pages: int64(o.pages), Rejected: rej.Total(), RejectedReasons: rej}
 }
 
 // MarshalJSON encodes the entries as a JSON array (Summary.WriteJSON
@@ -187,6 +259,11 @@ type CollectionSummary struct {
 	// FromCheckpoint counts owners an earlier attempt finished (restored
 	// from its checkpoint, not read again).
 	FromCheckpoint int `json:"from_checkpoint,omitempty"`
+	// Rejected counts the records that were not written because they do
+	// not fit the table, and RejectedReasons by reason (see the package
+	// doc); both absent when none.
+	Rejected        int64   `json:"rejected,omitempty"`
+	RejectedReasons Reasons `json:"rejected_reasons,omitempty"`
 }
 
 // SummaryHead is a run summary without its ledger.
@@ -202,6 +279,7 @@ type SummaryHead struct {
 	Status      string              `json:"status"` // ok, partial, failed
 	Error       string              `json:"error,omitempty"`
 	Records     int64               `json:"records"`
+	Rejected    int64               `json:"rejected,omitempty"` // records not written: see CollectionSummary
 	Collections []CollectionSummary `json:"collections"`
 }
 

@@ -9,6 +9,19 @@
 // The pipeline never retries: retrying happens once, in the source's page
 // fetch. It imports only the interface packages sources, sinks and rules.
 //
+// # Rejected records
+//
+// A record whose time field is not a date-time, or that the sink refuses
+// with sinks.ErrInvalidRecord (it does not fit the table), is rejected: it
+// is not written, a warning names the collection, the owner (as the ledger
+// holds it) and the field, and the record is counted by reason
+// (sinks.InvalidRecordError.Reason) in the owner's ledger entry, the
+// collection's summary and the manifest of the record's day (a record
+// whose time cannot be read has no day: it is in the summary and the
+// ledger only). The owner finishes normally: no retry can fix a malformed
+// record, so it changes neither the owner's status nor the run's. No
+// value of the record is ever logged or written.
+//
 // # Errors
 //
 // Run returns an error wrapping sources.ErrConfig when the configuration is
@@ -168,6 +181,7 @@ func Run(ctx context.Context, job *Job) (*Summary, error) {
 			s.Ledger.add(ledger)
 		}
 		s.Records += cs.Records
+		s.Rejected += cs.Rejected
 		if err != nil {
 			s.Finished = job.Now().UTC()
 			s.Status = "failed"
@@ -220,9 +234,11 @@ func errorCode(err error) string {
 }
 
 // writePage sanitizes one page and writes the records that belong to this
-// owner and the window; it returns how many it wrote.
+// owner and the window; it returns how many it wrote. A record that cannot
+// be placed or written (see the package doc) goes to reject, with its day
+// ("" when its time cannot be read), and the page goes on.
 func writePage(ctx context.Context, job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol, owner string, allOwners map[string]struct{},
-	timePath, senderPath []string, keyPaths [][]string, seen *seenSet, exportedAt time.Time) (int64, error) {
+	timePath, senderPath []string, keyPaths [][]string, seen *seenSet, exportedAt time.Time, reject func(dt string, e *sinks.InvalidRecordError)) (int64, error) {
 	page, err := c.Sanitizer.SanitizePage(pg.URL, pg.Body)
 	if err != nil {
 		return 0, fmt.Errorf("sanitize: %w", err)
@@ -234,23 +250,30 @@ func writePage(ctx context.Context, job *Job, c Collection, ws *writerSet, pg so
 			continue
 		}
 		dt := job.SnapshotDay
+		var bad *sinks.InvalidRecordError // set: rejected once it is known to be this owner's
 		if timePath != nil {
 			tv, err := jsonscan.Path(raw, timePath)
 			if err != nil {
 				return n, fmt.Errorf("record %d: %w", i, err)
 			}
+			if tv == nil {
+				// Not a malformed value: the collection's time field is
+				// not where it was declared.
+				return n, fmt.Errorf("record %d: %s is missing", i, c.TimeField)
+			}
 			ts, ok := jsonscan.String(tv)
-			if !ok {
-				return n, fmt.Errorf("record %d: %s is missing or not a string", i, c.TimeField)
+			var t time.Time
+			if ok {
+				t, err = parseGraphTime(ts)
 			}
-			t, err := parseGraphTime(ts)
-			if err != nil {
-				return n, fmt.Errorf("record %d: %s: %w", i, c.TimeField, err)
-			}
-			if !job.Window.Contains(t) {
+			switch {
+			case !ok || err != nil:
+				bad, dt = &sinks.InvalidRecordError{Field: c.TimeField, Problem: "invalid timestamp", Err: err}, ""
+			case !job.Window.Contains(t):
 				continue // outside [from, to): gt/lt filters and overlapping events
+			default:
+				dt = t.UTC().Format("2006-01-02")
 			}
-			dt = t.UTC().Format("2006-01-02")
 		}
 		dedupe := keyPaths != nil
 		if senderPath != nil {
@@ -274,9 +297,20 @@ func writePage(ctx context.Context, job *Job, c Collection, ws *writerSet, pg so
 				continue
 			}
 		}
+		if bad != nil {
+			reject(dt, bad)
+			continue
+		}
 		rec := sinks.Record{JSON: r.Sanitized, Owner: ownerCol, RunID: job.RunID, ExportedAt: exportedAt}
 		if err := ws.write(ctx, dt, rec); err != nil {
-			return n, err
+			if !errors.Is(err, sinks.ErrInvalidRecord) {
+				return n, err
+			}
+			if !errors.As(err, &bad) {
+				bad = &sinks.InvalidRecordError{Problem: "invalid record"}
+			}
+			reject(dt, bad)
+			continue
 		}
 		n++
 	}
@@ -292,5 +326,5 @@ func parseGraphTime(s string) (time.Time, error) {
 	if t, err := time.Parse("2006-01-02T15:04:05.9999999", s); err == nil {
 		return t, nil
 	}
-	return time.Time{}, fmt.Errorf("not a date-time: %q", s)
+	return time.Time{}, errors.New("not a date-time") // never the value: logs and errors carry no content
 }

@@ -35,6 +35,11 @@
 // Errors that mean "the destination or the configuration is wrong, retrying
 // cannot help" (unknown URL scheme, missing bucket, invalid schema) wrap
 // ErrConfig; jobs.Run gives them exit code 2.
+//
+// A Write error that wraps ErrInvalidRecord concerns that one record (it
+// does not fit the table): the record was not written, the writer is still
+// usable, and no retry can fix it. Sinks report which field is wrong and how
+// with an *InvalidRecordError, never with the value.
 package sinks
 
 import (
@@ -47,6 +52,59 @@ import (
 // ErrConfig marks a destination or configuration error (exit code 2).
 var ErrConfig = errors.New("sink configuration error")
 
+// ErrInvalidRecord classifies a Write error about one record that does not
+// fit its table (a value of the wrong JSON type, a malformed date-time,
+// malformed JSON): the record was not written and the writer is still
+// usable (see RecordWriter.Write).
+var ErrInvalidRecord = errors.New("invalid record")
+
+// InvalidRecordError says why a record was rejected without quoting any of
+// its content; it matches ErrInvalidRecord. Sinks wrap it with what they
+// were doing (the table, the record's id).
+type InvalidRecordError struct {
+	// Field is the dotted path of the offending value ("[]" marks a list
+	// element: "toRecipients[].emailAddress"); "" when the record as a
+	// whole is malformed.
+	Field string
+	// Problem is a short, fixed classification: "invalid timestamp",
+	// "wrong type", "malformed JSON", …
+	Problem string
+	// Err, if set, is the detail; like the rest it never holds a value.
+	Err error
+}
+
+// Reason is the classification the run summary, the ledger and the
+// manifests count rejected records by: "invalid timestamp in
+// createdDateTime", or the Problem alone when Field is "".
+func (e *InvalidRecordError) Reason() string {
+	if e.Field == "" {
+		return e.Problem
+	}
+	return e.Problem + " in " + e.Field
+}
+
+func (e *InvalidRecordError) Error() string {
+	if e.Err != nil {
+		return ErrInvalidRecord.Error() + ": " + e.Err.Error()
+	}
+	return ErrInvalidRecord.Error() + ": " + e.Reason()
+}
+
+// Is makes errors.Is(err, ErrInvalidRecord) hold.
+func (e *InvalidRecordError) Is(target error) bool { return target == ErrInvalidRecord }
+
+func (e *InvalidRecordError) Unwrap() error { return e.Err }
+
+// RejectReason is the reason a rejected record is counted by: the
+// InvalidRecordError's Reason, else ErrInvalidRecord's text.
+func RejectReason(err error) string {
+	var ie *InvalidRecordError
+	if errors.As(err, &ie) {
+		return ie.Reason()
+	}
+	return ErrInvalidRecord.Error()
+}
+
 // Sink opens writers.
 type Sink interface {
 	// NewWriter opens a writer for one partition (dt=YYYY-MM-DD) of table
@@ -56,7 +114,11 @@ type Sink interface {
 
 // RecordWriter streams records of one table partition.
 type RecordWriter interface {
-	// Write adds one sanitized record.
+	// Write adds one sanitized record. An error wrapping
+	// ErrInvalidRecord means the record does not fit the table: it was
+	// not written, and the writer stays usable (the caller counts the
+	// record as rejected and goes on). Any other error is final: the
+	// writer can only be closed, and Close fails.
 	Write(rec Record) error
 	// Close completes the files written (a sink that implements
 	// Committer makes them visible at Commit); after a cancelled context
@@ -115,7 +177,8 @@ type Table struct {
 }
 
 // Manifest is what a shard's commit of one partition records in
-// _manifest-{shard}.json. The caller fills the run's fields; the sink fills
+// _manifest-{shard}.json. The caller fills the run's fields and the records
+// it rejected for the partition (Rejected, RejectedReasons); the sink fills
 // Connector, Collection, Partition, Shard, SchemaVersion, Files, Rows and
 // CommittedAt.
 type Manifest struct {
@@ -134,6 +197,11 @@ type Manifest struct {
 	CommittedAt     time.Time      `json:"committed_at"`
 	Rows            int64          `json:"rows"`
 	Files           []ManifestFile `json:"files"`
+	// Rejected counts the records of the partition that were not
+	// written because they do not fit the table, and RejectedReasons
+	// by reason (InvalidRecordError.Reason); both absent when none.
+	Rejected        int64            `json:"rejected,omitempty"`
+	RejectedReasons map[string]int64 `json:"rejected_reasons,omitempty"`
 }
 
 // Window is the half-open time range [From, To) a run exports. It is the

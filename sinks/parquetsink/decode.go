@@ -2,7 +2,6 @@ package parquetsink
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -17,8 +16,9 @@ import (
 
 // ErrInvalidRecord marks a record that does not fit its table's schema (a
 // value of the wrong JSON type, a malformed date-time, malformed JSON). The
-// writer stays usable: the record is not written.
-var ErrInvalidRecord = errors.New("invalid record")
+// writer stays usable: the record is not written. It is
+// sinks.ErrInvalidRecord; the error is an *sinks.InvalidRecordError.
+var ErrInvalidRecord = sinks.ErrInvalidRecord
 
 // decoder turns one record's JSON into the column values of one Parquet
 // row, streaming: it never builds a map or an interface value. Strings
@@ -48,10 +48,12 @@ func newDecoder(c *compiled) *decoder {
 	return d
 }
 
-// fieldError is a value that does not fit its column.
+// fieldError is a value that does not fit its column. Neither field
+// quotes the value: errors and logs never carry record content.
 type fieldError struct {
-	path string
-	msg  string
+	path    string
+	problem string // the classification: "invalid timestamp", …
+	msg     string
 }
 
 func (e *fieldError) Error() string { return "field " + e.path + ": " + e.msg }
@@ -64,6 +66,16 @@ type syntaxError struct {
 
 func (e *syntaxError) Error() string {
 	return fmt.Sprintf("malformed JSON at byte %d: %s", e.pos, e.msg)
+}
+
+// invalidRecord classifies a decode error for the caller (sinks.RejectReason).
+func invalidRecord(err error) *sinks.InvalidRecordError {
+	switch e := err.(type) {
+	case *fieldError:
+		return &sinks.InvalidRecordError{Field: e.path, Problem: e.problem, Err: err}
+	default:
+		return &sinks.InvalidRecordError{Problem: "malformed JSON", Err: err}
+	}
 }
 
 // decode fills d.cols with the record's values. On error the columns hold
@@ -142,7 +154,7 @@ func (d *decoder) typeErr(n *node, want string) error {
 			got = "number"
 		}
 	}
-	return &fieldError{path: n.path, msg: "want " + want + ", got " + got}
+	return &fieldError{path: n.path, problem: "wrong type", msg: "want " + want + ", got " + got}
 }
 
 // object decodes the members of a struct (or the record) at d.pos == '{'.
@@ -188,7 +200,7 @@ func (d *decoder) object(n *node, rep int) error {
 			} else {
 				i := child.idx
 				if d.seen[base+i] {
-					return &fieldError{path: child.path, msg: "duplicate key"}
+					return &fieldError{path: child.path, problem: "duplicate key", msg: "duplicate key"}
 				}
 				d.seen[base+i] = true
 				if err := d.value(child, rep); err != nil {
@@ -304,7 +316,7 @@ func (d *decoder) value(n *node, rep int) error {
 		v, err := strconv.ParseInt(unsafe.String(&d.data[start], d.pos-start), 10, 64)
 		if err != nil {
 			d.pos = start
-			return &fieldError{path: n.path, msg: "want a 64-bit integer, got " + strconv.Quote(string(d.numberText(start)))}
+			return &fieldError{path: n.path, problem: "invalid integer", msg: "want a 64-bit integer"}
 		}
 		d.put(n.leaf, parquet.Int64Value(v), rep, n.def)
 	case sinks.Float64:
@@ -315,7 +327,7 @@ func (d *decoder) value(n *node, rep int) error {
 		d.number()
 		v, err := strconv.ParseFloat(unsafe.String(&d.data[start], d.pos-start), 64)
 		if err != nil || math.IsInf(v, 0) {
-			return &fieldError{path: n.path, msg: "want a number, got " + strconv.Quote(string(d.data[start:d.pos]))}
+			return &fieldError{path: n.path, problem: "invalid number", msg: "want a finite 64-bit number"}
 		}
 		d.put(n.leaf, parquet.DoubleValue(v), rep, n.def)
 	case sinks.Bool:
@@ -343,7 +355,7 @@ func (d *decoder) value(n *node, rep int) error {
 		}
 		us, ok := parseTimestamp(s)
 		if !ok {
-			return &fieldError{path: n.path, msg: "want an ISO 8601 date-time, got " + strconv.Quote(string(s))}
+			return &fieldError{path: n.path, problem: "invalid timestamp", msg: "want an ISO 8601 date-time"}
 		}
 		d.put(n.leaf, parquet.Int64Value(us), rep, n.def)
 	case sinks.JSON:
@@ -368,7 +380,7 @@ func (d *decoder) value(n *node, rep int) error {
 		}
 		return d.dateTimeTimeZone(n, rep)
 	default:
-		return &fieldError{path: n.path, msg: "unsupported type " + string(n.typ)}
+		return &fieldError{path: n.path, problem: "unsupported type", msg: "unsupported type " + string(n.typ)}
 	}
 	return nil
 }
@@ -443,16 +455,16 @@ func (d *decoder) dateTimeTimeZone(n *node, rep int) error {
 						return err
 					}
 				} else {
-					return &fieldError{path: n.path + "." + string(key), msg: "want string"}
+					return &fieldError{path: n.path + "." + string(key), problem: "wrong type", msg: "want string"}
 				}
 				if string(key) == "dateTime" {
 					if haveDT {
-						return &fieldError{path: n.path + ".dateTime", msg: "duplicate key"}
+						return &fieldError{path: n.path + ".dateTime", problem: "duplicate key", msg: "duplicate key"}
 					}
 					dt, haveDT = s, present
 				} else {
 					if haveTZ {
-						return &fieldError{path: n.path + ".timeZone", msg: "duplicate key"}
+						return &fieldError{path: n.path + ".timeZone", problem: "duplicate key", msg: "duplicate key"}
 					}
 					tz, haveTZ = s, present
 				}
@@ -491,7 +503,7 @@ func (d *decoder) dateTimeTimeZone(n *node, rep int) error {
 			d.put(n.dtUTC.leaf, parquet.Int64Value(us), rep, n.def+1)
 			return nil
 		} else if _, ok := parseLocal(dt); !ok {
-			return &fieldError{path: n.path + ".dateTime", msg: "want an ISO 8601 date-time, got " + strconv.Quote(string(dt))}
+			return &fieldError{path: n.path + ".dateTime", problem: "invalid timestamp", msg: "want an ISO 8601 date-time"}
 		}
 	}
 	d.nulls(n.dtUTC, rep, n.def)
@@ -515,15 +527,6 @@ func (d *decoder) number() {
 			return
 		}
 	}
-}
-
-func (d *decoder) numberText(start int) []byte {
-	p := d.pos
-	d.pos = start
-	d.number()
-	t := d.data[start:d.pos]
-	d.pos = p
-	return t
 }
 
 // skipString moves past the string at d.pos == '"' and returns the offset

@@ -115,8 +115,8 @@ func (w *writer) newBatch() *batch {
 }
 
 // Write decodes rec into one row. A record that does not fit the schema
-// returns an error wrapping ErrInvalidRecord and is skipped; any other
-// error is final and Close must still be called.
+// returns an error wrapping an *sinks.InvalidRecordError (ErrInvalidRecord)
+// and is skipped; any other error is final and Close must still be called.
 func (w *writer) Write(rec sinks.Record) error {
 	if w.closed {
 		return errors.New("write after close")
@@ -143,7 +143,7 @@ func (w *writer) Write(rec sinks.Record) error {
 	data := d.arena[start:len(d.arena):len(d.arena)]
 	if err := d.decode(data); err != nil {
 		b.arena = d.arena[:start]
-		return fmt.Errorf("%s: record %q (#%d): %w: %w", w.k.collection, recordID(rec.JSON), w.records, ErrInvalidRecord, err)
+		return fmt.Errorf("%s: record %q (#%d): %w", w.k.collection, recordID(rec.JSON), w.records, invalidRecord(err))
 	}
 	w.records++
 	w.meta(c.owner, rec.Owner)

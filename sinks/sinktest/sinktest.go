@@ -69,6 +69,7 @@ func Run(t *testing.T, newHarness HarnessMaker) {
 		{"RollsFiles", testRolling},
 		{"FailedRunKeepsCommitted", testFailedRun},
 		{"InvalidRecord", testInvalidRecord},
+		{"RejectedRecordKeepsWriter", testRejectedKeepsWriter},
 		{"Compat", testCompat},
 		{"LargeFile", testLargeFile},
 	}
@@ -665,19 +666,24 @@ func testInvalidRecord(t *testing.T, b *blob.Bucket) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad := []struct{ json, field string }{
-		{`{"id":"bad-1","n":"12"}`, "n"},
-		{`{"id":"bad-2","n":1.5}`, "n"},
-		{`{"id":"bad-3","ok":"yes"}`, "ok"},
-		{`{"id":"bad-4","at":"yesterday"}`, "at"},
-		{`{"id":"bad-5","from":{"emailAddress":"x"}}`, "from.emailAddress"},
-		{`{"id":"bad-6","tags":"a"}`, "tags"},
-		{`{"id":"bad-7","toRecipients":[{"seen":17}]}`, "toRecipients[].seen"},
-		{`{"id":"bad-8","score":true}`, "score"},
-		{`{"id":"bad-9","start":{"dateTime":"soon","timeZone":"UTC"}}`, "start.dateTime"},
-		{`{"n":"x","id":"bad-10"}`, "n"},
-		{`{"id":"bad-11","tags":[{}]}`, "tags[]"},
-		{`{"id":"bad-12","n":1,"n":2}`, "n"},
+	// value is a distinctive part of the offending value: no error may
+	// quote it (errors and logs never carry record content).
+	bad := []struct{ json, field, reason, value string }{
+		{`{"id":"bad-1","n":"12"}`, "n", "wrong type in n", ""},
+		{`{"id":"bad-2","n":1.5}`, "n", "invalid integer in n", "1.5"},
+		{`{"id":"bad-3","ok":"yes"}`, "ok", "wrong type in ok", "yes"},
+		{`{"id":"bad-4","at":"yesterday"}`, "at", "invalid timestamp in at", "yesterday"},
+		{`{"id":"bad-5","from":{"emailAddress":"x"}}`, "from.emailAddress", "wrong type in from.emailAddress", ""},
+		{`{"id":"bad-6","tags":"a"}`, "tags", "wrong type in tags", ""},
+		{`{"id":"bad-7","toRecipients":[{"seen":17}]}`, "toRecipients[].seen", "wrong type in toRecipients[].seen", "17"},
+		{`{"id":"bad-8","score":true}`, "score", "wrong type in score", ""},
+		{`{"id":"bad-9","start":{"dateTime":"soon","timeZone":"UTC"}}`, "start.dateTime", "invalid timestamp in start.dateTime", "soon"},
+		{`{"n":"x","id":"bad-10"}`, "n", "wrong type in n", ""},
+		{`{"id":"bad-11","tags":[{}]}`, "tags[]", "wrong type in tags[]", ""},
+		{`{"id":"bad-12","n":1,"n":2}`, "n", "duplicate key in n", ""},
+		// Microsoft's own example value (chat-list-messages.md) lacks its T.
+		{`{"id":"bad-13","at":"2021-03-1706:47:05.123Z"}`, "at", "invalid timestamp in at", "1706"},
+		{`{"id":"bad-14","score":1e999}`, "score", "invalid number in score", "999"},
 	}
 	good := Records(0, 3, "run-1")
 	if err := w.Write(good[0]); err != nil {
@@ -685,9 +691,13 @@ func testInvalidRecord(t *testing.T, b *blob.Bucket) {
 	}
 	for _, c := range bad {
 		err := w.Write(sinks.Record{JSON: []byte(c.json), RunID: "run-1"})
-		if !errors.Is(err, parquetsink.ErrInvalidRecord) {
+		if !errors.Is(err, sinks.ErrInvalidRecord) || !errors.Is(err, parquetsink.ErrInvalidRecord) {
 			t.Errorf("Write(%s) = %v, want ErrInvalidRecord", c.json, err)
 			continue
+		}
+		var ie *sinks.InvalidRecordError
+		if !errors.As(err, &ie) || ie.Field != c.field || ie.Reason() != c.reason || sinks.RejectReason(err) != c.reason {
+			t.Errorf("Write(%s) = %#v, want an InvalidRecordError with reason %q", c.json, ie, c.reason)
 		}
 		var id string
 		if err := json.Unmarshal([]byte(c.json), &struct{ ID *string }{&id}); err != nil {
@@ -698,10 +708,17 @@ func testInvalidRecord(t *testing.T, b *blob.Bucket) {
 				t.Errorf("Write(%s) = %q, want it to name %q", c.json, err, want)
 			}
 		}
+		if c.value != "" && strings.Contains(err.Error(), c.value) {
+			t.Errorf("Write(%s) = %q, quotes the value %q", c.json, err, c.value)
+		}
 	}
 	for _, raw := range []string{`[1]`, `{"id":"x"`, `{"id":"x"} {}`, `{"id":x}`} {
-		if err := w.Write(sinks.Record{JSON: []byte(raw)}); !errors.Is(err, parquetsink.ErrInvalidRecord) {
+		err := w.Write(sinks.Record{JSON: []byte(raw)})
+		if !errors.Is(err, sinks.ErrInvalidRecord) {
 			t.Errorf("Write(%s) = %v, want ErrInvalidRecord", raw, err)
+		}
+		if r := sinks.RejectReason(err); r == "" || strings.Contains(r, "x") {
+			t.Errorf("RejectReason(Write(%s)) = %q, want a classification without content", raw, r)
 		}
 	}
 	for _, r := range good[1:] {
@@ -716,6 +733,43 @@ func testInvalidRecord(t *testing.T, b *blob.Bucket) {
 		t.Fatal(err)
 	}
 	checkRows(t, b, Table, good)
+}
+
+// testRejectedKeepsWriter checks the RecordWriter contract for a rejected
+// record: good, bad, good leaves two rows and a writer that closes and
+// commits as usual; the manifest keeps the rejected counts the caller
+// gives it.
+func testRejectedKeepsWriter(t *testing.T, b *blob.Bucket) {
+	s := newSink(t, b, nil)
+	dt := "2024-03-01"
+	w, err := s.NewWriter(t.Context(), Table, dt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := Records(0, 2, "run-1")
+	if err := w.Write(good[0]); err != nil {
+		t.Fatalf("Write(good) = %v", err)
+	}
+	err = w.Write(sinks.Record{JSON: []byte(`{"id":"bad","at":"2021-03-1706:47:05.123Z"}`), RunID: "run-1", ExportedAt: runAt})
+	if !errors.Is(err, sinks.ErrInvalidRecord) {
+		t.Fatalf("Write(bad) = %v, want ErrInvalidRecord", err)
+	}
+	if err := w.Write(good[1]); err != nil {
+		t.Fatalf("Write(good) after a rejected record = %v", err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close after a rejected record = %v", err)
+	}
+	m := manifest("run-1", 1)
+	m.Rejected, m.RejectedReasons = 1, map[string]int64{sinks.RejectReason(err): 1}
+	if err := s.Commit(t.Context(), Table, dt, m); err != nil {
+		t.Fatalf("Commit = %v", err)
+	}
+	checkRows(t, b, Table, good)
+	got := readManifest(t, b, Table, 0)
+	if got.Rows != 2 || got.Rejected != 1 || got.RejectedReasons["invalid timestamp in at"] != 1 {
+		t.Errorf("manifest rows %d, rejected %d %v; want 2, 1 map[invalid timestamp in at:1]", got.Rows, got.Rejected, got.RejectedReasons)
+	}
 }
 
 // dataPageVersions counts the data pages of each format version in every
