@@ -95,11 +95,12 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 		// 3. One page of each collection.
 		owners := newOwnerCache(r.client, cfg)
 		w0 := pipeline.Window{From: mustNow(cfg, r).Add(-24 * time.Hour).UTC().Truncate(24 * time.Hour), To: mustNow(cfg, r).UTC().Truncate(24 * time.Hour)}
+		set := cfg.settings()
 		for _, cs := range spec.Plan(cfg.NoGroups) {
 			first := cs.First
 			src := &graph.Collection{Client: r.client, Owners: owners.lister(&cs, w0),
-				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses,
-				First: func(owner string) string { return first(owner, w0) }}
+				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
+				First: func(owner string) string { return first(owner, w0, set) }}
 			if err := src.Check(ctx); err != nil {
 				fail("%s/%s: %s", connector, cs.Name, diagnose(err))
 				continue

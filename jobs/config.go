@@ -46,6 +46,8 @@ type Config struct {
 	AuthorityHost        string `yaml:"authority_host"`
 	CAFile               string `yaml:"ca_file"`
 
+	TeamsModel string `yaml:"teams_model"`
+
 	IDs      string `yaml:"ids"`
 	NoGroups bool   `yaml:"no_groups"`
 	Rules    string `yaml:"rules"`
@@ -120,6 +122,7 @@ var options = []option{
 	{"ca-file", "CAFile", "extra CA certificate (PEM) to trust for Graph and login (testing)", "Microsoft Graph"},
 	{"memory-limit", "MemoryLimit", "soft memory limit of the process: the garbage collector works harder near it (auto: 75% of the container's memory limit, else 96MiB, raised if collecting garbage would take over a quarter of the CPU; off; or a size such as 512MiB); GOMEMLIMIT, if set, wins", "Job"},
 	{"concurrency", "Concurrency", "owners (users, teams) read at once; Graph's per-mailbox limits still apply", "Microsoft Graph"},
+	{"teams-model", "TeamsModel", "licensing model of the Teams export APIs (chat and channel getAllMessages): B (analytics, insights and other uses; Microsoft stopped metering these APIs on 2025-08-25), A (restricted by Microsoft to security and compliance applications, and needs an E5-type licence for every user concerned: others answer 402 and are skipped), or none (no model parameter: Microsoft's evaluation mode)", "Microsoft Graph"},
 	{"max-backoff", "MaxBackoff", "cap on any one wait before a retry, Graph's Retry-After included (a Retry-After of an hour waits this long, then retries)", "Microsoft Graph"},
 
 	{"ids", "IDs", "Graph object ids in the output: pseudonymized (reversible p~ tokens, psoxy's default), kept, hash-only (irreversible t~)", "Rules"},
@@ -150,6 +153,7 @@ func Defaults() Config {
 	return Config{
 		Auth:            "federated-gcp",
 		Cloud:           "global",
+		TeamsModel:      "B",
 		IDs:             "pseudonymized",
 		Lookback:        7 * 24 * time.Hour,
 		Lag:             time.Hour,
@@ -301,6 +305,15 @@ func (c *Config) shardsFromEnv(env func(string) string) error {
 	return nil
 }
 
+// settings are the run's settings the connectors' requests read.
+func (c *Config) settings() connector.Settings {
+	s := connector.Settings{TeamsModel: strings.ToUpper(c.TeamsModel)}
+	if s.TeamsModel == "NONE" {
+		s.TeamsModel = ""
+	}
+	return s
+}
+
 // connectors resolves --connector in the registry.
 func (c *Config) connectors() ([]*connector.Connector, error) {
 	return connector.Resolve(strings.Split(c.Connector, ","))
@@ -312,8 +325,10 @@ func (c *Config) Validate() error {
 	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
 	if c.Connector == "" {
 		bad("--connector is required (one of %s, or all)", strings.Join(ConnectorNames(), ", "))
-	} else if _, err := c.connectors(); err != nil {
+	} else if cs, err := c.connectors(); err != nil {
 		errs = append(errs, err)
+	} else if c.Cloud != "global" {
+		errs = append(errs, globalOnly(cs, c.NoGroups, c.Cloud)...)
 	}
 	if c.Dest == "" && !c.Demo {
 		bad("--dest is required (a bucket URL such as s3://bucket/prefix or gs://bucket/prefix)")
@@ -341,6 +356,11 @@ func (c *Config) Validate() error {
 		if c.Auth == "federated-aws" && (c.AWSIdentityPool == "" || c.AWSDeveloperProvider == "" || c.AWSRegion == "") {
 			bad("--auth federated-aws needs --aws-identity-pool, --aws-developer-provider and --aws-region")
 		}
+	}
+	switch strings.ToUpper(c.TeamsModel) {
+	case "A", "B", "NONE":
+	default:
+		bad("--teams-model %q: want B, A or none", c.TeamsModel)
 	}
 	switch c.Cloud {
 	case "global", "usgov-l4", "usgov-l5", "china":
@@ -411,6 +431,25 @@ func (c *Config) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("%w: %w", ErrUsage, errors.Join(errs...))
+}
+
+// globalOnly refuses, in a national cloud, the planned collections that
+// Microsoft offers in the global cloud only (connector.Collection.
+// GlobalOnly): better no run than one that fails midway.
+func globalOnly(cs []*connector.Connector, noGroups bool, cloud string) []error {
+	var errs []error
+	for _, c := range cs {
+		var names []string
+		for _, col := range c.Plan(noGroups) {
+			if col.GlobalOnly {
+				names = append(names, c.Name+"/"+col.Name)
+			}
+		}
+		if len(names) > 0 {
+			errs = append(errs, fmt.Errorf("--cloud %s: %s read APIs that Microsoft offers in the global cloud only (getAllMessages), not in the national clouds; run --connector %s in the global cloud, or leave it out", cloud, strings.Join(names, " and "), c.Name))
+		}
+	}
+	return errs
 }
 
 func (c *Config) now() (time.Time, error) {

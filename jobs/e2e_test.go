@@ -127,8 +127,8 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 	for _, cs := range mustConnector(t, connector).Collections {
 		schema := tables.Lookup(connector, cs.Name)
 		var sel []string
-		if i := strings.Index(cs.First("x", w), "$select="); i >= 0 {
-			sel = strings.Split(strings.SplitN(cs.First("x", w)[i+len("$select="):], "&", 2)[0], ",")
+		if i := strings.Index(cs.First("x", w, defaultSettings()), "$select="); i >= 0 {
+			sel = strings.Split(strings.SplitN(cs.First("x", w, defaultSettings())[i+len("$select="):], "&", 2)[0], ",")
 		}
 		owners := simtruth.Owners(ten, truthName(cs.Name))
 		ownerSet := map[string]bool{}
@@ -181,7 +181,7 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 				if cs.Name == "mailbox_settings" {
 					page = raw
 				}
-				clean, err := rs.Sanitize(cs.First(owner, w), page)
+				clean, err := rs.Sanitize(cs.First(owner, w, defaultSettings()), page)
 				if err != nil {
 					t.Fatalf("%s: sanitize: %v", cs.Name, err)
 				}

@@ -67,7 +67,7 @@ func TestBuiltinRules_AllowPageTwoInKeyForm(t *testing.T) {
 			}
 			for _, cs := range c.Plan(false) {
 				owner := owners[cs.Owners]
-				first := cs.First(owner, w)
+				first := cs.First(owner, w, defaultSettings())
 				wantScope, _ := graph.ScopeOf(first)
 				for _, host := range []string{"graph.microsoft.com", "graph.microsoft.us"} {
 					for _, onlyToken := range []bool{false, true} {
@@ -106,4 +106,10 @@ func TestBuiltinRules_AllowPageTwoInKeyForm(t *testing.T) {
 			}
 		}
 	}
+}
+
+// defaultSettings are the run settings of the default configuration.
+func defaultSettings() connector.Settings {
+	d := Defaults()
+	return d.settings()
 }

@@ -400,13 +400,14 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	log = log.With("run_id", runID)
 	owners := newOwnerCache(r.client, cfg)
 	var cols []pipeline.Collection
+	set := cfg.settings()
 	for _, cs := range spec.Plan(cfg.NoGroups) {
 		first := cs.First
 		src := &graph.Collection{
 			Client:    r.client,
-			First:     func(owner string) string { return first(owner, w) },
+			First:     func(owner string) string { return first(owner, w, set) },
 			Owners:    owners.lister(&cs, w),
-			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses,
+			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
 		}
 		cols = append(cols, pipeline.Collection{
 			Name: cs.Name, Source: src, Sanitizer: rs,
@@ -560,7 +561,7 @@ func (r *runner) printPlan(c *connector.Connector, now time.Time) {
 	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)
 	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(c.Scopes, ", "))
 	for _, cs := range c.Plan(cfg.NoGroups) {
-		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", cs.Name, cs.Owners, cs.Incremental, cs.First("{id}", w))
+		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", cs.Name, cs.Owners, cs.Incremental, cs.First("{id}", w, cfg.settings()))
 	}
 }
 

@@ -123,8 +123,9 @@ type collectionRun struct {
 	exportedAt           time.Time
 	firstFail            atomic.Pointer[error]
 	// denied holds the codes of errors that wrapped sources.ErrDenied
-	// (the source classified them as a refusal of access).
-	denied  sync.Map      // code → struct{}
+	// (the source classified them as a refusal of access), with the
+	// source's advice.
+	denied  sync.Map      // code → advice string
 	drained time.Duration // the last segment's drain
 	// warned counts the rejected records logged: after maxRejectWarnings
 	// they are only counted.
@@ -340,7 +341,7 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 	for pg, err := range sources.Pages(ctx, c.Source, owner, "") {
 		if err != nil {
 			if errors.Is(err, sources.ErrDenied) {
-				cr.denied.Store(internCode(errorCode(err)), struct{}{})
+				cr.denied.Store(internCode(errorCode(err)), errorAdvice(err))
 			}
 			switch {
 			case errors.Is(err, sources.ErrConfig):
@@ -503,8 +504,8 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 
 // allDenied turns "access denied for every owner" into a configuration
 // error: one mailbox may be blocked, all of them means missing permission.
-// denied holds the codes the source classified as refusals (owners
-// restored from a checkpoint count by their code).
+// denied holds the codes the source classified as refusals, with the
+// source's advice (owners restored from a checkpoint count by their code).
 func allDenied(out []outcome, denied *sync.Map) error {
 	if len(out) < 2 {
 		return nil
@@ -514,5 +515,11 @@ func allDenied(out []outcome, denied *sync.Map) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: access denied for all %d owners (%s): check the application's permissions and the Exchange application access policy", sources.ErrConfig, len(out), out[0].code)
+	advice := "check the application's permissions and the Exchange application access policy"
+	if v, _ := denied.Load(out[0].code); v != nil {
+		if a, _ := v.(string); a != "" {
+			advice = a
+		}
+	}
+	return fmt.Errorf("%w: access denied for all %d owners (%s): %s", sources.ErrConfig, len(out), out[0].code, advice)
 }

@@ -225,6 +225,18 @@ func InShard(owner string, i, n int) bool {
 // error code (Graph's error.code).
 type codedError interface{ ErrorCode() string }
 
+// advisedError is an error that says what to do about it
+// (graph.Error): the advice of a refusal every owner got.
+type advisedError interface{ ErrorAdvice() string }
+
+func errorAdvice(err error) string {
+	var a advisedError
+	if errors.As(err, &a) {
+		return a.ErrorAdvice()
+	}
+	return ""
+}
+
 func errorCode(err error) string {
 	var c codedError
 	if errors.As(err, &c) {

@@ -49,6 +49,23 @@ const (
 // Window is the half-open time range a run exports.
 type Window = pipeline.Window
 
+// Settings are the run's settings a collection's requests depend on. The
+// zero value is what the data dictionary and the plan's docs show.
+type Settings struct {
+	// TeamsModel is the licensing and payment model of the Teams export
+	// APIs (getAllMessages): "A", "B", or "" (none: evaluation mode).
+	TeamsModel string
+}
+
+// TeamsModelParam returns the getAllMessages query parameter for s, with its
+// leading "&" ("" when no model is set).
+func (s Settings) TeamsModelParam() string {
+	if s.TeamsModel == "" {
+		return ""
+	}
+	return "&model=" + url.QueryEscape(s.TeamsModel)
+}
+
 // Collection declares one collection of a connector and its table.
 type Collection struct {
 	// Name is the output table, snake_case.
@@ -58,8 +75,9 @@ type Collection struct {
 	// Owners says what the owners are.
 	Owners Owners
 	// First returns the first page's path and query (relative to the Graph
-	// root) for an owner and window. Later pages follow @odata.nextLink.
-	First func(owner string, w Window) string
+	// root) for an owner, window and the run's settings. Later pages follow
+	// @odata.nextLink.
+	First func(owner string, w Window, s Settings) string
 	// ListOwners, for Owners Listed, returns the path and query of the
 	// listing whose value[].id are the window's owners (every page of it).
 	ListOwners func(w Window) string
@@ -73,6 +91,16 @@ type Collection struct {
 	// graph.Classify). Copilot, say, answers a user without a licence so.
 	SkipCodes    []string
 	SkipStatuses []int
+	// Protected marks one of Microsoft's protected Teams APIs: an
+	// application may call it only once Microsoft approved its access
+	// request (graph-api-notes §8 fact 3). consent gives that step, and an
+	// unknown 403 from it is classified as that refusal
+	// (graph.Collection.Protected).
+	Protected bool
+	// GlobalOnly: Microsoft offers the API in the global cloud only, not
+	// in the national clouds (fact 10); a run with --cloud set to one
+	// refuses the collection before any request (Config.Validate).
+	GlobalOnly bool
 	// TimeField places records in the window and their day (dotted path);
 	// "" means a snapshot, written under the run's day.
 	TimeField string
@@ -106,7 +134,7 @@ type Breaking struct {
 // Endpoint is the collection's Graph path in the docs' form
 // ("/v1.0/users/{id}/mailboxSettings"), without the query.
 func (c *Collection) Endpoint() string {
-	p, _, _ := strings.Cut(c.First("{id}", Window{}), "?")
+	p, _, _ := strings.Cut(c.First("{id}", Window{}, Settings{}), "?")
 	return p
 }
 

@@ -12,7 +12,7 @@ func MailboxSettings() Collection {
 	return Collection{Name: "mailbox_settings", Owners: User, Incremental: "snapshot", Throttle: graph.ScopeMailbox,
 		Doc:    "each user's time zone, working hours and language",
 		Schema: mailboxSettings,
-		First:  func(u string, _ Window) string { return "/v1.0/users/" + u + "/mailboxSettings" }}
+		First:  func(u string, _ Window, _ Settings) string { return "/v1.0/users/" + u + "/mailboxSettings" }}
 }
 
 // mailboxSettings is the table of the mailbox_settings collection.

@@ -35,6 +35,10 @@ type Collection struct {
 	// them with a code the classifier does not know (Copilot answers a user
 	// without a licence with a generic 403 or 404).
 	SkipStatuses []int
+	// Protected marks one of Microsoft's protected Teams APIs, which
+	// answer an application Microsoft has not approved with 403: such an
+	// answer is classified as that refusal, with what to do.
+	Protected bool
 }
 
 var (
@@ -91,7 +95,10 @@ func (c *Collection) classifySkip(err error) {
 	if !errors.As(err, &ge) || ge.Kind != nil || ge.tokenEndpoint {
 		return
 	}
-	if slices.Contains(c.SkipCodes, ge.Code) || (!known(ge.Code) && slices.Contains(c.SkipStatuses, ge.Status)) {
+	if c.Protected {
+		ge.classifyProtected()
+	}
+	if ge.Kind == nil && slices.Contains(c.SkipCodes, ge.Code) || (!known(ge.Code) && slices.Contains(c.SkipStatuses, ge.Status)) {
 		ge.Kind = sources.ErrSkipOwner
 	}
 }
@@ -99,16 +106,29 @@ func (c *Collection) classifySkip(err error) {
 // Check reads the first page of up to five owners and returns the first
 // error that is not about one owner: a preflight for authentication,
 // consent and permissions (`m365export check`). nil means a page was read,
-// or every owner tried was skipped for reasons of its own.
+// or every owner tried was skipped for reasons of its own; every owner
+// tried refused (sources.ErrDenied) is a configuration error, as in a run,
+// wrapping the last refusal (its Advice says what to do).
 func (c *Collection) Check(ctx context.Context) error {
 	owners, err := c.Partitions(ctx)
 	if err != nil {
 		return err
 	}
-	for _, o := range owners[:min(len(owners), 5)] {
-		if _, err := c.Page(ctx, o, ""); err == nil || !errors.Is(err, sources.ErrSkipOwner) {
+	tried := owners[:min(len(owners), 5)]
+	var denied error
+	n := 0
+	for _, o := range tried {
+		_, err := c.Page(ctx, o, "")
+		if err == nil || !errors.Is(err, sources.ErrSkipOwner) {
 			return err
 		}
+		if errors.Is(err, sources.ErrDenied) {
+			denied = err
+			n++
+		}
+	}
+	if n > 0 && n == len(tried) {
+		return fmt.Errorf("%w: every owner tried (%d) refused: %w", sources.ErrConfig, n, denied)
 	}
 	return nil // every owner tried was skipped: not a configuration problem by itself
 }

@@ -72,6 +72,10 @@ func (e *Error) Error() string {
 // ErrorCode returns Graph's error code, for the run's ledger.
 func (e *Error) ErrorCode() string { return e.Code }
 
+// ErrorAdvice returns what to do about the error ("" if nothing to say),
+// for callers that aggregate errors (every owner refused).
+func (e *Error) ErrorAdvice() string { return e.Advice }
+
 // Unwrap returns the classification, so errors.Is(err, sources.ErrSkipOwner)
 // and errors.Is(err, sources.ErrDenied) work through an *Error.
 func (e *Error) Unwrap() []error {
@@ -145,8 +149,19 @@ var configAdvice = map[string]string{
 	"Authorization_RequestDenied":    "insufficient privileges: if consent was granted only now, a token cached from before consent is in use (wait for it to expire or restart); then check the application permissions granted",
 	// Reached only when a freshly issued token is rejected too.
 	"InvalidAuthenticationToken": "Graph rejected a freshly issued token: check that the cloud setting matches the tenant's cloud (tokens are not valid across clouds)",
-	"PaymentRequired":            "the Teams export API needs protected-API approval and a licensing model (model=A or B)",
 }
+
+// paymentAdvice explains a 402, which Graph answers only for the Teams
+// export APIs (getAllMessages) under a licensing model the user or team is
+// not licensed for (graph-api-notes §8 fact 2). One owner is skipped; every
+// owner refused means the model is wrong for the tenant.
+const paymentAdvice = "the Teams export APIs (getAllMessages) refused the licensing model: model A needs a supported (E5-type) licence for every user concerned and is meant for security and compliance applications; set --teams-model B (analytics) or none"
+
+// protectedAdvice explains a 403 from a protected Teams API (Collection.
+// Protected) with a code Classify does not know: Microsoft has not approved
+// the application's access request (fact 3; the body Graph sends then is
+// not documented, so the status is what counts).
+const protectedAdvice = "the Teams export APIs (chat and channel getAllMessages) are protected APIs: request access for the application with Microsoft's form, https://aka.ms/teamsgraph/requestaccess (see `m365export consent`), and run again once Microsoft has approved it"
 
 // Codes of an expired delta token.
 var resyncCodes = map[string]bool{
@@ -168,12 +183,14 @@ func Classify(status int, code string) Class {
 		c.Kind = sources.ErrResync
 	case configAdvice[code] != "":
 		c.Kind, c.Advice = sources.ErrConfig, configAdvice[code]
-	case status == http.StatusPaymentRequired:
-		c.Kind, c.Advice = sources.ErrConfig, configAdvice["PaymentRequired"]
 	case skipOwnerCodes[code]:
 		c.Kind = sources.ErrSkipOwner
+	case status == http.StatusPaymentRequired:
+		// A licence one user lacks: skip it; a refusal, so that every
+		// owner refused is a configuration error naming the setting.
+		c.Kind, c.Denied, c.Advice = sources.ErrSkipOwner, true, paymentAdvice
 	}
-	c.Denied = deniedCodes[code]
+	c.Denied = c.Denied || deniedCodes[code]
 	c.FreshToken = (status == http.StatusUnauthorized && (code == "InvalidAuthenticationToken" || code == "")) ||
 		(status == http.StatusForbidden && code == "Authorization_RequestDenied")
 	return c
@@ -204,7 +221,17 @@ func classify(status int, header http.Header, body []byte) *Error {
 	return e
 }
 
+// classifyProtected classifies, for a protected Teams API, a 403 whose
+// code Classify does not know: Microsoft's refusal of an application it
+// has not approved. A refusal skips the owner; every owner refused is a
+// configuration error with the advice (pipeline, Collection.Check).
+func (e *Error) classifyProtected() {
+	if e.Kind != nil || e.tokenEndpoint || e.Status != http.StatusForbidden || known(e.Code) {
+		return
+	}
+	e.Kind, e.Denied, e.Advice = sources.ErrSkipOwner, true, protectedAdvice
+}
+
 func known(code string) bool {
 	return skipOwnerCodes[code] || configAdvice[code] != "" || resyncCodes[code]
 }
-

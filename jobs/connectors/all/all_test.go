@@ -66,8 +66,10 @@ func TestRegistry_EveryConnectorIsComplete(t *testing.T) {
 					t.Fatalf("rules %s: %v", name, err)
 				}
 				for _, cs := range c.Plan(v.NoGroups) {
-					if _, err := rs.Sanitize(cs.First(ownersFor(cs)[0], w), []byte(`{"value":[]}`)); err != nil {
-						t.Errorf("%s: rules %s refuse its first request: %v", cs.Name, name, err)
+					for _, set := range settings {
+						if _, err := rs.Sanitize(cs.First(ownersFor(cs)[0], w, set), []byte(`{"value":[]}`)); err != nil {
+							t.Errorf("%s: rules %s refuse its first request with %+v: %v", cs.Name, name, set, err)
+						}
 					}
 				}
 			}
@@ -75,7 +77,7 @@ func TestRegistry_EveryConnectorIsComplete(t *testing.T) {
 				if err := cs.Schema.Validate(); err != nil {
 					t.Errorf("%s: schema: %v", cs.Name, err)
 				}
-				if got, _ := graph.ScopeOf(cs.First(ownersFor(cs)[0], w)); got.Kind != cs.Throttle {
+				if got, _ := graph.ScopeOf(cs.First(ownersFor(cs)[0], w, settings[0])); got.Kind != cs.Throttle {
 					t.Errorf("%s: declared throttle scope %v, its requests get %v", cs.Name, cs.Throttle, got.Kind)
 				}
 				if !strings.Contains(string(golden), "\n"+cs.Name+" ") && !strings.HasPrefix(string(golden), cs.Name+" ") {
@@ -202,13 +204,17 @@ func idsOf(t *testing.T, root, path string) []string {
 	return out
 }
 
+// settings are the run settings a collection's requests vary with, the
+// default first: each --teams-model (B, A, none).
+var settings = []connector.Settings{{TeamsModel: "B"}, {TeamsModel: "A"}, {}}
+
 // answers reports whether the emulator answers 200 to the collection's
 // first request for at least one of the owners (some users have no
 // mailbox or licence, which Graph answers with an error).
 func answers(t *testing.T, root string, cs connector.Collection, owners []string, w pipeline.Window) bool {
 	t.Helper()
 	for _, o := range owners {
-		resp, err := http.Get(root + cs.First(o, w))
+		resp, err := http.Get(root + cs.First(o, w, settings[0]))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,7 +63,7 @@ func TestMetadata_ColumnsAreDeclared(t *testing.T) {
 			continue
 		}
 		expanded := map[string]bool{}
-		if u, err := url.Parse(tb.First("x", w)); err == nil {
+		if u, err := url.Parse(tb.First("x", w, settings[0])); err == nil {
 			for _, x := range strings.Split(u.Query().Get("$expand"), ",") {
 				expanded[strings.TrimSpace(x)] = true
 			}
@@ -114,7 +114,7 @@ func TestMetadata_SelectNamesDeclared(t *testing.T) {
 	w := pipeline.Window{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}
 	n := 0
 	for _, tb := range connector.Tables() {
-		u, err := url.Parse(tb.First("x", w))
+		u, err := url.Parse(tb.First("x", w, settings[0]))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -27,15 +27,19 @@ func init() {
 			{Name: "users", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory,
 				Doc:    "every user of the tenant",
 				Schema: users, Breaking: usersBreaking,
-				First: func(string, connector.Window) string { return "/v1.0/users?$top=999&$select=" + userFields }},
+				First: func(string, connector.Window, connector.Settings) string {
+					return "/v1.0/users?$top=999&$select=" + userFields
+				}},
 			{Name: "groups", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "every group of the tenant",
 				Schema: groups, Breaking: groupsBreaking,
-				First: func(string, connector.Window) string { return "/v1.0/groups?$top=999" }},
+				First: func(string, connector.Window, connector.Settings) string { return "/v1.0/groups?$top=999" }},
 			{Name: "group_members", Owners: connector.Group, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "the direct members of every group; _owner is the group",
 				Schema: groupMembers,
-				First:  func(g string, _ connector.Window) string { return "/v1.0/groups/" + g + "/members?$top=999" }},
+				First: func(g string, _ connector.Window, _ connector.Settings) string {
+					return "/v1.0/groups/" + g + "/members?$top=999"
+				}},
 		},
 	})
 }

@@ -26,27 +26,37 @@ func init() {
 			// (graph-api-notes §8 fact 5): each team is read on its own.
 			{Name: "teams", Owners: connector.Team, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc: "every team", Schema: teams, Breaking: teamsBreaking,
-				First: func(t string, _ connector.Window) string { return "/v1.0/teams/" + t }},
+				First: func(t string, _ connector.Window, _ connector.Settings) string { return "/v1.0/teams/" + t }},
 			{Name: "channels", Owners: connector.Team, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc: "every channel of every team", Schema: channels,
-				First: func(t string, _ connector.Window) string { return "/v1.0/teams/" + t + "/allChannels" }},
+				First: func(t string, _ connector.Window, _ connector.Settings) string {
+					return "/v1.0/teams/" + t + "/allChannels"
+				}},
 			{Name: "chats", Owners: connector.User, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc:    "the chats each user takes part in: one row per user and chat, with that user's viewpoint (_owner)",
 				Schema: chats, Breaking: chatsBreaking,
-				First: func(u string, _ connector.Window) string { return "/v1.0/users/" + u + "/chats?$top=50" }},
+				First: func(u string, _ connector.Window, _ connector.Settings) string {
+					return "/v1.0/users/" + u + "/chats?$top=50"
+				}},
+			// Chat and channel getAllMessages are protected Teams APIs
+			// (Microsoft approves each application first), exist in the
+			// global cloud only, and take the run's licensing model
+			// (--teams-model; graph-api-notes §8 facts 2, 3 and 10).
 			{Name: "chat_messages", Owners: connector.User, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
 				Throttle: graph.ScopeTeamsExport, SenderField: "from.user.id", DedupeKey: []string{"chatId", "id"},
 				Doc:    "chat messages changed in the window, each once (Graph returns one copy per participant)",
 				Schema: chatMessages, Breaking: messageBreaking,
-				First: func(u string, w connector.Window) string {
-					return "/v1.0/users/" + u + "/chats/getAllMessages?$top=50&model=A&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
+				Protected: true, GlobalOnly: true,
+				First: func(u string, w connector.Window, s connector.Settings) string {
+					return "/v1.0/users/" + u + "/chats/getAllMessages?$top=50" + s.TeamsModelParam() + "&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
 				}},
 			{Name: "channel_messages", Owners: connector.Team, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
 				Throttle: graph.ScopeTeamsExport,
 				Doc:      "channel messages and replies changed in the window",
 				Schema:   channelMessages, Breaking: messageBreaking,
-				First: func(t string, w connector.Window) string {
-					return "/v1.0/teams/" + t + "/channels/getAllMessages?$top=50&model=A&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
+				Protected: true, GlobalOnly: true,
+				First: func(t string, w connector.Window, s connector.Settings) string {
+					return "/v1.0/teams/" + t + "/channels/getAllMessages?$top=50" + s.TeamsModelParam() + "&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
 				}},
 			// The list returns neither sessions nor participants (graph-
 			// api-notes §8 fact 4): its ids are the owners, each read with
@@ -58,7 +68,7 @@ func init() {
 				ListOwners: func(w connector.Window) string {
 					return "/v1.0/communications/callRecords?$select=id&$filter=" + connector.Query(connector.GeLt("startDateTime", w))
 				},
-				First: func(id string, _ connector.Window) string {
+				First: func(id string, _ connector.Window, _ connector.Settings) string {
 					return "/v1.0/communications/callRecords/" + id + "?$expand=participants_v2"
 				}},
 		},

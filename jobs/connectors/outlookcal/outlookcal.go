@@ -25,7 +25,7 @@ func init() {
 				Throttle: graph.ScopeMailbox,
 				Doc:      "events of each user's calendar that start in the window (occurrences of recurring series included)",
 				Schema:   events, Breaking: eventsBreaking,
-				First: func(u string, w connector.Window) string {
+				First: func(u string, w connector.Window, _ connector.Settings) string {
 					return "/v1.0/users/" + u + "/calendar/calendarView?startDateTime=" + connector.Query(connector.GraphTime(w.From)) +
 						"&endDateTime=" + connector.Query(connector.GraphTime(w.To)) + "&$top=500"
 				}},

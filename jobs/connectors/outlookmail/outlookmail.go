@@ -28,7 +28,7 @@ func init() {
 				Throttle: graph.ScopeMailbox,
 				Doc:      "metadata of each user's SentItems",
 				Schema:   messages,
-				First: func(u string, w connector.Window) string {
+				First: func(u string, w connector.Window, _ connector.Settings) string {
 					return "/v1.0/users/" + u + "/mailFolders/SentItems/messages?$filter=" +
 						connector.Query(connector.GeLt("sentDateTime", w)) +
 						"&$orderby=sentDateTime&$select=" + mailSelect + "&$top=1000"
