@@ -277,7 +277,7 @@ func TestClassify(t *testing.T) {
 		{404, "Request_ResourceNotFound", "/v1.0/groups/g/members", sources.ErrSkipOwner},
 		{403, "Authorization_RequestDenied", "/v1.0/users", sources.ErrConfig},
 		{401, "Authorization_IdentityNotFound", "/v1.0/users", sources.ErrConfig},
-		{402, "PaymentRequired", "/v1.0/users/u/chats/getAllMessages", sources.ErrConfig},
+		{402, "PaymentRequired", "/v1.0/users/u/chats/getAllMessages", sources.ErrSkipOwner},
 		{410, "", "/v1.0/users/delta", sources.ErrResync},
 		{400, "syncStateNotFound", "/v1.0/users/delta", sources.ErrResync},
 		{400, "resyncRequired", "/v1.0/users/delta", sources.ErrResync},
@@ -292,6 +292,12 @@ func TestClassify(t *testing.T) {
 		if tc.want == sources.ErrConfig && e.Advice == "" {
 			t.Errorf("classify(%d %s): configuration error without advice", tc.status, tc.code)
 		}
+	}
+	// 402 (a Teams export API's licence) skips one owner and is a
+	// refusal: every owner refused is a configuration error naming the
+	// setting.
+	if e := classify(402, http.Header{}, []byte(`{"error":{"code":"PaymentRequired"}}`)); !e.Denied || !strings.Contains(e.Advice, "--teams-model") {
+		t.Errorf("classify(402) = %+v, want a refusal whose advice names --teams-model", e.Class)
 	}
 	// A specific inner code beats a generic outer one.
 	e := classify(404, http.Header{}, []byte(`{"error":{"code":"NotFound","innerError":{"code":"MailboxNotEnabledForRESTAPI"}}}`))

@@ -422,3 +422,57 @@ func TestCollection_ConformanceOnGraphsimChats(t *testing.T) {
 		NoEmptyPartition:  "every user of the emulator chats every day",
 	})
 }
+
+// TestGraphsim_TeamsExportRefusals: an application Microsoft has not
+// approved for the protected Teams APIs gets 403 from getAllMessages; on a
+// collection declared Protected that is a refusal with the protected-API
+// step as advice, and Check turns every owner tried refused into a
+// configuration error (graph-api-notes §8 fact 3). A 402 (model=A for a
+// user without the licence, fact 2) skips the owner as a refusal.
+func TestGraphsim_TeamsExportRefusals(t *testing.T) {
+	o := simOptions(graphsim.Faults{})
+	o.TeamsUnapproved = true
+	s := startSim(t, o)
+	c := simClient(t, s, testClientOptions())
+	tn := s.Tenant()
+	chats := func(model string) *Collection {
+		return &Collection{Client: c, Protected: true,
+			Owners: func(context.Context) ([]string, error) {
+				return []string{tn.UserID(0), tn.UserID(1), tn.UserID(2)}, nil
+			},
+			First: func(o string) string { return "/v1.0/users/" + o + "/chats/getAllMessages?$top=50" + model }}
+	}
+	_, err := chats("&model=B").Page(t.Context(), tn.UserID(0), "")
+	var ge *Error
+	if !errors.Is(err, sources.ErrSkipOwner) || !errors.Is(err, sources.ErrDenied) || !errors.As(err, &ge) ||
+		!strings.Contains(ge.Advice, "https://aka.ms/teamsgraph/requestaccess") {
+		t.Errorf("unapproved getAllMessages = %v, want a refusal with the protected-API step", err)
+	}
+	plain := chats("&model=B")
+	plain.Protected = false
+	if _, err := plain.Page(t.Context(), tn.UserID(0), ""); errors.Is(err, sources.ErrDenied) {
+		t.Errorf("a 403 Forbidden on an undeclared collection = %v, want it unclassified", err)
+	}
+	if err := chats("").Check(t.Context()); !errors.Is(err, sources.ErrConfig) || !errors.As(err, &ge) || ge.Advice != protectedAdvice {
+		t.Errorf("Check of an unapproved tenant = %v, want ErrConfig with the protected-API advice", err)
+	}
+
+	o = simOptions(graphsim.Faults{})
+	o.TeamsLicenses = true
+	s = startSim(t, o)
+	c = simClient(t, s, testClientOptions())
+	tn = s.Tenant()
+	for _, model := range []string{"&model=A", "&model=B", ""} {
+		col := &Collection{Client: c, Protected: true, First: func(o string) string {
+			return "/v1.0/users/" + o + "/chats/getAllMessages?$top=50" + model
+		}}
+		_, err := col.Page(t.Context(), tn.UserID(13), "") // a guest: no E5-type licence
+		code, skip := IsSkip(err)
+		switch {
+		case model == "&model=A" && (!skip || code != "PaymentRequired" || !errors.Is(err, sources.ErrDenied)):
+			t.Errorf("model=A for an unlicensed user = %v, want a PaymentRequired skip and refusal", err)
+		case model != "&model=A" && err != nil:
+			t.Errorf("%q for an unlicensed user = %v, want a page", model, err)
+		}
+	}
+}
