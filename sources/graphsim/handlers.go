@@ -508,6 +508,7 @@ func teamsExportQuery(v url.Values) (*query, *apiError) {
 //     "evaluation mode", the default) need no licence. Evaluation mode's
 //     monthly quota is not emulated: Microsoft stopped metering these APIs
 //     on 2025-08-25 and does not say whether the quota remains.
+//     Options.TeamsUnlicensed takes the licence from every user.
 func (s *Server) teamsExportGate(v url.Values, licensees func(yield func(int) bool)) *apiError {
 	if s.opts.TeamsUnapproved {
 		return &apiError{status: 403, code: "Forbidden", msg: "Invoked API requires Protected API access in application-only context when not using Resource Specific Consent. Visit https://docs.microsoft.com/en-us/graph/teams-protected-apis for more details."}
@@ -516,7 +517,7 @@ func (s *Server) teamsExportGate(v url.Values, licensees func(yield func(int) bo
 		return nil
 	}
 	for u := range licensees {
-		if !hasTeamsLicence(u) {
+		if s.opts.TeamsUnlicensed || !hasTeamsLicence(u) {
 			return &apiError{status: 402, code: "PaymentRequired", msg: "The user does not have a license that supports model=A of this API. See https://aka.ms/teams-licenses."}
 		}
 	}

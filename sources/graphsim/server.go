@@ -71,9 +71,12 @@ type Options struct {
 	// (fact 2): 402 PaymentRequired for a user without an E5-like licence
 	// (the emulator's guests, i mod 50 = 13, whose assignedLicenses is
 	// empty): on chats, when the named user lacks one; on channels, when a
-	// member of the team lacks one. Off by default while the exporter sends
-	// model=A and cannot skip an owner on 402.
+	// member of the team lacks one. Off by default, so that runs with
+	// --teams-model A (which skip such owners) keep their goldens.
 	TeamsLicenses bool
+	// TeamsUnlicensed, with TeamsLicenses, makes every user lack model=A's
+	// licence: model=A answers 402 for every owner (a tenant without E5).
+	TeamsUnlicensed bool
 	// TeamsUnapproved makes the tenant one whose application has not been
 	// approved for the protected Teams APIs (fact 3): both getAllMessages
 	// answer 403. The error body is an assumption: Microsoft does not
