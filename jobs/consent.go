@@ -5,6 +5,8 @@ import (
 	"io"
 	"net/url"
 	"strings"
+
+	"m365export/jobs/connector"
 )
 
 // loginHosts are the login authorities of the national clouds.
@@ -107,8 +109,20 @@ such an administrator, and accept:
 %s
 
 or press "Grant admin consent for <tenant>" on the API permissions page.
-
-## 5. Check
+`, consentURL)
+	step := 5
+	teamsTrouble := ""
+	if writeProtected(w, o.Connectors, step) {
+		step++
+		teamsTrouble = `- 403 Forbidden from getAllMessages: Microsoft has not approved the
+  application for the protected Teams APIs (yet): see step 5.
+- 402 PaymentRequired: --teams-model A, and the user (or a member of the
+  team) lacks a licence for model A; model B has no per-user licence
+  requirement.
+`
+	}
+	fmt.Fprintf(w, `
+## %d. Check
 
     m365export check --connector %s --tenant-id %s --client-id %s
 
@@ -119,6 +133,60 @@ Troubleshooting:
 - Authorization_RequestDenied right after consent: a token cached from before
   consent; wait for it to expire (up to an hour) or restart, then check again.
 - 400 from the token endpoint: the tenant id is wrong.
-`, consentURL, strings.Join(o.Connectors, ","), o.TenantID, o.ClientID)
+%s`, step, strings.Join(o.Connectors, ","), o.TenantID, o.ClientID, teamsTrouble)
 	return nil
+}
+
+// protectedAPIs lists the named connectors' collections that read one of
+// Microsoft's protected Teams APIs (connector.Collection.Protected).
+func protectedAPIs(names []string) []connector.Table {
+	cs, err := connector.Resolve(names)
+	if err != nil {
+		return nil
+	}
+	var out []connector.Table
+	for _, c := range cs {
+		for i := range c.Collections {
+			if c.Collections[i].Protected {
+				out = append(out, connector.Table{Connector: c, Collection: &c.Collections[i]})
+			}
+		}
+	}
+	return out
+}
+
+// writeProtected writes, as step n, the request for Microsoft's approval
+// of the protected Teams APIs the connectors read (graph-api-notes §8
+// fact 3), if they read any, and reports whether it did.
+func writeProtected(w io.Writer, names []string, n int) bool {
+	ts := protectedAPIs(names)
+	if len(ts) == 0 {
+		return false
+	}
+	fmt.Fprintf(w, `
+## %d. Request access to Microsoft's protected Teams APIs
+
+Microsoft must approve the application before it may call these APIs with
+application permissions, beyond the permissions and consent above; until
+then Graph refuses them with 403, `+"`m365export check`"+` says so, and an export
+stops with exit 2. Submit Microsoft's request form,
+https://aka.ms/teamsgraph/requestaccess, for the Application (client) ID
+above, naming these APIs:
+
+`, n)
+	for _, t := range ts {
+		fmt.Fprintf(w, "- `GET %s` (%s %s)\n", t.Endpoint(), t.Connector.Name, t.Name)
+	}
+	fmt.Fprint(w, `
+Why: the exporter reads the metadata of chat and channel messages across
+the organisation (who wrote to whom and when, replies, reactions and
+mentions) for people analytics; the rules remove message text, subjects and
+attachments before anything is written. It calls them with the licensing
+model of `+"`--teams-model`"+` (default B, whose documented uses include analytics
+and insights; A is restricted to security and compliance applications).
+Approval is not immediate; run the check below once Microsoft confirms it.
+These APIs exist in the global cloud only: in a national cloud the
+exporter refuses these collections.
+`)
+	return true
 }

@@ -22,6 +22,22 @@ func TestWriteConsent(t *testing.T) {
 			t.Errorf("consent document lacks %q", want)
 		}
 	}
+	for _, want := range []string{
+		"## 5. Request access to Microsoft's protected Teams APIs", "https://aka.ms/teamsgraph/requestaccess",
+		"- `GET /v1.0/users/{id}/chats/getAllMessages` (msft-teams chat_messages)",
+		"- `GET /v1.0/teams/{id}/channels/getAllMessages` (msft-teams channel_messages)", "## 6. Check",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("consent document lacks the protected-API step's %q", want)
+		}
+	}
+	b.Reset()
+	if err := WriteConsent(&b, ConsentOptions{Connectors: []string{"outlook-mail"}, TenantID: "t", ClientID: "c"}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "protected") || !strings.Contains(b.String(), "## 5. Check") {
+		t.Errorf("outlook-mail alone: the consent document asks for protected APIs or misnumbers its steps:\n%s", b.String())
+	}
 	if strings.Count(out, "- `User.Read.All`") != 1 {
 		t.Errorf("User.Read.All should be listed once for two connectors")
 	}
