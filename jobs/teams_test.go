@@ -2,9 +2,13 @@ package jobs
 
 import (
 	"errors"
+	"maps"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
+	"m365export/jobs/connector"
 	"m365export/pipeline"
 	"m365export/sources"
 	"m365export/sources/graphsim"
@@ -120,5 +124,53 @@ func TestConfig_NationalCloudRefusesGlobalOnly(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("--cloud %s, outlook-mail: %v", cloud, err)
 		}
+	}
+}
+
+// TestConfig_TeamsModel: --teams-model comes from the flag, the
+// environment or the YAML key, defaults to B, accepts none (no model
+// parameter on the request), and refuses anything else.
+func TestConfig_TeamsModel(t *testing.T) {
+	yml := t.TempDir() + "/job.yaml"
+	if err := os.WriteFile(yml, []byte("teams_model: A\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	w := pipeline.Window{From: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)}
+	chat, _ := connector.Lookup("msft-teams")
+	for _, tc := range []struct {
+		args  []string
+		env   map[string]string
+		query string // the model part of chat getAllMessages' first request
+	}{
+		{nil, nil, "&model=B&"},
+		{[]string{"--teams-model", "none"}, nil, "?$top=50&$filter="},
+		{nil, map[string]string{"M365EXPORT_TEAMS_MODEL": "a"}, "&model=A&"},
+		{[]string{"--config", yml}, nil, "&model=A&"},
+		{[]string{"--config", yml, "--teams-model", "B"}, nil, "&model=B&"},
+	} {
+		env := map[string]string{}
+		maps.Copy(env, testEnv)
+		maps.Copy(env, tc.env)
+		cfg, err := LoadConfig(append([]string{"--demo", "--connector", "msft-teams"}, tc.args...), envOf(env), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("%v %v: %v", tc.args, tc.env, err)
+		}
+		for _, cs := range chat.Collections {
+			if cs.Name == "chat_messages" {
+				if got := cs.First("u", w, cfg.settings()); !strings.Contains(got, tc.query) {
+					t.Errorf("%v %v: first request %s, want it to contain %s", tc.args, tc.env, got, tc.query)
+				}
+			}
+		}
+	}
+	cfg, err := LoadConfig([]string{"--demo", "--connector", "msft-teams", "--teams-model", "C"}, envOf(testEnv), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Validate(); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), `--teams-model "C"`) {
+		t.Errorf("--teams-model C: %v, want a usage error naming it", err)
 	}
 }

@@ -350,7 +350,22 @@ func TestRun_AccessDeniedEverywhereIsConfig(t *testing.T) {
 	if !errors.Is(err, sources.ErrConfig) {
 		t.Fatalf("err = %v, want ErrConfig", err)
 	}
+	// The source's advice for the refusal says what to do.
+	for _, o := range src.owners {
+		src.errs[o] = errors.Join(sources.ErrSkipOwner, sources.ErrDenied, advisedErr{codeErr{"PaymentRequired"}, "set --teams-model B"})
+	}
+	_, _, err = runJob(t, src, Collection{Name: "messages", TimeField: "sentDateTime"}, Window{From: day, To: day.Add(24 * time.Hour)}, 0, 1)
+	if !errors.Is(err, sources.ErrConfig) || !strings.Contains(err.Error(), "(PaymentRequired): set --teams-model B") {
+		t.Fatalf("err = %v, want ErrConfig with the source's advice", err)
+	}
 }
+
+type advisedErr struct {
+	codeErr
+	advice string
+}
+
+func (e advisedErr) ErrorAdvice() string { return e.advice }
 
 func TestRun_SanitizerMayDropAndReorderRecords(t *testing.T) {
 	src := testSource()
