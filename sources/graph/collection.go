@@ -106,9 +106,12 @@ func (c *Collection) classifySkip(err error) {
 // Check reads the first page of up to five owners and returns the first
 // error that is not about one owner: a preflight for authentication,
 // consent and permissions (`m365export check`). nil means a page was read,
-// or every owner tried was skipped for reasons of its own; every owner
-// tried refused (sources.ErrDenied) is a configuration error, as in a run,
-// wrapping the last refusal (its Advice says what to do).
+// or every owner tried was skipped for reasons of its own. Every owner
+// tried refused (sources.ErrDenied) with the classifier's advice — refusals
+// of the application or the tenant, such as an unapproved protected API or
+// a licensing model — is a configuration error wrapping the last one. A
+// refusal without advice (ErrorAccessDenied) may be a policy scoped to
+// other users than the first five, and stays the run's to judge.
 func (c *Collection) Check(ctx context.Context) error {
 	owners, err := c.Partitions(ctx)
 	if err != nil {
@@ -122,7 +125,7 @@ func (c *Collection) Check(ctx context.Context) error {
 		if err == nil || !errors.Is(err, sources.ErrSkipOwner) {
 			return err
 		}
-		if errors.Is(err, sources.ErrDenied) {
+		if ge := (*Error)(nil); errors.Is(err, sources.ErrDenied) && errors.As(err, &ge) && ge.Advice != "" {
 			denied = err
 			n++
 		}
