@@ -558,7 +558,7 @@ func (r *runner) printPlan(c *connector.Connector, now time.Time) {
 	fmt.Fprintf(r.o.Out, "connector %s: %s\n", c.Name, c.Doc)
 	fmt.Fprintf(r.o.Out, "  window     %s to %s (without --since: from the watermark at --state, else this lookback)\n", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339))
 	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)
-	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(c.Scopes, ", "))
+	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(c.Permissions(cfg.needs()), ", "))
 	for _, cs := range c.Plan(cfg.NoGroups) {
 		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", cs.Name, cs.Owners, cs.Incremental, cs.First("{id}", w))
 	}
