@@ -400,6 +400,9 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	log = log.With("run_id", runID)
 	owners := newOwnerCache(r.client, cfg)
 	var cols []pipeline.Collection
+	if err := checkRetention(spec.Plan(cfg.NoGroups), w, now); err != nil {
+		return nil, err
+	}
 	for _, cs := range spec.Plan(cfg.NoGroups) {
 		first := cs.First
 		src := &graph.Collection{
@@ -592,4 +595,20 @@ func (r *runner) watchProgress(connector string, p *pipeline.Progress) func() {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// checkRetention refuses a window that starts before what Graph keeps of a
+// collection: those days would be committed empty, as if complete.
+func checkRetention(plan []connector.Collection, w pipeline.Window, now time.Time) error {
+	for _, cs := range plan {
+		if cs.Retention <= 0 {
+			continue
+		}
+		if oldest := now.Add(-cs.Retention); w.From.Before(oldest) {
+			return fmt.Errorf("%w: %s: Graph keeps %s for %d days, and the window starts %s, before %s: export a window that starts on or after %s (--since)",
+				ErrUsage, cs.Name, cs.Name, int(cs.Retention.Hours()/24), w.From.Format(time.DateOnly), oldest.Format(time.DateOnly),
+				oldest.UTC().Truncate(24*time.Hour).Add(24*time.Hour).Format(time.DateOnly))
+		}
+	}
+	return nil
 }

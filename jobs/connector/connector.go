@@ -85,6 +85,10 @@ type Collection struct {
 	DedupeKey   []string
 	// Incremental says how later runs avoid re-reading everything.
 	Incremental string
+	// Retention is how far back Graph keeps the collection's records (0:
+	// no limit). A window that starts earlier is refused for it: days
+	// Graph no longer has must not be committed as complete and empty.
+	Retention time.Duration
 	// Directory marks group reads, which --no-groups leaves out.
 	Directory bool
 	// Schema is the table's typed Parquet schema. Schemas only grow: a new

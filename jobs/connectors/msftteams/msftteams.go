@@ -4,6 +4,7 @@ package msftteams
 
 import (
 	"embed"
+	"time"
 
 	"m365export/jobs/connector"
 	"m365export/jobs/connector/cols"
@@ -49,7 +50,9 @@ func init() {
 			// The list returns neither sessions nor participants (graph-
 			// api-notes §8 fact 4): its ids are the owners, each read with
 			// participants_v2. Graph keeps 30 days of call records.
-			{Name: "call_records", Owners: connector.Listed, Scopes: []string{"CallRecords.Read.All"}, TimeField: "startDateTime", Incremental: "time window on startDateTime",
+			{Name: "call_records", Owners: connector.Listed, Scopes: []string{"CallRecords.Read.All"},
+				// "This API doesn't return call records older than 30 days."
+				Retention: 30 * 24 * time.Hour, TimeField: "startDateTime", Incremental: "time window on startDateTime",
 				Throttle: graph.ScopeOther,
 				Doc:      "call records of calls that started in the window (Graph keeps 30 days), each with its participants",
 				Schema:   callRecords,
