@@ -2,10 +2,14 @@ package jobs
 
 import (
 	"encoding/json"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"m365export/jobs/connector"
+	"m365export/pipeline"
 )
 
 // TestExport_OwnersJoinParents exports every connector from the emulator in
@@ -96,4 +100,63 @@ func parentName(cs connector.Collection) string {
 		return cs.Name + " (its own)"
 	}
 	return cs.Owners.Parent()
+}
+
+// TestCollectionOwnerID_FollowsParentRules: _owner takes whatever form the
+// parent table's rules give its id. Rules that hash group, team and call
+// record ids (the built-in ones keep them) hash _owner the same way, and
+// the parent's record written by those rules holds that very value.
+func TestCollectionOwnerID_FollowsParentRules(t *testing.T) {
+	const hashIDs = `
+    transforms:
+      - !<pseudonymize>
+        jsonPaths:
+          - "$..id"
+        encoding: "URL_SAFE_TOKEN"
+`
+	src := "endpoints:\n" +
+		`  - pathRegex: "/v1\\.0/groups(\\?.*)?"` + "\n    allowedQueryParams: [\"$top\"]" + hashIDs +
+		`  - pathTemplate: "/v1.0/teams/{teamId}"` + hashIDs +
+		`  - pathRegex: "/v1\\.0/communications/callRecords/[0-9a-f-]{36}(\\?.*)?"` + "\n    allowedQueryParams: [\"$expand\"]" + hashIDs
+	file := filepath.Join(t.TempDir(), "rules.yaml")
+	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := LoadRules("", "", false, file, testEnvSecrets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := pipeline.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC)}
+	const id = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+	for _, tc := range []struct{ connector, collection, url, body string }{
+		{"entra-id", "group_members", "/v1.0/groups?$top=999", `{"value":[{"id":"` + id + `","x":1}]}`},
+		{"msft-teams", "channels", "/v1.0/teams/" + id, `{"id":"` + id + `","x":1}`},
+		{"msft-teams", "channel_messages", "/v1.0/teams/" + id, `{"id":"` + id + `","x":1}`},
+		{"msft-teams", "call_records", "/v1.0/communications/callRecords/" + id + "?$expand=participants_v2", `{"id":"` + id + `","x":1}`},
+	} {
+		var cs *connector.Collection
+		for i, c := range mustConnector(t, tc.connector).Collections {
+			if c.Name == tc.collection {
+				cs = &mustConnector(t, tc.connector).Collections[i]
+			}
+		}
+		got := collectionOwnerID(rs, cs, w)(id)
+		out, err := rs.Sanitize(tc.url, []byte(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got == "" || got == id || !strings.Contains(string(out), `"id":"`+got+`"`) {
+			t.Errorf("%s: _owner %q, want the parent's id as its rules write it: %s", tc.collection, got, out)
+		}
+	}
+}
+
+// TestOwners_ParentIsRegistered: every owner kind but the tenant's and
+// Listed names a parent table that a registered connector exports.
+func TestOwners_ParentIsRegistered(t *testing.T) {
+	for _, k := range []connector.Owners{connector.User, connector.Group, connector.Team} {
+		if parentTable(k) == nil {
+			t.Errorf("owners %s: parent table %q is not registered", k, k.Parent())
+		}
+	}
 }
