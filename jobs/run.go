@@ -415,6 +415,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 			Name: cs.Name, Source: src, Sanitizer: rs,
 			Table:     sinks.Table{Connector: connector, Collection: cs.Name, Shard: cfg.Shard, Schema: cs.Schema},
 			TimeField: cs.TimeField, SenderField: cs.SenderField, DedupeKey: cs.DedupeKey,
+			OwnerID: collectionOwnerID(rs, &cs, w),
 		})
 	}
 	prog := &pipeline.Progress{}
@@ -493,24 +494,6 @@ func reachedOwners(s *pipeline.Summary) bool {
 
 // summaryTimeout bounds writing the run summary of a stopped run.
 const summaryTimeout = 10 * time.Second
-
-// ownerIDFunc gives _owner its form: users as users.id holds them; teams
-// and groups keep their ids (they are not personal and their tables keep
-// them).
-func ownerIDFunc(rs *rules.Ruleset) func(string) string {
-	// No cache here: the ruleset caches pseudonyms up to a bound, and a
-	// map of every owner would make memory grow with the tenant.
-	return func(id string) string {
-		if id == "" {
-			return ""
-		}
-		v, err := rs.OwnerID(id)
-		if err != nil {
-			return "" // never the raw id
-		}
-		return v
-	}
-}
 
 func (r *runner) writeSummary(ctx context.Context, s *pipeline.Summary) error {
 	if s == nil || r.dest == nil {

@@ -46,6 +46,22 @@ const (
 	Listed Owners = "listed"
 )
 
+// Parent names the table whose id an owner of this kind is: the table a
+// collection's _owner joins (users, groups or teams). It is "" for the
+// tenant (tables it owns have no _owner) and for Listed owners, which are
+// the collection's own records (_owner is the record's id).
+func (o Owners) Parent() string {
+	switch o {
+	case User:
+		return "users"
+	case Group:
+		return "groups"
+	case Team:
+		return "teams"
+	}
+	return ""
+}
+
 // Window is the half-open time range a run exports.
 type Window = pipeline.Window
 
