@@ -8,12 +8,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
 
+	"m365export/jobs/connector"
 	"m365export/pipeline"
 	"m365export/sources/graph"
 )
@@ -77,20 +77,16 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	for _, spec := range specs {
-		connector := spec.Name
-		var missing []string
-		for _, s := range spec.Scopes {
-			if !slices.Contains(roles, s) {
-				missing = append(missing, s)
-			}
-		}
+		name := spec.Name
+		need := spec.Permissions(cfg.needs())
+		missing := connector.Missing(need, roles)
 		switch {
 		case len(roles) == 0:
-			fail("%s: the token carries no application permission: admin consent has not been granted (see m365export consent)", connector)
+			fail("%s: the token carries no application permission: admin consent has not been granted (see m365export consent)", name)
 		case len(missing) > 0:
-			fail("%s: permissions not granted: %s; add them as Application permissions and grant admin consent again", connector, strings.Join(missing, ", "))
+			fail("%s: permissions not granted: %s; add them as Application permissions and grant admin consent again", name, strings.Join(missing, ", "))
 		default:
-			ok("%s: permissions %s", connector, strings.Join(spec.Scopes, ", "))
+			ok("%s: permissions %s", name, strings.Join(need, ", "))
 		}
 		// 3. One page of each collection.
 		owners := newOwnerCache(r.client, cfg)
@@ -102,10 +98,10 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
 				First: func(owner string) string { return first(owner, w0, set) }}
 			if err := src.Check(ctx); err != nil {
-				fail("%s/%s: %s", connector, cs.Name, diagnose(err))
+				fail("%s/%s: %s", name, cs.Name, diagnose(err))
 				continue
 			}
-			ok("%s/%s: readable", connector, cs.Name)
+			ok("%s/%s: readable", name, cs.Name)
 		}
 	}
 	return checkResult(problems)

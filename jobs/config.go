@@ -314,6 +314,11 @@ func (c *Config) settings() connector.Settings {
 	return s
 }
 
+// needs says what the run reads besides its collections' own requests.
+func (c *Config) needs() Needs {
+	return Needs{NoGroups: c.NoGroups, GroupScope: len(c.IncludeGroup) > 0 || len(c.ExcludeGroup) > 0}
+}
+
 // connectors resolves --connector in the registry.
 func (c *Config) connectors() ([]*connector.Connector, error) {
 	return connector.Resolve(strings.Split(c.Connector, ","))

@@ -85,14 +85,31 @@ func TestValidate_ReportsAllProblems(t *testing.T) {
 	}
 }
 
-func TestScopes_Superset(t *testing.T) {
-	got, err := Scopes([]string{"outlook-mail", "msft-copilot"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "AiEnterpriseInteraction.Read.All,Group.Read.All,Mail.ReadBasic.All,MailboxSettings.Read,User.Read.All"
-	if strings.Join(got, ",") != want {
-		t.Errorf("Scopes = %v, want %s", got, want)
+// TestScopes_LeastPrivileged: each run asks for what its requests need,
+// by the least-privileged permission each API page names.
+func TestScopes_LeastPrivileged(t *testing.T) {
+	for _, tc := range []struct {
+		connectors []string
+		needs      Needs
+		want       string
+	}{
+		{[]string{"outlook-mail", "msft-copilot"}, Needs{}, "AiEnterpriseInteraction.Read.All,Mail.ReadBasic.All,MailboxSettings.Read,User.Read.All"},
+		// A user scope by group reads memberships, whatever the connector.
+		{[]string{"msft-copilot"}, Needs{GroupScope: true}, "AiEnterpriseInteraction.Read.All,GroupMember.Read.All,User.Read.All"},
+		// The directory: no mailbox settings; members by GroupMember.Read.All.
+		{[]string{"entra-id"}, Needs{}, "GroupMember.Read.All,User.Read.All"},
+		{[]string{"entra-id"}, Needs{NoGroups: true}, "User.Read.All"},
+		// Chat.Read.All includes Chat.ReadBasic.All: not both.
+		{[]string{"msft-teams"}, Needs{}, "CallRecords.Read.All,Channel.ReadBasic.All,ChannelMessage.Read.All,Chat.Read.All,Team.ReadBasic.All,User.Read.All"},
+		{[]string{"outlook-cal"}, Needs{}, "Calendars.Read,MailboxSettings.Read,User.Read.All"},
+	} {
+		got, err := Scopes(tc.connectors, tc.needs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Join(got, ",") != tc.want {
+			t.Errorf("Scopes(%v, %+v) = %v, want %s", tc.connectors, tc.needs, got, tc.want)
+		}
 	}
 }
 

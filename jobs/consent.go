@@ -20,6 +20,7 @@ var loginHosts = map[string]string{
 // ConsentOptions name the application an administrator consents for.
 type ConsentOptions struct {
 	Connectors []string
+	Needs      Needs // what the runs read besides their collections
 	TenantID   string
 	ClientID   string
 	Cloud      string
@@ -27,8 +28,8 @@ type ConsentOptions struct {
 
 // WriteScopes prints the application permissions the connectors need, one
 // per line: the superset for one shared Entra ID application.
-func WriteScopes(w io.Writer, connectors []string) error {
-	scopes, err := Scopes(connectors)
+func WriteScopes(w io.Writer, connectors []string, n Needs) error {
+	scopes, err := Scopes(connectors, n)
 	if err != nil {
 		return err
 	}
@@ -41,7 +42,7 @@ func WriteScopes(w io.Writer, connectors []string) error {
 // WriteConsent prints, as Markdown, what an administrator follows to set up
 // and consent to the application for the named connectors.
 func WriteConsent(w io.Writer, o ConsentOptions) error {
-	scopes, err := Scopes(o.Connectors)
+	scopes, err := Scopes(o.Connectors, o.Needs)
 	if err != nil {
 		return err
 	}

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"m365export/jobs/connector"
 )
 
 // duckdb runs testdata/duckdb/query.js (DuckDB from npm, installed by
@@ -47,7 +49,9 @@ func duckdb(t *testing.T, queries map[string]string) map[string][]map[string]any
 
 // TestDuckDB_ReadsEveryConnector exports all five connectors and reads
 // every table the way analysts do: counts equal what Arrow reads, time
-// columns are timestamps with time zone, and _owner joins users.id.
+// columns are timestamps with time zone, and every table joins its parent
+// by _owner (the README's joins: users.id, groups.id, teams.id, a call
+// record's own id).
 func TestDuckDB_ReadsEveryConnector(t *testing.T) {
 	sim := startSim(t, 8)
 	dir := t.TempDir()
@@ -68,7 +72,46 @@ func TestDuckDB_ReadsEveryConnector(t *testing.T) {
 	queries["join"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS unmatched FROM read_parquet('%s', hive_partitioning = true) m
 		WHERE m._owner NOT IN (SELECT id FROM read_parquet('%s', hive_partitioning = true))`,
 		filepath.Join(dir, "outlook-mail", "messages", "*", "*.parquet"), filepath.Join(dir, "entra-id", "users", "*", "*.parquet"))
+	// The joins of the README: every child table to its parent by _owner.
+	table := func(connector, collection string) string {
+		return fmt.Sprintf("read_parquet('%s', hive_partitioning = true, union_by_name = true)", filepath.Join(dir, connector, collection, "*", "*.parquet"))
+	}
+	home := map[string]string{} // table → its connector
+	for _, c := range connector.All() {
+		for _, cs := range c.Collections {
+			home[cs.Name] = c.Name
+		}
+	}
+	joins := map[string]string{}
+	for _, c := range connector.All() {
+		for _, cs := range c.Collections {
+			switch p := cs.Owners.Parent(); {
+			case cs.Owners == connector.Listed:
+				joins[cs.Name] = fmt.Sprintf("SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE _owner IS DISTINCT FROM id)::INTEGER AS unmatched FROM %s", table(c.Name, cs.Name))
+			case p != "":
+				joins[cs.Name] = fmt.Sprintf("SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE p.id IS NULL)::INTEGER AS unmatched FROM %s c LEFT JOIN (SELECT DISTINCT id FROM %s) p ON c._owner = p.id",
+					table(c.Name, cs.Name), table(home[p], p))
+			}
+		}
+	}
+	for name, q := range joins {
+		queries["join/"+name] = q
+	}
+	queries["join/participants"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE u.id IS NULL)::INTEGER AS unmatched
+		FROM %s cr CROSS JOIN unnest(cr.participants_v2) AS t(p) LEFT JOIN %s u ON p.identity.user.id = u.id
+		WHERE p.identity.user.id IS NOT NULL`, table("msft-teams", "call_records"), table("entra-id", "users"))
 	res := duckdb(t, queries)
+	for name := range joins {
+		r := res["join/"+name]
+		if len(r) != 1 || r[0]["n"] == float64(0) || r[0]["unmatched"] != float64(0) {
+			t.Errorf("%s: DuckDB join of _owner to its parent: %v, want rows and 0 unmatched", name, r)
+		}
+	}
+	if r := res["join/participants"]; len(r) != 1 || r[0]["n"] == float64(0) {
+		t.Errorf("call record participants joined to users: %v, want rows", r)
+	} else {
+		t.Logf("call record participants: %v of %v join no users.id (guests, other tenants)", r[0]["unmatched"], r[0]["n"])
+	}
 	for k, n := range want {
 		if len(res[k]) != 1 || res[k][0]["n"] != float64(n) {
 			t.Errorf("%s: DuckDB counts %v, Arrow read %d rows", k, res[k], n)

@@ -121,10 +121,10 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 	if err != nil {
 		t.Fatal(err)
 	}
-	ownerID := ownerIDFunc(rs)
 	ten := sim.Tenant()
 	out := map[string][]string{}
 	for _, cs := range mustConnector(t, connector).Collections {
+		ownerID := collectionOwnerID(rs, &cs, w)
 		schema := tables.Lookup(connector, cs.Name)
 		var sel []string
 		if i := strings.Index(cs.First("x", w, defaultSettings()), "$select="); i >= 0 {

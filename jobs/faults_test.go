@@ -115,7 +115,11 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 	if err != nil {
 		t.Fatal(err)
 	}
-	ownerID := ownerIDFunc(rs)
+	w := pipeline.Window{From: s.WindowFrom, To: s.WindowTo}
+	ownerIDs := map[string]func(string) string{}
+	for _, cs := range mustConnector(t, connector).Collections {
+		ownerIDs[cs.Name] = collectionOwnerID(rs, &cs, w)
+	}
 	got := map[string]map[string]pipeline.LedgerEntry{}
 	for _, e := range s.Ledger.All() {
 		if got[e.Collection] == nil {
@@ -131,6 +135,7 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 			continue
 		}
 		var missing []string
+		ownerID := ownerIDs[cs.Name]
 		for _, o := range simtruth.Owners(sim.Tenant(), truthName(cs.Name)) {
 			if cs.Name == "call_records" && len(simtruth.Truth(sim.Tenant(), "call_records", o, s.WindowFrom, s.WindowTo)) == 0 {
 				continue // call records are owners only in the window that lists them

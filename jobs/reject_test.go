@@ -1,6 +1,10 @@
 package jobs
 
 import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"m365export/sources/graphsim"
@@ -40,5 +44,28 @@ func TestExport_MalformedTimestampCostsOneRecord(t *testing.T) {
 			t.Errorf("chat_messages: %d records (clean %d), %d rejected %v, %d failed owners; want one record rejected for its createdDateTime",
 				c.Records, w.Records, c.Rejected, c.RejectedReasons, c.Failed)
 		}
+	}
+}
+
+// TestExport_CallRecordsBeyondRetentionRefused: Graph returns no call
+// record older than 30 days, so a msft-teams window that starts earlier is
+// refused (exit 2) before anything is written, naming the collection and
+// the first day that can be exported.
+func TestExport_CallRecordsBeyondRetentionRefused(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 4})
+	now := sim.Tenant().Now().UTC()
+	dir := t.TempDir()
+	_, err := exportTo(t, sim, dir, "--connector", "msft-teams", "--since", now.AddDate(0, 0, -40).Format("2006-01-02"),
+		"--until", now.AddDate(0, 0, -38).Format("2006-01-02"))
+	var je *Error
+	if !errors.As(err, &je) || je.ExitCode() != 2 || !strings.Contains(err.Error(), "call_records") || !strings.Contains(err.Error(), "30 days") {
+		t.Fatalf("export 40 days back = %v, want a usage error about call_records' 30 days", err)
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "msft-teams")); len(entries) != 0 {
+		t.Errorf("a refused run wrote %d entries under msft-teams/", len(entries))
+	}
+	if _, err := exportTo(t, sim, "", "--connector", "msft-teams", "--since", now.AddDate(0, 0, -29).Format("2006-01-02"),
+		"--until", now.AddDate(0, 0, -28).Format("2006-01-02")); err != nil {
+		t.Errorf("export 29 days back: %v", err)
 	}
 }

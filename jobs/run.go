@@ -400,6 +400,9 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	log = log.With("run_id", runID)
 	owners := newOwnerCache(r.client, cfg)
 	var cols []pipeline.Collection
+	if err := checkRetention(spec.Plan(cfg.NoGroups), w, now); err != nil {
+		return nil, err
+	}
 	set := cfg.settings()
 	for _, cs := range spec.Plan(cfg.NoGroups) {
 		first := cs.First
@@ -413,6 +416,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 			Name: cs.Name, Source: src, Sanitizer: rs,
 			Table:     sinks.Table{Connector: connector, Collection: cs.Name, Shard: cfg.Shard, Schema: cs.Schema},
 			TimeField: cs.TimeField, SenderField: cs.SenderField, DedupeKey: cs.DedupeKey,
+			OwnerID: collectionOwnerID(rs, &cs, w),
 		})
 	}
 	prog := &pipeline.Progress{}
@@ -492,24 +496,6 @@ func reachedOwners(s *pipeline.Summary) bool {
 // summaryTimeout bounds writing the run summary of a stopped run.
 const summaryTimeout = 10 * time.Second
 
-// ownerIDFunc gives _owner its form: users as users.id holds them; teams
-// and groups keep their ids (they are not personal and their tables keep
-// them).
-func ownerIDFunc(rs *rules.Ruleset) func(string) string {
-	// No cache here: the ruleset caches pseudonyms up to a bound, and a
-	// map of every owner would make memory grow with the tenant.
-	return func(id string) string {
-		if id == "" {
-			return ""
-		}
-		v, err := rs.OwnerID(id)
-		if err != nil {
-			return "" // never the raw id
-		}
-		return v
-	}
-}
-
 func (r *runner) writeSummary(ctx context.Context, s *pipeline.Summary) error {
 	if s == nil || r.dest == nil {
 		return nil
@@ -559,7 +545,7 @@ func (r *runner) printPlan(c *connector.Connector, now time.Time) {
 	fmt.Fprintf(r.o.Out, "connector %s: %s\n", c.Name, c.Doc)
 	fmt.Fprintf(r.o.Out, "  window     %s to %s (without --since: from the watermark at --state, else this lookback)\n", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339))
 	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)
-	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(c.Scopes, ", "))
+	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(c.Permissions(cfg.needs()), ", "))
 	for _, cs := range c.Plan(cfg.NoGroups) {
 		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", cs.Name, cs.Owners, cs.Incremental, cs.First("{id}", w, cfg.settings()))
 	}
@@ -593,4 +579,20 @@ func (r *runner) watchProgress(connector string, p *pipeline.Progress) func() {
 		}
 	}()
 	return func() { close(done); wg.Wait() }
+}
+
+// checkRetention refuses a window that starts before what Graph keeps of a
+// collection: those days would be committed empty, as if complete.
+func checkRetention(plan []connector.Collection, w pipeline.Window, now time.Time) error {
+	for _, cs := range plan {
+		if cs.Retention <= 0 {
+			continue
+		}
+		if oldest := now.Add(-cs.Retention); w.From.Before(oldest) {
+			return fmt.Errorf("%w: %s: Graph keeps %s for %d days, and the window starts %s, before %s: export a window that starts on or after %s (--since)",
+				ErrUsage, cs.Name, cs.Name, int(cs.Retention.Hours()/24), w.From.Format(time.DateOnly), oldest.Format(time.DateOnly),
+				oldest.UTC().Truncate(24*time.Hour).Add(24*time.Hour).Format(time.DateOnly))
+		}
+	}
+	return nil
 }

@@ -176,7 +176,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		cr.keyPaths = append(cr.keyPaths, strings.Split(k, "."))
 	}
 	// Every owner is in the ledger, also those the run never reached.
-	cr.ledger = &ledgerPart{collection: c.Name, owners: ids, out: make([]outcome, ids.Len()), ownerID: job.OwnerID}
+	cr.ledger = &ledgerPart{collection: c.Name, owners: ids, out: make([]outcome, ids.Len()), ownerID: c.ownerID(job)}
 	cs.Owners = ids.Len()
 	job.Progress.OwnersTotal.Add(int64(ids.Len()))
 	log.Info("collection started", "owners", ids.Len(), "owners_all_shards", nAll)
@@ -325,7 +325,7 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 	job, c, log := cr.job, cr.c, cr.log
 	owner := cr.ledger.owners.At(i)
 	e := &cr.ledger.out[i]
-	ownerCol := job.OwnerID(owner)
+	ownerCol := c.ownerID(job)(owner)
 	defer job.Progress.OwnersDone.Add(1)
 	reject := func(dt string, bad *sinks.InvalidRecordError) {
 		reason := bad.Reason()

@@ -47,8 +47,10 @@ func parseStatus(s string) (status, bool) {
 	return 0, false
 }
 
-// LedgerEntry is one owner's outcome in one collection. Owner is
-// pseudonymized (Job.OwnerID); Code is Graph's error code, never a message.
+// LedgerEntry is one owner's outcome in one collection. Owner is in the
+// form the collection's _owner holds (Collection.OwnerID, else
+// Job.OwnerID): a user as users.id holds it, never raw unless the run keeps
+// ids; Code is Graph's error code, never a message.
 type LedgerEntry struct {
 	Collection string `json:"collection"`
 	Owner      string `json:"owner"`

@@ -83,6 +83,19 @@ type Collection struct {
 	// DedupeKey lists the dotted paths whose values identify a record for
 	// deduplication ("chatId", "id").
 	DedupeKey []string
+	// OwnerID, if set, maps a raw owner id to the form _owner and the
+	// ledger hold for this collection: the parent table's id as this run
+	// writes it (a team's id as the teams table holds it, say); nil means
+	// Job.OwnerID (users).
+	OwnerID func(string) string
+}
+
+// ownerID returns how c's _owner and ledger write an owner.
+func (c *Collection) ownerID(job *Job) func(string) string {
+	if c.OwnerID != nil {
+		return c.OwnerID
+	}
+	return job.OwnerID
 }
 
 // Window is the half-open time range [From, To) a run exports.
@@ -112,7 +125,8 @@ type Job struct {
 	// Concurrency bounds the owners read at once (default 16).
 	Concurrency int
 	// OwnerID maps a raw owner id to the form users.id takes in this run
-	// (a pseudonym); it is what _owner and the ledger hold.
+	// (a pseudonym); it is what _owner and the ledger hold for collections
+	// without their own Collection.OwnerID.
 	OwnerID func(string) string
 	// Done reports collections an earlier attempt of this run already
 	// committed (a resumed run); nil means none.

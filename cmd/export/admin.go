@@ -32,9 +32,11 @@ func parseFlags(fs *flag.FlagSet, args []string, stdout io.Writer) error {
 
 func runScopes(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
 	fs := flag.NewFlagSet("m365export scopes", flag.ContinueOnError)
-	connectors := fs.String("connector", "", "comma-separated connectors: "+strings.Join(jobs.ConnectorNames(), ", "))
+	connectors := fs.String("connector", "", "comma-separated connectors: "+strings.Join(jobs.ConnectorNames(), ", ")+", or all")
+	var n jobs.Needs
+	needsFlags(fs, &n)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: m365export scopes --connector a,b\n\nPrints the union of the Graph application permissions the connectors need,\nfor one Entra ID application shared by them.")
+		fmt.Fprintln(fs.Output(), "Usage: m365export scopes --connector a,b [--group-scope] [--no-groups]\n\nPrints the least-privileged Graph application permissions the connectors'\nruns need, for one Entra ID application shared by them: each collection's\nown API, listing its owners, and group memberships when users are scoped by\ngroup.")
 		fs.PrintDefaults()
 	}
 	if err := parseFlags(fs, args, stdout); err != nil {
@@ -43,7 +45,13 @@ func runScopes(_ context.Context, args []string, _ io.Reader, stdout, _ io.Write
 	if *connectors == "" {
 		return fmt.Errorf("%w: --connector is required", jobs.ErrUsage)
 	}
-	return jobs.WriteScopes(stdout, strings.Split(*connectors, ","))
+	return jobs.WriteScopes(stdout, strings.Split(*connectors, ","), n)
+}
+
+// needsFlags declares the flags that change which permissions runs need.
+func needsFlags(fs *flag.FlagSet, n *jobs.Needs) {
+	fs.BoolVar(&n.GroupScope, "group-scope", false, "the runs scope users by group (--include-group or --exclude-group): add the permission to read group memberships")
+	fs.BoolVar(&n.NoGroups, "no-groups", false, "the runs leave out the group collections (--no-groups)")
 }
 
 func runConsent(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
@@ -53,6 +61,7 @@ func runConsent(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writ
 	fs.StringVar(&o.TenantID, "tenant-id", "", "the tenant id")
 	fs.StringVar(&o.ClientID, "client-id", "", "the application's Application (client) ID")
 	fs.StringVar(&o.Cloud, "cloud", "global", "global, usgov-l4, usgov-l5 or china")
+	needsFlags(fs, &o.Needs)
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: m365export consent --connector a,b --tenant-id T --client-id C\n\nPrints, as Markdown, the document an administrator follows: the application,\nits federated credentials, the permissions, the admin-consent URL and the\nleast-privileged roles for each step.")
 		fs.PrintDefaults()

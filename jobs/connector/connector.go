@@ -46,6 +46,22 @@ const (
 	Listed Owners = "listed"
 )
 
+// Parent names the table whose id an owner of this kind is: the table a
+// collection's _owner joins (users, groups or teams). It is "" for the
+// tenant (tables it owns have no _owner) and for Listed owners, which are
+// the collection's own records (_owner is the record's id).
+func (o Owners) Parent() string {
+	switch o {
+	case User:
+		return "users"
+	case Group:
+		return "groups"
+	case Team:
+		return "teams"
+	}
+	return ""
+}
+
 // Window is the half-open time range a run exports.
 type Window = pipeline.Window
 
@@ -84,6 +100,10 @@ type Collection struct {
 	// Throttle is the kind of Graph limit its requests count against; a
 	// registry test checks it against graph.ScopeOf of First.
 	Throttle graph.ScopeKind
+	// Scopes are the least-privileged Graph application permissions its
+	// own requests need, as the API's page names them (listing its owners
+	// adds what that needs; see Permissions).
+	Scopes []string
 	// SkipCodes and SkipStatuses: Graph error codes, and HTTP statuses
 	// answered with a code Graph's classifier does not know, that mean an
 	// owner of this collection cannot be read in this run (recorded in the
@@ -109,6 +129,10 @@ type Collection struct {
 	DedupeKey   []string
 	// Incremental says how later runs avoid re-reading everything.
 	Incremental string
+	// Retention is how far back Graph keeps the collection's records (0:
+	// no limit). A window that starts earlier is refused for it: days
+	// Graph no longer has must not be committed as complete and empty.
+	Retention time.Duration
 	// Directory marks group reads, which --no-groups leaves out.
 	Directory bool
 	// Schema is the table's typed Parquet schema. Schemas only grow: a new
@@ -145,8 +169,6 @@ type Connector struct {
 	Name string
 	// Doc is one line for --help and the plan.
 	Doc string
-	// Scopes are the Graph application permissions its requests need.
-	Scopes []string
 	// Collections are read in this order.
 	Collections []Collection
 	// Rules holds the connector's rule template, rules.RuleTemplate.
@@ -201,8 +223,8 @@ func (c *Connector) validate() error {
 	if !kebab.MatchString(c.Name) {
 		return fmt.Errorf("connector name %q is not kebab-case", c.Name)
 	}
-	if c.Doc == "" || len(c.Scopes) == 0 || len(c.Collections) == 0 || c.Rules == nil {
-		return fmt.Errorf("%s: doc, scopes, collections and rules are required", c.Name)
+	if c.Doc == "" || len(c.Collections) == 0 || c.Rules == nil {
+		return fmt.Errorf("%s: doc, collections and rules are required", c.Name)
 	}
 	seen := map[string]bool{}
 	for _, cs := range c.Collections {
@@ -211,8 +233,8 @@ func (c *Connector) validate() error {
 			return fmt.Errorf("%s: collection name %q is not snake_case", c.Name, cs.Name)
 		case seen[cs.Name]:
 			return fmt.Errorf("%s: collection %s declared twice", c.Name, cs.Name)
-		case cs.First == nil || cs.Schema == nil || cs.Doc == "" || cs.Incremental == "":
-			return fmt.Errorf("%s/%s: first request, schema, doc and incremental strategy are required", c.Name, cs.Name)
+		case cs.First == nil || cs.Schema == nil || cs.Doc == "" || cs.Incremental == "" || len(cs.Scopes) == 0:
+			return fmt.Errorf("%s/%s: first request, schema, doc, incremental strategy and scopes are required", c.Name, cs.Name)
 		case cs.Owners != Tenant && cs.Owners != User && cs.Owners != Group && cs.Owners != Team && cs.Owners != Listed:
 			return fmt.Errorf("%s/%s: unknown owner kind %q", c.Name, cs.Name, cs.Owners)
 		case (cs.Owners == Listed) != (cs.ListOwners != nil):
@@ -277,23 +299,95 @@ func Resolve(names []string) ([]*Connector, error) {
 	return out, nil
 }
 
-// Scopes returns the sorted union of the application permissions the named
-// connectors need, for one shared Entra ID application.
-func Scopes(names []string) ([]string, error) {
+// Needs says what a run reads besides its collections' own requests.
+type Needs struct {
+	// NoGroups leaves out the group collections (--no-groups).
+	NoGroups bool
+	// GroupScope: users are scoped by group (--include-group,
+	// --exclude-group), so group memberships are read.
+	GroupScope bool
+}
+
+// ownerScopes are the least-privileged permissions of listing each kind
+// of owner (listed owners come from the collection's own API).
+var ownerScopes = map[Owners]string{
+	User:  "User.Read.All",        // GET /users
+	Group: "GroupMember.Read.All", // GET /groups
+	Team:  "Team.ReadBasic.All",   // GET /teams
+}
+
+// groupScope is what reading group memberships for a user scope needs.
+const groupScope = "GroupMember.Read.All"
+
+// implies maps a permission to a broader one that includes it: asking for
+// both is asking for more than the broader alone.
+var implies = map[string]string{
+	"Chat.ReadBasic.All":      "Chat.Read.All",
+	"GroupMember.Read.All":    "Group.Read.All",
+	"Calendars.ReadBasic.All": "Calendars.Read",
+	"Mail.ReadBasic.All":      "Mail.Read",
+	"User.ReadBasic.All":      "User.Read.All",
+}
+
+// Permissions returns the Graph application permissions a run of the
+// connector needs, least-privileged per API (each collection declares
+// what its own requests need), sorted.
+func (c *Connector) Permissions(n Needs) []string {
+	set := map[string]bool{}
+	for _, cs := range c.Plan(n.NoGroups) {
+		for _, s := range cs.Scopes {
+			set[s] = true
+		}
+		if s, ok := ownerScopes[cs.Owners]; ok {
+			set[s] = true
+		}
+		if n.GroupScope && cs.Owners == User {
+			set[groupScope] = true
+		}
+	}
+	return minimal(set)
+}
+
+// Missing returns the permissions of need that roles grant neither
+// themselves nor through a broader permission.
+func Missing(need, roles []string) []string {
+	var out []string
+	for _, s := range need {
+		if slices.Contains(roles, s) || slices.Contains(roles, implies[s]) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// minimal drops the permissions a broader one of the set includes.
+func minimal(set map[string]bool) []string {
+	var out []string
+	for s := range set {
+		if broader, ok := implies[s]; ok && set[broader] {
+			continue
+		}
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Scopes returns the application permissions the named connectors need
+// for one shared Entra ID application: the union of their runs' needs.
+func Scopes(names []string, n Needs) ([]string, error) {
 	cs, err := Resolve(names)
 	if err != nil {
 		return nil, err
 	}
-	var out []string
+	set := map[string]bool{}
 	for _, c := range cs {
-		for _, s := range c.Scopes {
-			if !slices.Contains(out, s) {
-				out = append(out, s)
-			}
+		for _, s := range c.Permissions(n) {
+			set[s] = true
 		}
 	}
-	sort.Strings(out)
-	return out, nil
+	return minimal(set), nil
 }
 
 // Table is one registered table: a connector's collection.

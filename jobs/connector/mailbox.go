@@ -9,7 +9,7 @@ import (
 // MailboxSettings is the mailbox_settings collection, which the Outlook
 // connectors share: each user's time zone, working hours and language.
 func MailboxSettings() Collection {
-	return Collection{Name: "mailbox_settings", Owners: User, Incremental: "snapshot", Throttle: graph.ScopeMailbox,
+	return Collection{Name: "mailbox_settings", Owners: User, Scopes: []string{"MailboxSettings.Read"}, Incremental: "snapshot", Throttle: graph.ScopeMailbox,
 		Doc:    "each user's time zone, working hours and language",
 		Schema: mailboxSettings,
 		First:  func(u string, _ Window, _ Settings) string { return "/v1.0/users/" + u + "/mailboxSettings" }}

@@ -27,7 +27,7 @@ func WriteDictionary(w io.Writer) error {
 	b.WriteString("`utc`, the instant as TIMESTAMP (null when the zone is not recognised).\n\n")
 	b.WriteString("Every table also has:\n\n")
 	b.WriteString("| column | type | meaning |\n|---|---|---|\n")
-	b.WriteString("| `_owner` | `STRING` | the partition owner (user, group, team) in exactly the form `users.id` takes in the same run |\n")
+	b.WriteString("| `_owner` | `STRING` | the partition owner, exactly as its parent table's id is written in the same run, so they join (README, Joins): `users.id` for a user's rows, `groups.id` for group members, `teams.id` for teams, channels and channel messages, the call record's own `id`; null for tenant-wide tables (users, groups) |\n")
 	b.WriteString("| `_run_id` | `STRING` | the run that wrote the row (shared by all shards of one run) |\n")
 	b.WriteString("| `_exported_at` | `TIMESTAMP` | when the run exported the row |\n")
 	b.WriteString("| `_extra` | `JSON` | sanitized members the schema does not name, keyed by dotted path (`newField`, `from.emailAddress.name`, `toRecipients[0].x`); null when there are none |\n")

@@ -63,15 +63,17 @@ const DefaultSubject = "system:serviceaccount:m365export:exporter"
 // assertions (AWS Cognito tokens carry the identity pool id instead).
 const AzureADTokenExchange = "api://AzureADTokenExchange"
 
-// AllRoles are every application permission the connectors use.
-var AllRoles = []string{"User.Read.All", "Group.Read.All", "MailboxSettings.Read", "Calendars.Read",
+// AllRoles are every application permission the connectors use, each the
+// least-privileged one its API's page names.
+var AllRoles = []string{"User.Read.All", "GroupMember.Read.All", "MailboxSettings.Read", "Calendars.Read",
 	"Mail.ReadBasic.All", "Team.ReadBasic.All", "Channel.ReadBasic.All", "Chat.Read.All",
 	"ChannelMessage.Read.All", "CallRecords.Read.All", "AiEnterpriseInteraction.Read.All"}
 
 // implied lists permissions that also satisfy a role.
 var implied = map[string][]string{
 	"User.Read.All":         {"Directory.Read.All", "User.ReadWrite.All"},
-	"Group.Read.All":        {"Directory.Read.All", "GroupMember.Read.All"},
+	"GroupMember.Read.All":  {"Group.Read.All", "Directory.Read.All"},
+	"Chat.ReadBasic.All":    {"Chat.Read.All", "Chat.ReadWrite.All"},
 	"Mail.ReadBasic.All":    {"Mail.Read", "Mail.ReadBasic"},
 	"Team.ReadBasic.All":    {"Directory.Read.All", "Group.Read.All"},
 	"Channel.ReadBasic.All": {"ChannelSettings.Read.All", "Group.Read.All"},

@@ -127,15 +127,15 @@ func matchRoute(segs []string) (route, bool) {
 	case n == 5 && eq(segs[0], "users") && eq(segs[2], "mailFolders") && eq(segs[4], "messages"):
 		return route{ep: epMessages, role: "Mail.ReadBasic.All", class: clsMailbox, userID: segs[1], folder: segs[3]}, true
 	case n == 3 && eq(segs[0], "users") && eq(segs[2], "chats"):
-		return route{ep: epChats, role: "Chat.Read.All", class: clsTeamsOther, userID: segs[1]}, true
+		return route{ep: epChats, role: "Chat.ReadBasic.All", class: clsTeamsOther, userID: segs[1]}, true
 	case n == 4 && eq(segs[0], "users") && eq(segs[2], "chats") && eq(segs[3], "getAllMessages"):
 		return route{ep: epChatMessages, role: "Chat.Read.All", class: clsTeamsExport, userID: segs[1]}, true
 	case n == 1 && eq(segs[0], "groups"):
-		return route{ep: epGroups, role: "Group.Read.All", class: clsDirectory}, true
+		return route{ep: epGroups, role: "GroupMember.Read.All", class: clsDirectory}, true
 	case n == 2 && eq(segs[0], "groups") && eq(segs[1], "delta"):
-		return route{ep: epGroupsDelta, role: "Group.Read.All", class: clsDirectory}, true
+		return route{ep: epGroupsDelta, role: "GroupMember.Read.All", class: clsDirectory}, true
 	case n == 3 && eq(segs[0], "groups") && eq(segs[2], "members"):
-		return route{ep: epMembers, role: "Group.Read.All", class: clsDirectory, objID: segs[1]}, true
+		return route{ep: epMembers, role: "GroupMember.Read.All", class: clsDirectory, objID: segs[1]}, true
 	case n == 1 && eq(segs[0], "teams"):
 		return route{ep: epTeams, role: "Team.ReadBasic.All", class: clsTeamsOther}, true
 	case n == 2 && eq(segs[0], "teams"):

@@ -19,22 +19,21 @@ const userFields = "id,userPrincipalName,mail,otherMails,proxyAddresses,employee
 
 func init() {
 	connector.Register(connector.Connector{
-		Name:   "entra-id",
-		Doc:    "the directory: users, groups and their members",
-		Scopes: []string{"User.Read.All", "Group.Read.All", "MailboxSettings.Read"},
-		Rules:  rulesFS,
+		Name:  "entra-id",
+		Doc:   "the directory: users, groups and their members",
+		Rules: rulesFS,
 		Collections: []connector.Collection{
-			{Name: "users", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory,
+			{Name: "users", Owners: connector.Tenant, Scopes: []string{"User.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory,
 				Doc:    "every user of the tenant",
 				Schema: users, Breaking: usersBreaking,
 				First: func(string, connector.Window, connector.Settings) string {
 					return "/v1.0/users?$top=999&$select=" + userFields
 				}},
-			{Name: "groups", Owners: connector.Tenant, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
+			{Name: "groups", Owners: connector.Tenant, Scopes: []string{"GroupMember.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "every group of the tenant",
 				Schema: groups, Breaking: groupsBreaking,
 				First: func(string, connector.Window, connector.Settings) string { return "/v1.0/groups?$top=999" }},
-			{Name: "group_members", Owners: connector.Group, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
+			{Name: "group_members", Owners: connector.Group, Scopes: []string{"GroupMember.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "the direct members of every group; _owner is the group",
 				Schema: groupMembers,
 				First: func(g string, _ connector.Window, _ connector.Settings) string {

@@ -17,12 +17,11 @@ var rulesFS embed.FS
 
 func init() {
 	connector.Register(connector.Connector{
-		Name:   "msft-copilot",
-		Doc:    "Copilot interactions (prompts and responses reduced to length and word counts)",
-		Scopes: []string{"User.Read.All", "AiEnterpriseInteraction.Read.All"},
-		Rules:  rulesFS,
+		Name:  "msft-copilot",
+		Doc:   "Copilot interactions (prompts and responses reduced to length and word counts)",
+		Rules: rulesFS,
 		Collections: []connector.Collection{
-			{Name: "copilot_interactions", Owners: connector.User, TimeField: "createdDateTime", Incremental: "time window on createdDateTime",
+			{Name: "copilot_interactions", Owners: connector.User, Scopes: []string{"AiEnterpriseInteraction.Read.All"}, TimeField: "createdDateTime", Incremental: "time window on createdDateTime",
 				Throttle: graph.ScopeOther,
 				// A user without a Microsoft 365 Copilot licence.
 				SkipCodes:    []string{"CopilotLicenseRequired", "LicenseNotFound", "UnlicensedUser"},

@@ -4,6 +4,7 @@ package msftteams
 
 import (
 	"embed"
+	"time"
 
 	"m365export/jobs/connector"
 	"m365export/jobs/connector/cols"
@@ -16,23 +17,21 @@ var rulesFS embed.FS
 
 func init() {
 	connector.Register(connector.Connector{
-		Name: "msft-teams",
-		Doc:  "teams, channels, chats, chat and channel messages (no content), call records",
-		Scopes: []string{"User.Read.All", "Team.ReadBasic.All", "Channel.ReadBasic.All", "Chat.Read.All",
-			"ChannelMessage.Read.All", "CallRecords.Read.All"},
+		Name:  "msft-teams",
+		Doc:   "teams, channels, chats, chat and channel messages (no content), call records",
 		Rules: rulesFS,
 		Collections: []connector.Collection{
 			// GET /teams returns only id, displayName and description
 			// (graph-api-notes §8 fact 5): each team is read on its own.
-			{Name: "teams", Owners: connector.Team, Incremental: "snapshot", Throttle: graph.ScopeTeams,
+			{Name: "teams", Owners: connector.Team, Scopes: []string{"Team.ReadBasic.All"}, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc: "every team", Schema: teams, Breaking: teamsBreaking,
 				First: func(t string, _ connector.Window, _ connector.Settings) string { return "/v1.0/teams/" + t }},
-			{Name: "channels", Owners: connector.Team, Incremental: "snapshot", Throttle: graph.ScopeTeams,
+			{Name: "channels", Owners: connector.Team, Scopes: []string{"Channel.ReadBasic.All"}, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc: "every channel of every team", Schema: channels,
 				First: func(t string, _ connector.Window, _ connector.Settings) string {
 					return "/v1.0/teams/" + t + "/allChannels"
 				}},
-			{Name: "chats", Owners: connector.User, Incremental: "snapshot", Throttle: graph.ScopeTeams,
+			{Name: "chats", Owners: connector.User, Scopes: []string{"Chat.ReadBasic.All"}, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc:    "the chats each user takes part in: one row per user and chat, with that user's viewpoint (_owner)",
 				Schema: chats, Breaking: chatsBreaking,
 				First: func(u string, _ connector.Window, _ connector.Settings) string {
@@ -42,7 +41,7 @@ func init() {
 			// (Microsoft approves each application first), exist in the
 			// global cloud only, and take the run's licensing model
 			// (--teams-model; graph-api-notes §8 facts 2, 3 and 10).
-			{Name: "chat_messages", Owners: connector.User, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
+			{Name: "chat_messages", Owners: connector.User, Scopes: []string{"Chat.Read.All"}, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
 				Throttle: graph.ScopeTeamsExport, SenderField: "from.user.id", DedupeKey: []string{"chatId", "id"},
 				Doc:    "chat messages changed in the window, each once (Graph returns one copy per participant)",
 				Schema: chatMessages, Breaking: messageBreaking,
@@ -50,7 +49,7 @@ func init() {
 				First: func(u string, w connector.Window, s connector.Settings) string {
 					return "/v1.0/users/" + u + "/chats/getAllMessages?$top=50" + s.TeamsModelParam() + "&$filter=" + connector.Query(connector.GtLt("lastModifiedDateTime", w))
 				}},
-			{Name: "channel_messages", Owners: connector.Team, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
+			{Name: "channel_messages", Owners: connector.Team, Scopes: []string{"ChannelMessage.Read.All"}, TimeField: "lastModifiedDateTime", Incremental: "time window on lastModifiedDateTime",
 				Throttle: graph.ScopeTeamsExport,
 				Doc:      "channel messages and replies changed in the window",
 				Schema:   channelMessages, Breaking: messageBreaking,
@@ -61,7 +60,9 @@ func init() {
 			// The list returns neither sessions nor participants (graph-
 			// api-notes §8 fact 4): its ids are the owners, each read with
 			// participants_v2. Graph keeps 30 days of call records.
-			{Name: "call_records", Owners: connector.Listed, TimeField: "startDateTime", Incremental: "time window on startDateTime",
+			{Name: "call_records", Owners: connector.Listed, Scopes: []string{"CallRecords.Read.All"},
+				// "This API doesn't return call records older than 30 days."
+				Retention: 30 * 24 * time.Hour, TimeField: "startDateTime", Incremental: "time window on startDateTime",
 				Throttle: graph.ScopeOther,
 				Doc:      "call records of calls that started in the window (Graph keeps 30 days), each with its participants",
 				Schema:   callRecords,

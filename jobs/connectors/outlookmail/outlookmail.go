@@ -19,12 +19,11 @@ const mailSelect = "id,conversationId,internetMessageId,createdDateTime,lastModi
 
 func init() {
 	connector.Register(connector.Connector{
-		Name:   "outlook-mail",
-		Doc:    "sent mail metadata (no subjects, bodies or attachments) and mailbox settings",
-		Scopes: []string{"User.Read.All", "Group.Read.All", "Mail.ReadBasic.All", "MailboxSettings.Read"},
-		Rules:  rulesFS,
+		Name:  "outlook-mail",
+		Doc:   "sent mail metadata (no subjects, bodies or attachments) and mailbox settings",
+		Rules: rulesFS,
 		Collections: []connector.Collection{
-			{Name: "messages", Owners: connector.User, TimeField: "sentDateTime", Incremental: "time window on sentDateTime",
+			{Name: "messages", Owners: connector.User, Scopes: []string{"Mail.ReadBasic.All"}, TimeField: "sentDateTime", Incremental: "time window on sentDateTime",
 				Throttle: graph.ScopeMailbox,
 				Doc:      "metadata of each user's SentItems",
 				Schema:   messages,
