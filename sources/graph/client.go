@@ -228,9 +228,9 @@ func NewHTTPClient(roots *x509.CertPool) *http.Client {
 	return &http.Client{Transport: t}
 }
 
-// CertPool returns the system's roots plus the PEM certificates given (an
+// certPool returns the system's roots plus the PEM certificates given (an
 // emulator's CA file).
-func CertPool(pemCerts []byte) (*x509.CertPool, error) {
+func certPool(pemCerts []byte) (*x509.CertPool, error) {
 	pool, err := x509.SystemCertPool()
 	if err != nil || pool == nil {
 		pool = x509.NewCertPool()
@@ -272,16 +272,6 @@ type request struct {
 	scope           Scope
 	hasScope        bool
 	validate        func([]byte) error
-}
-
-// WithHeader adds a request header (e.g. ConsistencyLevel: eventual).
-func WithHeader(key, value string) RequestOption {
-	return func(r *request) {
-		if r.header == nil {
-			r.header = http.Header{}
-		}
-		r.header.Add(key, value)
-	}
 }
 
 // WithHeaders adds request headers. Resend them on every page: Graph does

@@ -443,10 +443,10 @@ func TestGet_ThrottledScopeSlowsDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	g := c.Governor()
-	if s := g.Slowdown(Scope{Kind: ScopeMailbox, ID: "u1"}); s != 2 {
+	if s := g.slowdown(Scope{Kind: ScopeMailbox, ID: "u1"}); s != 2 {
 		t.Errorf("throttled mailbox slowdown = %v, want 2", s)
 	}
-	if s := g.Slowdown(Scope{Kind: ScopeMailbox, ID: "u2"}); s != 1 {
+	if s := g.slowdown(Scope{Kind: ScopeMailbox, ID: "u2"}); s != 1 {
 		t.Errorf("other mailbox slowdown = %v, want 1", s)
 	}
 }

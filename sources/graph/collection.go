@@ -139,11 +139,9 @@ func (c *Collection) Check(ctx context.Context) error {
 // UsersPath lists every user's id, 999 (the maximum) per page.
 const UsersPath = "/v1.0/users?$select=id&$top=999"
 
-// UserIDs pages through the tenant's users and returns their ids, in
+// userIDs pages through the tenant's users and returns their ids, in
 // Graph's order. Use it as Collection.Owners:
-//
-//	Owners: func(ctx context.Context) ([]string, error) { return graph.UserIDs(ctx, c) }
-func UserIDs(ctx context.Context, c *Client) ([]string, error) {
+func userIDs(ctx context.Context, c *Client) ([]string, error) {
 	var ids []string
 	src := &Collection{Client: c, First: func(string) string { return UsersPath }}
 	n := 0
@@ -170,9 +168,9 @@ func UserIDs(ctx context.Context, c *Client) ([]string, error) {
 	return ids, nil
 }
 
-// IsSkip reports whether err means "skip this owner", and Graph's code for
+// isSkip reports whether err means "skip this owner", and Graph's code for
 // the ledger.
-func IsSkip(err error) (code string, ok bool) {
+func isSkip(err error) (code string, ok bool) {
 	if !errors.Is(err, sources.ErrSkipOwner) {
 		return "", false
 	}

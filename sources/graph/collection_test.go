@@ -46,7 +46,7 @@ func (h *fakeHarness) MakeSource(_ context.Context, fl sourcetest.Faults) (sourc
 func mailCollection(c *Client) *Collection {
 	return &Collection{
 		Client: c,
-		Owners: func(ctx context.Context) ([]string, error) { return UserIDs(ctx, c) },
+		Owners: func(ctx context.Context) ([]string, error) { return userIDs(ctx, c) },
 		First: func(owner string) string {
 			return "/v1.0/users/" + owner + "/messages?$select=id,subject&$top=4"
 		},
@@ -126,7 +126,7 @@ func TestUserIDs_PagesThroughAll(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, err := UserIDs(t.Context(), c)
+	ids, err := userIDs(t.Context(), c)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestIsSkip_GivesCode(t *testing.T) {
 	f.addBroken("x", http.StatusNotFound, "MailboxNotEnabledForRESTAPI")
 	c, _ := New(fastOptions(f.srv.URL))
 	_, err := mailCollection(c).Page(t.Context(), "x", "")
-	code, ok := IsSkip(err)
+	code, ok := isSkip(err)
 	if !ok || code != "MailboxNotEnabledForRESTAPI" {
 		t.Errorf("IsSkip(%v) = %q, %v; want MailboxNotEnabledForRESTAPI, true", err, code, ok)
 	}

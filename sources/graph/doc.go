@@ -19,7 +19,7 @@
 // PFX, or a federated assertion from GCP's metadata server, AWS Cognito or
 // a token file), retry bounds (MaxAttempts, MaxBackoff: 10 tries, waits
 // capped at 5 minutes) and the throttle Limits (DefaultLimits are Graph's
-// documented ones; Limits.Scale runs them faster). One Client, and so one
+// documented ones; tests run them faster). One Client, and so one
 // Governor, serves every worker of a tenant. A token is sent over plain
 // HTTP only to a loopback host, and only to the host of the Graph root.
 //
@@ -28,7 +28,6 @@
 //	c, err := graph.New(&graph.Options{Cloud: graph.Global, Credentials: &graph.Credentials{
 //		TenantID: tenant, ClientID: appID, Assertion: graph.GCPMetadataAssertion(nil)}})
 //	col := &graph.Collection{Client: c,
-//		Owners: func(ctx context.Context) ([]string, error) { return graph.UserIDs(ctx, c) },
 //		First:  func(u string) string { return "/v1.0/users/" + u + "/mailFolders/SentItems/messages?…" }}
 //	for page, err := range sources.Pages(ctx, col, owner, "") { … }
 //

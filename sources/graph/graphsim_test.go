@@ -34,7 +34,7 @@ func simOptions(f graphsim.Faults) graphsim.Options {
 
 // testLimits are Graph's limits with time running 100× faster: the
 // governor is on, and the tests stay quick.
-func testLimits() Limits { return DefaultLimits().Scale(100) }
+func testLimits() Limits { return DefaultLimits().scale(100) }
 
 // simLimits has the emulator enforce the limits l that a client keeps.
 func simLimits(l Limits) graphsim.Limits {
@@ -90,7 +90,7 @@ func sentItems(c *Client, from, to time.Time, top int) *Collection {
 	}.Encode()
 	return &Collection{
 		Client: c,
-		Owners: func(ctx context.Context) ([]string, error) { return UserIDs(ctx, c) },
+		Owners: func(ctx context.Context) ([]string, error) { return userIDs(ctx, c) },
 		First: func(owner string) string {
 			return "/v1.0/users/" + owner + "/mailFolders/SentItems/messages?" + q
 		},
@@ -193,13 +193,13 @@ func TestGraphsim_PermanentErrorsClassified(t *testing.T) {
 		return "/beta/copilot/users/" + o + "/interactionHistory/getAllEnterpriseInteractions?$top=100"
 	}}
 	_, err := cop.Page(t.Context(), tn.UserID(3), "")
-	if code, ok := IsSkip(err); !ok {
+	if code, ok := isSkip(err); !ok {
 		t.Errorf("Copilot without licence = %v (code %q), want ErrSkipOwner", err, code)
 	}
 	// A deleted user: skip with Request_ResourceNotFound or a mailbox code.
 	tn.DeleteUser(1)
 	_, err = sentItems(c, simFrom, simTo, 10).Page(t.Context(), tn.UserID(1), "")
-	if _, ok := IsSkip(err); !ok {
+	if _, ok := isSkip(err); !ok {
 		t.Errorf("deleted user = %v, want ErrSkipOwner", err)
 	}
 }
@@ -208,7 +208,7 @@ func TestGraphsim_ConsentAndRoles(t *testing.T) {
 	s := startSim(t, simOptions(graphsim.Faults{}))
 	c := simClient(t, s, testClientOptions())
 	s.SetConsent(false)
-	_, err := UserIDs(t.Context(), c)
+	_, err := userIDs(t.Context(), c)
 	var ge *Error
 	if !errors.Is(err, sources.ErrConfig) || !errors.As(err, &ge) || ge.Code != "Authorization_IdentityNotFound" || ge.Advice == "" {
 		t.Errorf("without consent: %v, want ErrConfig Authorization_IdentityNotFound with advice", err)
@@ -256,7 +256,7 @@ func TestGraphsim_TokenEndpointErrors(t *testing.T) {
 				AuthorityHost: s.AuthorityHost(), Transport: s.HTTPClient()}
 			tc.set(&cr)
 			c, _ := New(&Options{GraphRoot: s.GraphURL(), HTTPClient: s.HTTPClient(), Credential: cr.New})
-			_, err := UserIDs(t.Context(), c)
+			_, err := userIDs(t.Context(), c)
 			var ge *Error
 			if !errors.Is(err, sources.ErrConfig) || !errors.As(err, &ge) || ge.Advice == "" || (tc.code != "" && ge.Code != tc.code) {
 				t.Errorf("UserIDs = %v, want ErrConfig %s with advice", err, tc.code)
@@ -272,7 +272,7 @@ func TestGraphsim_TokenEndpointErrors(t *testing.T) {
 			return s.FederatedToken(graphsim.DefaultSubject, AzureADTokenExchange)
 		}}
 	c, _ := New(&Options{GraphRoot: s.GraphURL(), HTTPClient: s.HTTPClient(), Credential: cr.New})
-	ids, err := UserIDs(t.Context(), c)
+	ids, err := userIDs(t.Context(), c)
 	if err != nil || len(ids) != s.Tenant().Users() {
 		t.Errorf("federated: %d users, %v; want %d", len(ids), err, s.Tenant().Users())
 	}
@@ -331,7 +331,7 @@ func TestOptions_CredentialsFollowTheCloud(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := UserIDs(t.Context(), c); err != nil {
+	if _, err := userIDs(t.Context(), c); err != nil {
 		t.Errorf("UserIDs with Options.Credentials = %v", err)
 	}
 	// One setting: the credentials take the client's cloud…
@@ -349,7 +349,7 @@ func TestOptions_CredentialsFollowTheCloud(t *testing.T) {
 
 func TestNewHTTPClient_TrustsTheEmulatorCA(t *testing.T) {
 	s := startSim(t, simOptions(graphsim.Faults{}))
-	pool, err := CertPool(s.CACertPEM())
+	pool, err := certPool(s.CACertPEM())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,10 +360,10 @@ func TestNewHTTPClient_TrustsTheEmulatorCA(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := UserIDs(t.Context(), c); err != nil {
+	if _, err := userIDs(t.Context(), c); err != nil {
 		t.Errorf("UserIDs over TLS with the emulator's CA = %v", err)
 	}
-	if _, err := CertPool([]byte("not pem")); !errors.Is(err, sources.ErrConfig) {
+	if _, err := certPool([]byte("not pem")); !errors.Is(err, sources.ErrConfig) {
 		t.Errorf("CertPool(garbage) = %v, want ErrConfig", err)
 	}
 }
@@ -390,7 +390,7 @@ func chatMessages(c *Client, from, to time.Time, top int) *Collection {
 	}.Encode()
 	return &Collection{
 		Client: c,
-		Owners: func(ctx context.Context) ([]string, error) { return UserIDs(ctx, c) },
+		Owners: func(ctx context.Context) ([]string, error) { return userIDs(ctx, c) },
 		First: func(owner string) string {
 			return "/v1.0/users/" + owner + "/chats/getAllMessages?" + q
 		},
@@ -467,7 +467,7 @@ func TestGraphsim_TeamsExportRefusals(t *testing.T) {
 			return "/v1.0/users/" + o + "/chats/getAllMessages?$top=50" + model
 		}}
 		_, err := col.Page(t.Context(), tn.UserID(13), "") // a guest: no E5-type licence
-		code, skip := IsSkip(err)
+		code, skip := isSkip(err)
 		switch {
 		case model == "&model=A" && (!skip || code != "PaymentRequired" || !errors.Is(err, sources.ErrDenied)):
 			t.Errorf("model=A for an unlicensed user = %v, want a PaymentRequired skip and refusal", err)

@@ -68,10 +68,10 @@ func DefaultLimits() Limits {
 	}
 }
 
-// DirectoryRUFor is the directory resource-unit budget of a tenant of that
+// directoryRUFor is the directory resource-unit budget of a tenant of that
 // many users (graph-api-notes §2.4): 3,500 per 10 s under 50 users, 5,000
 // up to 500, 8,000 above. DefaultLimits assumes the smallest.
-func DirectoryRUFor(users int) Rate {
+func directoryRUFor(users int) Rate {
 	switch {
 	case users < 50:
 		return Rate{3500, 10 * time.Second}
@@ -82,10 +82,10 @@ func DirectoryRUFor(users int) Rate {
 	}
 }
 
-// Scale returns the limits with time running f times faster: every window
+// scale returns the limits with time running f times faster: every window
 // (and Recovery) divided by f, so every rate is f times higher. Concurrency
 // is unchanged.
-func (l Limits) Scale(f float64) Limits {
+func (l Limits) scale(f float64) Limits {
 	s := func(r Rate) Rate {
 		if r.zero() {
 			return r
@@ -425,9 +425,6 @@ func NewGovernor(l Limits, now func() time.Time, sleep func(context.Context, tim
 	return g
 }
 
-// Limits returns the limits the governor keeps.
-func (g *Governor) Limits() Limits { return g.limits }
-
 // route says what scope s counts against: the per-owner limiter of id in
 // set (set nil: none) and a tenant-wide limiter (nil: none).
 func (g *Governor) route(s Scope) (set *limiterSet, id string, tenant *limiter) {
@@ -524,9 +521,9 @@ func (g *Governor) throttled(s Scope, sentAt time.Time, retryAfter time.Duration
 	}
 }
 
-// Slowdown reports how much 429s have slowed scope s (1 = full speed).
+// slowdown reports how much 429s have slowed scope s (1 = full speed).
 // An owner without a limiter is at full speed: evicted limiters were.
-func (g *Governor) Slowdown(s Scope) float64 {
+func (g *Governor) slowdown(s Scope) float64 {
 	set, id, tenant := g.route(s)
 	f := 1.0
 	if set != nil {

@@ -235,7 +235,7 @@ func TestGovernor_KeepsSlowedAndPausedLimiters(t *testing.T) {
 	if l := g.mailboxes.limiterOf("slow"); l != slowL {
 		t.Fatalf("sweep evicted the limiter of a mailbox slowed by a 429")
 	}
-	if f := g.Slowdown(slow); f != 2 {
+	if f := g.slowdown(slow); f != 2 {
 		t.Errorf("Slowdown after a sweep = %v, want 2", f)
 	}
 	if g.others.limiterOf("copilot") != pausedL {
@@ -253,7 +253,7 @@ func TestGovernor_KeepsSlowedAndPausedLimiters(t *testing.T) {
 		touch(hold)
 		clk.Sleep(t.Context(), 2100*time.Millisecond)
 	}
-	if f, h := g.Slowdown(slow), g.Slowdown(hold); f != 1 || h != 1 {
+	if f, h := g.slowdown(slow), g.slowdown(hold); f != 1 || h != 1 {
 		t.Fatalf("slowdowns after 20 calm seconds = %v, %v, want 1", f, h)
 	}
 	clk.Sleep(t.Context(), 10*time.Second)
@@ -303,13 +303,13 @@ func TestGovernor_Stale429KeepsLimiter(t *testing.T) {
 			clk.Sleep(t.Context(), 1100*time.Millisecond)
 			touch()
 		}
-		if f := g.Slowdown(s); f != 1 {
+		if f := g.slowdown(s); f != 1 {
 			t.Fatalf("slowdown after 11 calm seconds = %v, want 1", f)
 		}
 		clk.Sleep(t.Context(), 5*time.Second)
 		at := clk.Now()
 		g.throttled(s, stale, tc.retryAfter)
-		if f := g.Slowdown(s); f != 1 {
+		if f := g.slowdown(s); f != 1 {
 			t.Fatalf("slowdown after a stale 429 = %v, want 1", f)
 		}
 		l := g.mailboxes.limiterOf(s.ID)
@@ -356,7 +356,7 @@ func TestGovernor_EvictionKeepsRateSchedule(t *testing.T) {
 				g.throttled(s, p.reserved, 300*time.Millisecond)
 			}
 			p.release()
-			slow = append(slow, g.Slowdown(s))
+			slow = append(slow, g.slowdown(s))
 		}
 		return slots, slow
 	}

@@ -174,18 +174,18 @@ func TestGovernor_SlowsAfter429AndRecovers(t *testing.T) {
 	if d := clk.Now().Sub(before); d < 2*time.Second {
 		t.Errorf("first request after a 429 waited %v, want the 2s Retry-After", d)
 	}
-	if f := g.Slowdown(s); f != 4 {
+	if f := g.slowdown(s); f != 4 {
 		t.Errorf("slowdown after two 429s = %v, want 4", f)
 	}
 	// Other scopes are not slowed.
-	if f := g.Slowdown(Scope{Kind: ScopeTeams, ID: "t2"}); f != 1 {
+	if f := g.slowdown(Scope{Kind: ScopeTeams, ID: "t2"}); f != 1 {
 		t.Errorf("other scope slowdown = %v", f)
 	}
 	for range 100 {
 		clk.Sleep(t.Context(), 1100*time.Millisecond)
 		gap()
 	}
-	if f := g.Slowdown(s); f != 1 {
+	if f := g.slowdown(s); f != 1 {
 		t.Errorf("slowdown after 429s stopped = %v, want back to 1", f)
 	}
 }
@@ -200,12 +200,12 @@ func TestGovernor_ConcurrentThrottlesHalveOnce(t *testing.T) {
 	for range 4 {
 		g.throttled(s, sent, time.Second)
 	}
-	if f := g.Slowdown(s); f != 2 {
+	if f := g.slowdown(s); f != 2 {
 		t.Errorf("slowdown after 4 concurrent 429s = %v, want 2", f)
 	}
 	// A request sent after the slowdown and throttled again halves again.
 	g.throttled(s, clk.Now(), time.Second)
-	if f := g.Slowdown(s); f != 4 {
+	if f := g.slowdown(s); f != 4 {
 		t.Errorf("slowdown after a later 429 = %v, want 4", f)
 	}
 }
@@ -245,14 +245,14 @@ func TestGovernor_MailboxConcurrency(t *testing.T) {
 
 func TestDirectoryRUFor(t *testing.T) {
 	for users, want := range map[int]int{10: 3500, 49: 3500, 50: 5000, 500: 5000, 501: 8000, 100000: 8000} {
-		if r := DirectoryRUFor(users); r.N != want || r.Per != 10*time.Second {
+		if r := directoryRUFor(users); r.N != want || r.Per != 10*time.Second {
 			t.Errorf("DirectoryRUFor(%d) = %+v, want %d per 10s", users, r, want)
 		}
 	}
 }
 
 func TestLimits_Scale(t *testing.T) {
-	l := DefaultLimits().Scale(100)
+	l := DefaultLimits().scale(100)
 	if l.Mailbox != (Rate{10000, 6 * time.Second}) || l.PerTeam != (Rate{4, 10 * time.Millisecond}) || l.MailboxConcurrency != 4 {
 		t.Errorf("Scale(100) = %+v", l)
 	}
@@ -271,12 +271,6 @@ func TestGovernor_CancelWhileWaiting(t *testing.T) {
 	if _, err := g.acquire(ctx, s, 1); err != context.Canceled {
 		t.Errorf("acquire during an hour's wait, cancelled = %v", err)
 	}
-}
-
-func ExampleLimits_Scale() {
-	l := DefaultLimits().Scale(100) // 10,000 per 10 min becomes 10,000 per 6 s
-	fmt.Println(l.Mailbox.N, l.Mailbox.Per)
-	// Output: 10000 6s
 }
 
 func TestGovernor_TeamsLimits(t *testing.T) {
@@ -315,7 +309,7 @@ func TestGovernor_TeamsLimits(t *testing.T) {
 // not make anyone wait: ScopeOf plus acquire and release, from all cores
 // over many mailboxes (no lock is shared between mailboxes).
 func BenchmarkGovernor_Acquire(b *testing.B) {
-	l := DefaultLimits().Scale(1e9) // every budget effectively unlimited
+	l := DefaultLimits().scale(1e9) // every budget effectively unlimited
 	g := NewGovernor(l, nil, nil)
 	urls := make([]string, 1000)
 	for i := range urls {
@@ -344,18 +338,18 @@ func TestGovernor_SpeedUpThatBrings429sWaitsLonger(t *testing.T) {
 	g.throttled(s, clk.Now(), 0)
 	clk.Sleep(t.Context(), 1100*time.Millisecond)
 	touch() // a second without 429s: one step up, from 2 to 1.5
-	if f := g.Slowdown(s); f != 1.5 {
+	if f := g.slowdown(s); f != 1.5 {
 		t.Fatalf("slowdown after one calm second = %v, want 1.5", f)
 	}
 	g.throttled(s, clk.Now(), 0) // …which brought a 429 back: 3, and hold 2 s
 	clk.Sleep(t.Context(), 1500*time.Millisecond)
 	touch()
-	if f := g.Slowdown(s); f != 3 {
+	if f := g.slowdown(s); f != 3 {
 		t.Errorf("slowdown 1.5 s after a 429 that followed a step up = %v, want 3 (hold doubled)", f)
 	}
 	clk.Sleep(t.Context(), time.Second)
 	touch()
-	if f := g.Slowdown(s); f != 2.25 {
+	if f := g.slowdown(s); f != 2.25 {
 		t.Errorf("slowdown 2.5 s after = %v, want 2.25", f)
 	}
 }
