@@ -43,12 +43,24 @@ func TestDDL_DuckDBViewsCountWhatWasWritten(t *testing.T) {
 	for i, s := range strings.Split(strings.TrimSpace(sql), ";\n\n") {
 		queries[fmt.Sprintf("0 ddl %03d", i)] = s
 	}
+	// With --dataset, the views live in that schema.
+	qualified, err := tables.DDL(tables.DDLOptions{Engine: tables.DuckDB, Dest: "file://" + dir, Dataset: "m365", Connectors: []string{"entra-id"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range strings.Split(strings.TrimSpace(qualified), ";\n\n") {
+		queries[fmt.Sprintf("0 ddl qualified %03d", i)] = s
+	}
+	queries["1 qualified"] = `SELECT count(*)::INTEGER AS n FROM m365.users`
 	all := tables.All()
 	for _, tb := range all {
 		queries["1 "+tb.Connector+"/"+tb.Collection] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(DISTINCT dt)::INTEGER AS days,
 			(SELECT column_type FROM (DESCRIBE SELECT dt FROM %[1]s)) AS dt_type FROM %[1]s`, `"`+tables.TableName(tb)+`"`)
 	}
 	res := duckdb(t, queries)
+	if r := res["1 qualified"]; len(r) != 1 || r[0]["n"] != float64(want["entra-id/users"].rows) {
+		t.Errorf("m365.users counts %v, the run wrote %d", r, want["entra-id/users"].rows)
+	}
 	if len(want) != len(all) {
 		t.Errorf("the summaries name %d tables, the registry %d", len(want), len(all))
 	}

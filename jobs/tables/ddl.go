@@ -70,7 +70,15 @@ func TableName(t Table) string {
 	return t.Collection
 }
 
-var sinceRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+var (
+	sinceRE = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+	// datasetRE: a DuckDB schema, a BigQuery [project.]dataset (project
+	// ids have hyphens), a connection project.region.name.
+	datasetRE = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.-]*$`)
+	// athenaDBRE: Athena database names are letters, digits and
+	// underscores (stored lower-case).
+	athenaDBRE = regexp.MustCompile(`^[A-Za-z0-9_]+$`)
+)
 
 // DDL returns the statements, separated by ";\n\n", that register every
 // selected table over the export at o.Dest for o.Engine. It refuses a
@@ -84,6 +92,12 @@ func DDL(o DDLOptions) (string, error) {
 	sel, err := selectTables(o.Connectors)
 	if err != nil {
 		return "", err
+	}
+	if o.Dataset != "" && !datasetRE.MatchString(o.Dataset) || o.Engine == Athena && o.Dataset != "" && !athenaDBRE.MatchString(o.Dataset) {
+		return "", fmt.Errorf("%s: invalid dataset name %q", o.Engine, o.Dataset)
+	}
+	if o.Connection != "" && (o.Engine != BigQuery || !datasetRE.MatchString(o.Connection)) {
+		return "", fmt.Errorf("%s: invalid connection %q (BigQuery only: project.region.name)", o.Engine, o.Connection)
 	}
 	var b strings.Builder
 	switch o.Engine {

@@ -3,13 +3,49 @@ package tables_test
 import (
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+
 	"m365export/jobs/tables"
 	"m365export/sinks"
 )
+
+// TestGolden_DDL keeps testdata/ddl/<engine>.sql, the statements for every
+// table, for review: a schema change shows there as a DDL diff. -update
+// rewrites them.
+func TestGolden_DDL(t *testing.T) {
+	for _, o := range []tables.DDLOptions{
+		{Engine: tables.DuckDB, Dest: "s3://bucket/prefix"},
+		{Engine: tables.BigQuery, Dest: "gs://bucket/prefix", Dataset: "m365export"},
+		{Engine: tables.Athena, Dest: "s3://bucket/prefix", Dataset: "m365export"},
+	} {
+		got, err := tables.DDL(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join("testdata", "ddl", o.Engine+".sql")
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("read %s (go test ./jobs/tables -run Golden_DDL -update): %v", path, err)
+		}
+		if diff := cmp.Diff(string(want), got); diff != "" {
+			t.Errorf("%s is stale; run go test ./jobs/tables -run Golden_DDL -update and review (-want +got):\n%s", path, diff)
+		}
+	}
+}
 
 // sqlType is a parsed column type: a scalar name, a struct's fields or a
 // list's element.
@@ -377,6 +413,10 @@ func TestDDL_RefusesWhatTheEngineCannotRead(t *testing.T) {
 		{tables.DDLOptions{Engine: "postgres", Dest: "s3://b/p"}, tables.ErrEngine, "postgres"},
 		{tables.DDLOptions{Engine: tables.DuckDB, Dest: "s3://b/p", Connectors: []string{"nope"}}, nil, `unknown connector "nope"`},
 		{tables.DDLOptions{Engine: tables.Athena, Dest: "s3://b/p", Dataset: "d", Since: "2024"}, nil, "YYYY-MM-DD"},
+		{tables.DDLOptions{Engine: tables.Athena, Dest: "s3://b/p", Dataset: "my-db"}, nil, "invalid dataset"},
+		{tables.DDLOptions{Engine: tables.BigQuery, Dest: "gs://b/p", Dataset: "d`; DROP"}, nil, "invalid dataset"},
+		{tables.DDLOptions{Engine: tables.BigQuery, Dest: "gs://b/p"}, nil, "dataset is required"},
+		{tables.DDLOptions{Engine: tables.Athena, Dest: "s3://b/p", Dataset: "d", Connection: "p.r.c"}, nil, "BigQuery only"},
 	} {
 		_, err := tables.DDL(c.o)
 		if err == nil || c.want != nil && !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.text) {
