@@ -159,6 +159,11 @@ func TestSchema_LeafCoercion(t *testing.T) {
 		{`{}`, `null`, `null`},
 		{`{}`, `{"a":1}`, `null`},
 		{`{}`, `[1]`, `null`},
+		// properties or items without a type do not make a container
+		// schema: psoxy's filter reads them only under an explicit type.
+		{`{properties: {a: {}}}`, `{"a":1}`, `null`},
+		{`{items: {}}`, `[1]`, `null`},
+		{`{properties: {a: {}}}`, `"s"`, `"s"`},
 		// format is ignored.
 		{`{type: string, format: date-time}`, `"not a date"`, `"not a date"`},
 		// object: non-objects become null; properties {} keeps nothing.
