@@ -1,6 +1,7 @@
 // Package rules is the psoxy-compatible sanitizer: it loads rule files in
 // psoxy's YAML format (endpoints with pathRegex or pathTemplate, allowed
-// query parameters, augments and transforms addressed by JSONPath),
+// query parameters and path parameter schemas, augments, a responseSchema
+// allow-list with root definitions, and transforms addressed by JSONPath),
 // compiles them once, and sanitizes whole Graph responses exactly as psoxy
 // would, with byte-identical pseudonyms for the same salt and key.
 //
