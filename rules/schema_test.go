@@ -294,3 +294,52 @@ func TestPathParameterSchemas(t *testing.T) {
 		}
 	}
 }
+
+// FuzzSchema checks the allow-list promise on any input: the output is
+// valid JSON and every object key in it is one the schema names (or an
+// augment's '+' key).
+func FuzzSchema(f *testing.F) {
+	src := schemaRules(`{type: object, properties: {value: {type: array, items: {$ref: "#/definitions/Node"}}, n: {type: integer}, ok: {type: boolean}}}`, "",
+		`{Node: {type: object, properties: {id: {type: string}, kids: {type: array, items: {$ref: "#/definitions/Node"}}, any: {}, num: {type: number}}}}`)
+	r, err := Compile("fuzz.yaml", []byte(src), specSecrets)
+	if err != nil {
+		f.Fatal(err)
+	}
+	allowed := map[string]bool{"value": true, "n": true, "ok": true, "id": true, "kids": true, "any": true, "num": true}
+	for _, s := range []string{
+		`{"value":[{"id":"1","kids":[{"id":"2","x":{"y":1}}],"any":[1],"num":1.50}],"n":3.9,"ok":null,"z":1}`,
+		`{"+a":{"q":1},"value":[null,1,{"+b":2}]}`,
+		`[1,2]`, `"x"`, `{"n":1e400}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, in []byte) {
+		out, err := r.Sanitize("/x", in)
+		if err != nil {
+			return // not JSON: refused
+		}
+		if !validJSONStream(out) {
+			t.Fatalf("invalid JSON output %q", out)
+		}
+		docs, err := parseDocuments(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var walk func(v *value, underAugment bool)
+		walk = func(v *value, underAugment bool) {
+			for _, m := range v.obj {
+				aug := underAugment || strings.HasPrefix(m.key, "+")
+				if !aug && !allowed[m.key] {
+					t.Fatalf("key %q not in the schema reached the output %s", m.key, out)
+				}
+				walk(m.v, aug)
+			}
+			for _, e := range v.arr {
+				walk(e, underAugment)
+			}
+		}
+		for _, d := range docs {
+			walk(d, false)
+		}
+	})
+}
