@@ -23,6 +23,13 @@ type endpoint struct {
 	transforms  []*transform
 	line        int
 	description string
+
+	// schema filters every response before the transforms; nil = none.
+	schema     *schema
+	schemaNode *yaml.Node // compiled once the root definitions are read
+	// params validates path parameters captured by pattern's named
+	// groups (by group name); nil = none.
+	params map[string]*paramSchema
 }
 
 type transform struct {
@@ -91,6 +98,7 @@ func parseRules(name string, src []byte) (*ruleSet, error) {
 	}
 	rs := &ruleSet{}
 	var headers []string
+	var defs *yaml.Node
 	err := l.mapping(root, func(key string, k, v *yaml.Node) error {
 		switch key {
 		case "endpoints":
@@ -118,6 +126,8 @@ func parseRules(name string, src []byte) (*ruleSet, error) {
 			}
 		case "defaultScopeIdForSource":
 			// ignored on read, as psoxy does
+		case "definitions":
+			defs = v
 		default:
 			return l.errf(k, "unknown key %q", key)
 		}
@@ -129,6 +139,19 @@ func parseRules(name string, src []byte) (*ruleSet, error) {
 	_ = headers // request headers matter to a proxy, not to a batch sanitizer
 	if len(rs.endpoints) == 0 {
 		return nil, l.errf(root, "no endpoints")
+	}
+	sc, err := newSchemaCompiler(l, defs)
+	if err != nil {
+		return nil, err
+	}
+	for _, ep := range rs.endpoints {
+		if ep.schemaNode == nil {
+			continue
+		}
+		if ep.schema, err = sc.compile(fmt.Sprintf("endpoint %q responseSchema", ep.description), ep.schemaNode); err != nil {
+			return nil, err
+		}
+		ep.schemaNode = nil
 	}
 	return rs, nil
 }
@@ -292,7 +315,16 @@ func (l *loader) endpoint(n *yaml.Node) (*endpoint, error) {
 			}
 		case "allowedRequestHeaders", "allowedRequestHeadersToForward":
 			_, err = l.strings(v)
-		case "pathParameterSchemas", "queryParamSchemas", "requestBody", "responseSchema":
+		case "responseSchema":
+			ep.schemaNode = v
+		case "pathParameterSchemas":
+			ep.params = map[string]*paramSchema{}
+			err = l.mapping(v, func(name string, _, pv *yaml.Node) error {
+				ps, err := l.paramSchema(pv)
+				ep.params[sanitizeGroupName(name)] = ps
+				return err
+			})
+		case "queryParamSchemas", "requestBody":
 			err = l.errf(k, "key %q is not supported by this sanitizer", key)
 		case "transforms":
 			if v.Kind != yaml.SequenceNode {
@@ -343,6 +375,11 @@ func (l *loader) endpoint(n *yaml.Node) (*endpoint, error) {
 		ep.description = template
 	default:
 		return nil, l.errf(n, "endpoint needs pathRegex or pathTemplate")
+	}
+	for name := range ep.params {
+		if ep.pattern.SubexpIndex(name) < 0 {
+			return nil, l.errf(n, "endpoint %q: pathParameterSchemas names %q, which the path does not capture", ep.description, name)
+		}
 	}
 	return ep, nil
 }

@@ -1,6 +1,7 @@
 // Package rules is the psoxy-compatible sanitizer: it loads rule files in
 // psoxy's YAML format (endpoints with pathRegex or pathTemplate, allowed
-// query parameters, augments and transforms addressed by JSONPath),
+// query parameters and path parameter schemas, augments, a responseSchema
+// allow-list with root definitions, and transforms addressed by JSONPath),
 // compiles them once, and sanitizes whole Graph responses exactly as psoxy
 // would, with byte-identical pseudonyms for the same salt and key.
 //
@@ -148,7 +149,11 @@ func (r *Ruleset) match(path, query string, hasQuery bool) (*endpoint, error) {
 		if ep.onPath {
 			subject = path
 		}
-		if !ep.pattern.MatchString(subject) {
+		if ep.params == nil {
+			if !ep.pattern.MatchString(subject) {
+				continue
+			}
+		} else if !ep.paramsMatch(subject) {
 			continue
 		}
 		if ep.allowedQP != nil {
@@ -212,8 +217,26 @@ func (r *Ruleset) Sanitize(requestURL string, response []byte) ([]byte, error) {
 	return out, nil
 }
 
+// paramsMatch reports whether subject matches the endpoint's pattern and
+// every captured path parameter with a schema is valid by it.
+func (ep *endpoint) paramsMatch(subject string) bool {
+	m := ep.pattern.FindStringSubmatch(subject)
+	if m == nil {
+		return false
+	}
+	for name, ps := range ep.params {
+		if i := ep.pattern.SubexpIndex(name); i >= 0 && !ps.valid(m[i]) {
+			return false
+		}
+	}
+	return true
+}
+
 func (r *Ruleset) sanitize(ep *endpoint, doc *value) error {
 	applyAugments(ep.augments, doc)
+	if ep.schema != nil {
+		filterBySchema(ep.schema, doc)
+	}
 	for _, t := range ep.transforms {
 		if err := r.apply(t, doc); err != nil {
 			return fmt.Errorf("rules %s: %w", r.name, err)

@@ -53,3 +53,35 @@ func TestRun_Differences(t *testing.T) {
 		t.Errorf("known diff without a reason: exit %d, want 1", code)
 	}
 }
+
+// TestRun_SchemaInvocations checks that the rows of
+// invocations-responseschema.tsv are run and counted with the others, and
+// that CI requires the file.
+func TestRun_SchemaInvocations(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	header := "source\trules_file\texample_file\texpected_file\turl\n"
+	write("r.yaml", "endpoints:\n  - pathTemplate: /v1.0/things\n")
+	write("s.yaml", "endpoints:\n  - pathTemplate: /v1.0/things\n    responseSchema: {$ref: \"#/definitions/T\"}\ndefinitions:\n  T: {type: object, properties: {a: {type: integer}}}\n")
+	write("in.json", `{"a":1.5,"secret":"x"}`)
+	write("raw.json", `{"a":1.5,"secret":"x"}`)
+	write("filtered.json", `{"a":1}`)
+	write("invocations.tsv", header+"t\tr.yaml\tin.json\traw.json\t/v1.0/things\n")
+	var out, errOut bytes.Buffer
+	if code := run(dir, "", true, &out, &errOut); code != 1 || !strings.Contains(errOut.String(), schemaInvocations) {
+		t.Errorf("CI without %s: exit %d, stderr %q", schemaInvocations, code, errOut.String())
+	}
+	out.Reset()
+	if code := run(dir, "", false, &out, &errOut); code != 0 || !strings.Contains(out.String(), "compat: 1/1 identical") {
+		t.Errorf("without %s: exit %d\n%s", schemaInvocations, code, out.String())
+	}
+	write(schemaInvocations, header+"t\ts.yaml\tin.json\tfiltered.json\t/v1.0/things\n")
+	out.Reset()
+	if code := run(dir, "", true, &out, &errOut); code != 0 || !strings.HasSuffix(strings.TrimSpace(out.String()), "compat: 2/2 identical") {
+		t.Errorf("with %s: exit %d\n%s", schemaInvocations, code, out.String())
+	}
+}
