@@ -15,7 +15,7 @@ LINT_ISSUES_EXIT_CODE ?= 1
 all: build test
 
 build: ## build bin/m365export
-	$(GO) build -o $(BIN) ./cmd/export
+	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/export
 
 test: duckdb ## hermetic tests (no network beyond loopback); installs DuckDB's npm package for the analysts' check
 	$(GO) test $(GOFLAGS_T) ./...

@@ -60,11 +60,14 @@ func TestRaiseWhenOutgrown(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(32 << 20))
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
-	go raiseWhenOutgrown(ctx, 32<<20, 0, slog.New(slog.DiscardHandler))
 	live := make([][]byte, 0, 48)
 	for range 48 {
 		live = append(live, make([]byte, 1<<20)) // 48 MiB live, over the limit
 	}
+	runtime.GC() // the live heap is measured at a collection: all 48 MiB of it
+	// The watcher starts once the live set is whole (started before, a
+	// busy machine could let it measure a half-built one).
+	go raiseWhenOutgrown(ctx, 32<<20, 0, slog.New(slog.DiscardHandler))
 	deadline := time.Now().Add(10 * time.Second)
 	var sink []byte
 	for time.Now().Before(deadline) {

@@ -120,3 +120,16 @@ func Sanitize(ctx context.Context, opts SanitizeOptions, in io.Reader, out io.Wr
 	}
 	return nil
 }
+
+// BuiltinRules renders a connector's built-in rule file for a variant, as
+// an export compiles it: psoxy's format, a starting point for --rules.
+func BuiltinRules(connectorName, ids string, noGroups bool) (name string, yamlSrc []byte, err error) {
+	c, ok := connector.Lookup(connectorName)
+	if !ok {
+		return "", nil, fmt.Errorf("%w: unknown connector %q (have %s)", ErrUsage, connectorName, strings.Join(ConnectorNames(), ", "))
+	}
+	if _, err := rules.ParseIDs(ids); err != nil {
+		return "", nil, fmt.Errorf("%w: --ids: %w", ErrUsage, err)
+	}
+	return c.RenderRules(rules.Variant{IDs: rules.IDs(ids), NoGroups: noGroups})
+}

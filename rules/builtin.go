@@ -161,16 +161,20 @@ func builtinFuncs(ids IDs) template.FuncMap {
 const linkUserID = `^https?://[^/]+/(?:v1\.0|beta)(?:/copilot)?/users(?:/|\((?:id=)?(?:'|%27))([^/?#]+?)(?:(?:'|%27)\))?/.*$`
 
 // calendarPhrases are the words and phrases kept from event subjects: they
-// say what kind of meeting it is, not what it is about. The first match of
-// each, in this order, is kept with its casing; the rest is dropped.
+// say what kind of meeting it is, not what it is about, and never a
+// personal circumstance: nothing about health, leave or time off (psoxy's
+// defaults keep "OOO" and "Out of Office"; this list does not), job
+// search (no "Interview") or whereabouts (no "Travel", "Commute"). The
+// first match of each, in this order, is kept with its casing; the rest is
+// dropped. Replace the list with a rule file of your own (--rules FILE)
+// whose redactExceptPhrases names yours.
 var calendarPhrases = []string{
 	"Focus Time", "Focus", "Deep Work", "No Meetings", "No Meeting",
-	"OOO", "Out of Office", "Vacation", "Holiday", "PTO", "Travel", "Commute",
 	"1:1", "1-on-1", "one-on-one", "Skip Level",
 	"Standup", "Stand-up", "Stand up", "Daily", "Weekly", "Biweekly", "Bi-weekly", "Monthly", "Quarterly",
 	"All Hands", "All-Hands", "Town Hall", "Team Meeting", "Staff Meeting",
 	"Planning", "Sprint", "Retro", "Retrospective", "Review", "Demo", "Sync", "Kickoff", "Kick-off",
-	"Brainstorm", "Workshop", "Training", "Onboarding", "Interview", "Office Hours",
+	"Brainstorm", "Workshop", "Training", "Onboarding", "Office Hours",
 	"Check-in", "Check in", "Prep", "Handoff", "Hand-off", "Decision",
 	"Lunch", "Coffee", "Happy Hour", "Social", "Offsite", "Team Building",
 	"Customer", "Client", "Webinar", "Call", "Hold", "Block",

@@ -12,6 +12,7 @@ import (
 
 func init() {
 	register(command{name: "scopes", summary: "print the Graph application permissions of connectors (one shared app)", run: runScopes})
+	register(command{name: "rules", summary: "print a connector's built-in rule file (psoxy's format), to start a --rules file from", run: runRules})
 	register(command{name: "consent", summary: "print the setup and admin-consent document for an administrator", run: runConsent})
 }
 
@@ -46,6 +47,29 @@ func runScopes(_ context.Context, args []string, _ io.Reader, stdout, _ io.Write
 		return fmt.Errorf("%w: --connector is required", jobs.ErrUsage)
 	}
 	return jobs.WriteScopes(stdout, strings.Split(*connectors, ","), n)
+}
+
+func runRules(_ context.Context, args []string, _ io.Reader, stdout, _ io.Writer) error {
+	fs := flag.NewFlagSet("m365export rules", flag.ContinueOnError)
+	connector := fs.String("connector", "", "the connector: "+strings.Join(jobs.ConnectorNames(), ", "))
+	ids := fs.String("ids", "pseudonymized", "pseudonymized, kept or hash-only (the export's --ids)")
+	noGroups := fs.Bool("no-groups", false, "the variant without the group endpoints (the export's --no-groups)")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: m365export rules --connector NAME [--ids …] [--no-groups]\n\nPrints the connector's built-in rule file in psoxy's YAML format, exactly as an\nexport with the same flags compiles it. Edit a copy and pass it with --rules\n(for example to keep other event-subject phrases).")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args, stdout); err != nil {
+		return err
+	}
+	if *connector == "" {
+		return fmt.Errorf("%w: --connector is required", jobs.ErrUsage)
+	}
+	_, src, err := jobs.BuiltinRules(*connector, *ids, *noGroups)
+	if err != nil {
+		return err
+	}
+	_, err = stdout.Write(src)
+	return err
 }
 
 // needsFlags declares the flags that change which permissions runs need.

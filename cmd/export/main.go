@@ -18,6 +18,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime"
+	"runtime/debug"
 	"strings"
 	"syscall"
 
@@ -77,6 +79,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		}
 		return exitOK
 	}
+	if name == "version" || (name == "" && (args[0] == "--version" || args[0] == "-version")) {
+		fmt.Fprintln(stdout, versionLine())
+		return exitOK
+	}
 	if name == "" {
 		name = "export"
 	}
@@ -89,6 +95,30 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	fmt.Fprintf(stderr, "m365export: unknown command %q\n\n", name)
 	usage(stderr)
 	return exitUsage
+}
+
+// versionLine says which build this is: the exporter's version (set with
+// -ldflags "-X m365export/jobs.Version=…"), the VCS revision and time the
+// Go toolchain stamped into the binary, and the Go version.
+func versionLine() string {
+	rev, when, dirty := "unknown", "", ""
+	goVersion := runtime.Version()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		goVersion = bi.GoVersion
+		for _, st := range bi.Settings {
+			switch st.Key {
+			case "vcs.revision":
+				rev = st.Value
+			case "vcs.time":
+				when = " " + st.Value
+			case "vcs.modified":
+				if st.Value == "true" {
+					dirty = " (modified)"
+				}
+			}
+		}
+	}
+	return fmt.Sprintf("m365export %s, revision %s%s%s, %s", jobs.Version, rev, dirty, when, goVersion)
 }
 
 // report prints err once, unless it exits 0 (help was printed), and
