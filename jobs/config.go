@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"m365export/jobs/connector"
+	"m365export/rules"
 )
 
 // Config is an export job's configuration. Every setting comes, in order of
@@ -29,6 +30,8 @@ type Config struct {
 	State         string `yaml:"state"`
 	SaltURL       string `yaml:"salt_url"`
 	KeyURL        string `yaml:"key_url"`
+	DomainSaltURL string `yaml:"domain_salt_url"`
+	DomainKeyURL  string `yaml:"domain_key_url"`
 	ParquetCompat bool   `yaml:"parquet_compat"`
 	FileSizeMiB   int    `yaml:"file_size_mib"`
 	MemoryLimit   string `yaml:"memory_limit"`
@@ -48,9 +51,10 @@ type Config struct {
 
 	TeamsModel string `yaml:"teams_model"`
 
-	IDs      string `yaml:"ids"`
-	NoGroups bool   `yaml:"no_groups"`
-	Rules    string `yaml:"rules"`
+	IDs          string `yaml:"ids"`
+	NoGroups     bool   `yaml:"no_groups"`
+	Rules        string `yaml:"rules"`
+	EmailDomains string `yaml:"email_domains"`
 
 	IncludeGroup []string `yaml:"include_group"`
 	ExcludeGroup []string `yaml:"exclude_group"`
@@ -107,6 +111,8 @@ var options = []option{
 
 	{"salt-url", "SaltURL", "runtimevar URL of the pseudonymization salt (file:///run/secrets/salt, gcpsecretmanager://…, awssecretsmanager://…); or set M365EXPORT_SALT", "Secrets"},
 	{"key-url", "KeyURL", "runtimevar URL of the key for reversible p~ ids; or set M365EXPORT_ENCRYPTION_KEY", "Secrets"},
+	{"domain-salt-url", "DomainSaltURL", "runtimevar URL of a separate salt for h~ and e~ email domains (psoxy's SALT_EMAIL_DOMAINS; default: the salt); or set M365EXPORT_DOMAIN_SALT", "Secrets"},
+	{"domain-key-url", "DomainKeyURL", "runtimevar URL of a separate key for e~ email domains (psoxy's ENCRYPTION_KEY_EMAIL_DOMAINS; default: the key); or set M365EXPORT_DOMAIN_ENCRYPTION_KEY", "Secrets"},
 
 	{"tenant-id", "TenantID", "Entra ID tenant id", "Microsoft Graph"},
 	{"client-id", "ClientID", "the application's Application (client) ID, not its Object ID", "Microsoft Graph"},
@@ -128,6 +134,7 @@ var options = []option{
 	{"ids", "IDs", "Graph object ids in the output: pseudonymized (reversible p~ tokens, psoxy's default), kept, hash-only (irreversible t~)", "Rules"},
 	{"no-groups", "NoGroups", "leave out group data (psoxy's no-groups variant)", "Rules"},
 	{"rules", "Rules", "rule file to use instead of the built-in one (psoxy's YAML format)", "Rules"},
+	{"email-domains", "EmailDomains", "what email pseudonyms show after '@' (psoxy's EMAIL_DOMAIN_HANDLING): preserve (the domain as written, psoxy's default), redact (nothing), tokenize (h~ hash of the domain), encrypt (e~ reversible, needs a key); part of the rules hash, so changing it needs --new-series", "Rules"},
 
 	{"include-group", "IncludeGroup", "export only members of these groups (ids; repeat or comma-separate)", "Scope"},
 	{"exclude-group", "ExcludeGroup", "leave out members of these groups (ids; repeat or comma-separate)", "Scope"},
@@ -155,6 +162,7 @@ func Defaults() Config {
 		Cloud:           "global",
 		TeamsModel:      "B",
 		IDs:             "pseudonymized",
+		EmailDomains:    "preserve",
 		Lookback:        7 * 24 * time.Hour,
 		Lag:             time.Hour,
 		Shards:          1,
@@ -342,6 +350,9 @@ func (c *Config) Validate() error {
 	case "pseudonymized", "kept", "hash-only":
 	default:
 		bad("--ids %q: want pseudonymized, kept or hash-only", c.IDs)
+	}
+	if _, err := rules.ParseDomainHandling(c.EmailDomains); err != nil {
+		bad("--email-domains %q: want preserve, redact, tokenize or encrypt", c.EmailDomains)
 	}
 	if !c.Demo {
 		switch c.Auth {

@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -20,6 +21,7 @@ import (
 
 	"m365export/jobs/tables"
 	"m365export/pipeline"
+	"m365export/rules"
 	"m365export/sinks"
 	"m365export/sinks/sinktest"
 	"m365export/sources/graphsim"
@@ -117,7 +119,7 @@ func rowKey(dt string, r sinktest.Row) string {
 // the rows a connector's export must hold for window w.
 func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.Window, runID string, snapshotDay string) map[string][]string {
 	t.Helper()
-	rs, err := LoadRules(connector, "pseudonymized", false, "", testEnvSecrets())
+	rs, err := LoadRules(connector, "pseudonymized", false, "", "", testEnvSecrets())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,8 +212,8 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 	return out
 }
 
-func testEnvSecrets() (s struct{ Salt, Key string }) {
-	return struct{ Salt, Key string }{testSalt, testKey}
+func testEnvSecrets() rules.Secrets {
+	return rules.Secrets{Salt: testSalt, Key: testKey}
 }
 
 func pipelineTime(s string) (time.Time, error) {
@@ -355,6 +357,24 @@ func TestExport_StateAdvancesAndGuardsSalt(t *testing.T) {
 	env := envOf(map[string]string{EnvSalt: "another-salt", EnvKey: testKey})
 	if _, err := Run(t.Context(), cfg, RunOptions{Env: env, Endpoint: simEndpoint(sim)}); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "salt changed") {
 		t.Errorf("other salt: err = %v, want a usage error about the salt", err)
+	}
+	// Another email domain handling is part of the rules hash: refused,
+	// unless a new series, which then writes h~ domains.
+	now := sim.Tenant().Now().Add(24 * time.Hour).Format(time.RFC3339)
+	tok := append(args, "--email-domains", "tokenize", "--now", now)
+	if _, err := exportTo(t, sim, dir, tok...); !errors.Is(err, ErrUsage) || !strings.Contains(err.Error(), "rules (or --email-domains") {
+		t.Errorf("other email domains: err = %v, want a usage error about the rules", err)
+	}
+	if _, err := exportTo(t, sim, t.TempDir(), append(tok, "--new-series")...); err != nil {
+		t.Fatalf("--new-series with --email-domains tokenize: %v", err)
+	}
+	dir2 := t.TempDir()
+	if _, err := exportTo(t, sim, dir2, "--connector", "entra-id", "--since", "2026-11-25", "--until", "2026-11-26", "--email-domains", "tokenize"); err != nil {
+		t.Fatal(err)
+	}
+	rows := fmt.Sprint(readOutput(t, dir2, "entra-id"))
+	if !strings.Contains(rows, "@h~") || regexp.MustCompile(`t~[A-Za-z0-9_-]{43}@[A-Za-z0-9-]+\.`).MatchString(rows) {
+		t.Errorf("tokenize export: want h~ domains and no plain ones; mail: %s", regexp.MustCompile(`"mail":"[^"]*"`).FindAllString(rows, 3))
 	}
 }
 

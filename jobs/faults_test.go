@@ -111,7 +111,7 @@ func readSummary(t *testing.T, dir, connector string) *pipeline.Summary {
 // entries by collection and owner.
 func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeline.Summary) map[string]map[string]pipeline.LedgerEntry {
 	t.Helper()
-	rs, err := LoadRules(connector, "pseudonymized", false, "", testEnvSecrets())
+	rs, err := LoadRules(connector, "pseudonymized", false, "", "", testEnvSecrets())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -277,8 +277,8 @@ func TestFaults_OwnersWithoutData(t *testing.T) {
 	// 16 users: user 7 has no mailbox, 13 is a guest, users 3, 8 and 13 no
 	// Copilot licence.
 	sim := startSimWith(t, graphsim.Options{Users: 16})
-	rsCopilot, _ := LoadRules("msft-copilot", "pseudonymized", false, "", testEnvSecrets())
-	rsMail, _ := LoadRules("outlook-mail", "pseudonymized", false, "", testEnvSecrets())
+	rsCopilot, _ := LoadRules("msft-copilot", "pseudonymized", false, "", "", testEnvSecrets())
+	rsMail, _ := LoadRules("outlook-mail", "pseudonymized", false, "", "", testEnvSecrets())
 	for _, tc := range []struct {
 		connector, collection string
 		users                 []int

@@ -122,7 +122,7 @@ func TestCollectionOwnerID_FollowsParentRules(t *testing.T) {
 	if err := os.WriteFile(file, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rs, err := LoadRules("", "", false, file, testEnvSecrets())
+	rs, err := LoadRules("", "", false, file, "", testEnvSecrets())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -129,13 +129,16 @@ func (r *runner) run(ctx context.Context) ([]*pipeline.Summary, error) {
 	} else if r.secrets, err = LoadSecrets(ctx, cfg.SaltURL, cfg.KeyURL, r.o.Env); err != nil {
 		return nil, err
 	}
+	if err := LoadDomainSecrets(ctx, &r.secrets, cfg.DomainSaltURL, cfg.DomainKeyURL, r.o.Env); err != nil {
+		return nil, err
+	}
 	connectors, err := cfg.connectors()
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	rulesets := map[string]*rules.Ruleset{}
 	for _, c := range connectors {
-		rs, err := LoadRules(c.Name, cfg.IDs, cfg.NoGroups, cfg.Rules, r.secrets)
+		rs, err := LoadRules(c.Name, cfg.IDs, cfg.NoGroups, cfg.Rules, cfg.EmailDomains, r.secrets)
 		if err != nil {
 			return nil, err
 		}
@@ -371,7 +374,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		if !cfg.NewSeries {
 			what := "salt"
 			if st.SaltFingerprint == salt {
-				what = "rules"
+				what = "rules (or --email-domains, or the domain salt)"
 			}
 			return nil, fmt.Errorf("%w: the %s changed since the state at --state was written (pseudonyms would not join with earlier output); pass --new-series to start a new series", ErrUsage, what)
 		}

@@ -22,19 +22,28 @@ type SanitizeOptions struct {
 	Path      string // request URL or path with query; selects the endpoint rule
 	SaltURL   string
 	KeyURL    string
-	Env       func(string) string // nil: os.Getenv
-	Logger    *slog.Logger        // nil: discard
+	// EmailDomains is preserve (default when empty), redact, tokenize or
+	// encrypt; DomainSaltURL and DomainKeyURL are optional.
+	EmailDomains  string
+	DomainSaltURL string
+	DomainKeyURL  string
+	Env           func(string) string // nil: os.Getenv
+	Logger        *slog.Logger        // nil: discard
 }
 
 // maxResponse bounds one response read from stdin.
 const maxResponse = 1 << 30
 
 // LoadRules compiles the rules a job uses: a rule file if given, else the
-// connector's built-in rules for the variant. Problems wrap ErrUsage.
-func LoadRules(connectorName, ids string, noGroups bool, rulesFile string, s rules.Secrets) (*rules.Ruleset, error) {
+// connector's built-in rules for the variant, with the email domain handling
+// ("" is preserve). Problems wrap ErrUsage.
+func LoadRules(connectorName, ids string, noGroups bool, rulesFile, emailDomains string, s rules.Secrets) (*rules.Ruleset, error) {
+	domains, err := rules.ParseDomainHandling(emailDomains)
+	if err != nil {
+		return nil, fmt.Errorf("%w: --email-domains: %w", ErrUsage, err)
+	}
 	var name string
 	var src []byte
-	var err error
 	if rulesFile != "" {
 		name = rulesFile
 		if src, err = os.ReadFile(rulesFile); err != nil {
@@ -52,7 +61,10 @@ func LoadRules(connectorName, ids string, noGroups bool, rulesFile string, s rul
 			return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 		}
 	}
-	r, err := rules.Compile(name, src, s)
+	r, err := rules.Compile(name, src, s, rules.WithEmailDomains(domains))
+	if errors.Is(err, rules.ErrNoKey) {
+		return nil, fmt.Errorf("%w: --email-domains encrypt writes reversible e~ domains and needs an encryption key: set --domain-key-url or %s (or --key-url or %s)", ErrUsage, EnvDomainKey, EnvKey)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
@@ -89,7 +101,10 @@ func Sanitize(ctx context.Context, opts SanitizeOptions, in io.Reader, out io.Wr
 	if err != nil {
 		return err
 	}
-	r, err := LoadRules(opts.Connector, opts.IDs, opts.NoGroups, opts.RulesFile, secrets)
+	if err := LoadDomainSecrets(ctx, &secrets, opts.DomainSaltURL, opts.DomainKeyURL, env); err != nil {
+		return err
+	}
+	r, err := LoadRules(opts.Connector, opts.IDs, opts.NoGroups, opts.RulesFile, opts.EmailDomains, secrets)
 	if err != nil {
 		return err
 	}

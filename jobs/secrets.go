@@ -24,6 +24,9 @@ import (
 const (
 	EnvSalt = "M365EXPORT_SALT"
 	EnvKey  = "M365EXPORT_ENCRYPTION_KEY"
+
+	EnvDomainSalt = "M365EXPORT_DOMAIN_SALT"
+	EnvDomainKey  = "M365EXPORT_DOMAIN_ENCRYPTION_KEY"
 )
 
 // secretTimeout bounds the wait for a secret store.
@@ -53,6 +56,27 @@ func LoadSecrets(ctx context.Context, saltURL, keyURL string, env func(string) s
 		return rules.Secrets{}, err
 	}
 	return rules.Secrets{Salt: salt, Key: key}, nil
+}
+
+// LoadDomainSecrets adds to s the optional salt and key of email domains
+// (psoxy's SALT_EMAIL_DOMAINS and ENCRYPTION_KEY_EMAIL_DOMAINS), each from a
+// runtimevar URL or its environment variable (M365EXPORT_DOMAIN_SALT,
+// M365EXPORT_DOMAIN_ENCRYPTION_KEY), as LoadSecrets reads the main ones.
+// Either may be absent: the rules then use the main salt or key.
+func LoadDomainSecrets(ctx context.Context, s *rules.Secrets, saltURL, keyURL string, env func(string) string) error {
+	if env == nil {
+		env = func(string) string { return "" }
+	}
+	salt, err := loadSecret(ctx, "email domain salt", "--domain-salt-url", saltURL, EnvDomainSalt, env)
+	if err != nil {
+		return err
+	}
+	key, err := loadSecret(ctx, "email domain key", "--domain-key-url", keyURL, EnvDomainKey, env)
+	if err != nil {
+		return err
+	}
+	s.DomainSalt, s.DomainKey = salt, key
+	return nil
 }
 
 // loadSecret returns "" when neither the URL nor the variable is set.

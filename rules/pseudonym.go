@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,10 +18,53 @@ import (
 var ErrNoKey = errors.New("rules emit reversible p~ pseudonyms but no encryption key is set")
 
 // Secrets are the pseudonymization salt and the key for reversible tokens.
-// Both are used verbatim, as psoxy uses PSOXY_SALT and PSOXY_ENCRYPTION_KEY.
+// All are used verbatim, as psoxy uses PSOXY_SALT and PSOXY_ENCRYPTION_KEY.
 type Secrets struct {
 	Salt string
 	Key  string // may be "" when the rules emit no p~ tokens
+
+	// DomainSalt and DomainKey are psoxy's SALT_EMAIL_DOMAINS and
+	// ENCRYPTION_KEY_EMAIL_DOMAINS: the salt of h~ and e~ email domains and
+	// the key of e~ ones. Empty: Salt and Key are used.
+	DomainSalt string
+	DomainKey  string
+}
+
+// domainSecrets returns the salt and key for email domains, falling back
+// to the main ones.
+func (s Secrets) domainSecrets() (salt, key string) {
+	salt, key = s.DomainSalt, s.DomainKey
+	if salt == "" {
+		salt = s.Salt
+	}
+	if key == "" {
+		key = s.Key
+	}
+	return salt, key
+}
+
+// DomainHandling is psoxy's EMAIL_DOMAIN_HANDLING: what a pseudonymized
+// email address shows after its '@'.
+type DomainHandling string
+
+// The email domain handling modes.
+const (
+	DomainsPreserve DomainHandling = "preserve" // the domain as written (psoxy's default)
+	DomainsRedact   DomainHandling = "redact"   // no domain part
+	DomainsTokenize DomainHandling = "tokenize" // "h~" + b64url(SHA-256(domain ‖ domain salt))
+	DomainsEncrypt  DomainHandling = "encrypt"  // "e~" + b64url(reversible(domain)), with the domain salt and key
+)
+
+// ParseDomainHandling accepts preserve, redact, tokenize or encrypt (any
+// case, as psoxy's parseConfigPropertyValue); "" is preserve.
+func ParseDomainHandling(s string) (DomainHandling, error) {
+	switch d := DomainHandling(strings.ToLower(s)); d {
+	case "":
+		return DomainsPreserve, nil
+	case DomainsPreserve, DomainsRedact, DomainsTokenize, DomainsEncrypt:
+		return d, nil
+	}
+	return "", fmt.Errorf("email domain handling %q: want preserve, redact, tokenize or encrypt", s)
 }
 
 // pbkdf2Iterations is psoxy's key-derivation cost for AES reversible tokens.
@@ -35,6 +79,12 @@ type pseudonymizer struct {
 	block cipher.Block // nil until needed; derived once per (key, salt)
 	once  sync.Once
 	err   error
+
+	// Email domains: how they are shown, with their own salt and (for
+	// encrypt) a cipher derived when the rules are compiled.
+	domains DomainHandling
+	dsalt   string
+	dblock  cipher.Block
 
 	// Pseudonyms of values seen before (a mailbox owner's address is on
 	// every message of a page): original value → identity / p~ token.
@@ -60,35 +110,57 @@ func (p *pseudonymizer) cipher() (cipher.Block, error) {
 			p.err = ErrNoKey
 			return
 		}
-		ck := [2]string{p.key, p.salt}
-		if b, ok := keyCache.Load(ck); ok {
-			p.block = b.(cipher.Block)
-			return
-		}
-		k, err := pbkdf2.Key(sha256.New, p.key, []byte(p.salt), pbkdf2Iterations, 32)
-		if err != nil {
-			p.err = err
-			return
-		}
-		b, err := aes.NewCipher(k)
-		if err != nil {
-			p.err = err
-			return
-		}
-		keyCache.Store(ck, b)
-		p.block = b
+		p.block, p.err = deriveCipher(p.key, p.salt)
 	})
 	return p.block, p.err
 }
 
+// deriveCipher is AES-256 with the key PBKDF2-HMAC-SHA256(key, salt),
+// cached per (key, salt).
+func deriveCipher(key, salt string) (cipher.Block, error) {
+	ck := [2]string{key, salt}
+	if b, ok := keyCache.Load(ck); ok {
+		return b.(cipher.Block), nil
+	}
+	k, err := pbkdf2.Key(sha256.New, key, []byte(salt), pbkdf2Iterations, 32)
+	if err != nil {
+		return nil, err
+	}
+	b, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	keyCache.Store(ck, b)
+	return b, nil
+}
+
 // hash is SHA-256 over canonical ‖ salt.
-func (p *pseudonymizer) hash(canonical string) [32]byte {
+func (p *pseudonymizer) hash(canonical string) [32]byte { return saltedHash(canonical, p.salt) }
+
+func saltedHash(s, salt string) [32]byte {
 	h := sha256.New()
-	h.Write([]byte(canonical))
-	h.Write([]byte(p.salt))
+	h.Write([]byte(s))
+	h.Write([]byte(salt))
 	var out [32]byte
 	h.Sum(out[:0])
 	return out
+}
+
+// handleDomain is psoxy's handleDomain: the domain part of an email
+// pseudonym, or ok false for none. The domain is used as parsed (case
+// kept), as psoxy does.
+func (p *pseudonymizer) handleDomain(domain string) (string, bool) {
+	switch p.domains {
+	case DomainsRedact:
+		return "", false
+	case DomainsTokenize:
+		h := saltedHash(domain, p.dsalt)
+		return "h~" + b64.EncodeToString(h[:]), true
+	case DomainsEncrypt:
+		h := saltedHash(domain, p.dsalt)
+		return "e~" + b64.EncodeToString(sealCBC(p.dblock, h, domain)), true
+	}
+	return domain, true
 }
 
 var b64 = base64.RawURLEncoding
@@ -99,6 +171,11 @@ func (p *pseudonymizer) reversible(h [32]byte, original string) ([]byte, error) 
 	if err != nil {
 		return nil, err
 	}
+	return sealCBC(block, h, original), nil
+}
+
+// sealCBC is h ‖ AES-CBC(block, iv = h[:16], PKCS#7(plaintext)).
+func sealCBC(block cipher.Block, h [32]byte, original string) []byte {
 	pad := aes.BlockSize - len(original)%aes.BlockSize
 	buf := make([]byte, 32+len(original)+pad)
 	copy(buf, h[:])
@@ -108,7 +185,7 @@ func (p *pseudonymizer) reversible(h [32]byte, original string) ([]byte, error) 
 		ct[i] = byte(pad)
 	}
 	cipher.NewCBCEncrypter(block, h[:16]).CryptBlocks(ct, ct)
-	return buf, nil
+	return buf
 }
 
 // identity is psoxy's PseudonymizedIdentity before encoding.
@@ -145,7 +222,7 @@ func (p *pseudonymizer) identifyUncached(s string) identity {
 		}
 		domain := strings.TrimSpace(a.domain)
 		id.canonical = local + "@" + strings.ToLower(domain)
-		id.domain, id.hasDomain = domain, true
+		id.domain, id.hasDomain = p.handleDomain(domain)
 	} else {
 		id.canonical = s
 	}

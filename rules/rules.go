@@ -44,30 +44,82 @@ type Ruleset struct {
 	ps   *pseudonymizer
 }
 
+// Option is a setting of Compile beyond the rule file.
+type Option func(*compileOptions)
+
+type compileOptions struct {
+	domains DomainHandling
+}
+
+// WithEmailDomains sets how email pseudonyms show their domain (psoxy's
+// EMAIL_DOMAIN_HANDLING); the default is DomainsPreserve.
+func WithEmailDomains(d DomainHandling) Option {
+	return func(o *compileOptions) { o.domains = d }
+}
+
 // Compile parses and validates a rule file (psoxy's YAML format) and binds
 // it to the secrets. name is used in error messages. The salt must not be
-// empty; the key is checked lazily, when a p~ token is first needed.
-func Compile(name string, yamlSrc []byte, s Secrets) (*Ruleset, error) {
+// empty; the key is checked lazily, when a p~ token is first needed (but
+// DomainsEncrypt needs a key, Key or DomainKey, at once).
+func Compile(name string, yamlSrc []byte, s Secrets, opts ...Option) (*Ruleset, error) {
 	if s.Salt == "" {
 		return nil, errors.New("pseudonymization salt is empty")
+	}
+	var o compileOptions
+	for _, f := range opts {
+		f(&o)
+	}
+	domains, err := ParseDomainHandling(string(o.domains))
+	if err != nil {
+		return nil, err
 	}
 	rs, err := parseRules(name, yamlSrc)
 	if err != nil {
 		return nil, err
 	}
-	h := sha256.Sum256(yamlSrc)
+	ps := &pseudonymizer{salt: s.Salt, key: s.Key, domains: domains}
+	ps.dsalt, _ = s.domainSecrets()
+	if domains == DomainsEncrypt {
+		_, dkey := s.domainSecrets()
+		if dkey == "" {
+			return nil, fmt.Errorf("encrypted (e~) email domains: %w", ErrNoKey)
+		}
+		if ps.dblock, err = deriveCipher(dkey, ps.dsalt); err != nil {
+			return nil, fmt.Errorf("email domain key: %w", err)
+		}
+	}
 	return &Ruleset{
 		name: name,
-		hash: "sha256:" + hex.EncodeToString(h[:]),
+		hash: rulesHash(yamlSrc, domains, s),
 		rs:   rs,
-		ps:   &pseudonymizer{salt: s.Salt, key: s.Key},
+		ps:   ps,
 	}, nil
 }
+
+// rulesHash is SHA-256 of the rule text; a non-default email domain
+// handling is part of it (and, for h~ and e~ domains, a fingerprint of a
+// separate domain salt), so that changing either starts a new series.
+// With preserve it is the hash of the text alone.
+func rulesHash(yamlSrc []byte, domains DomainHandling, s Secrets) string {
+	h := sha256.New()
+	h.Write(yamlSrc)
+	if domains != DomainsPreserve {
+		h.Write([]byte("\x00m365export email_domains=" + string(domains)))
+		if s.DomainSalt != "" && (domains == DomainsTokenize || domains == DomainsEncrypt) {
+			h.Write([]byte("\x00domain_salt=" + SaltFingerprint(s.DomainSalt)))
+		}
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// EmailDomains is how the rules show the domain of email pseudonyms.
+func (r *Ruleset) EmailDomains() DomainHandling { return r.ps.domains }
 
 // Name is the name the rules were compiled with.
 func (r *Ruleset) Name() string { return r.name }
 
-// Hash is a stable hash of the rule text, for manifests.
+// Hash is a stable hash of the rule text (and of a non-default email
+// domain handling), for manifests and the state.
 func (r *Ruleset) Hash() string { return r.hash }
 
 // NeedsKey reports whether the rules can emit reversible p~ tokens (and so

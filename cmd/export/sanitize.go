@@ -25,6 +25,9 @@ func runSanitize(ctx context.Context, args []string, stdin io.Reader, stdout, st
 	fs.StringVar(&o.Path, "path", "", "the request URL or path (with its query) that the response answers; selects the endpoint rule")
 	fs.StringVar(&o.SaltURL, "salt-url", "", "runtimevar URL of the salt (file:///run/secrets/salt, gcpsecretmanager://…, awssecretsmanager://…); or set "+jobs.EnvSalt)
 	fs.StringVar(&o.KeyURL, "key-url", "", "runtimevar URL of the key for reversible p~ ids; or set "+jobs.EnvKey)
+	fs.StringVar(&o.EmailDomains, "email-domains", "preserve", "what email pseudonyms show after '@': preserve, redact, tokenize (h~), encrypt (e~)")
+	fs.StringVar(&o.DomainSaltURL, "domain-salt-url", "", "runtimevar URL of a separate salt for h~ and e~ email domains (default: the salt); or set "+jobs.EnvDomainSalt)
+	fs.StringVar(&o.DomainKeyURL, "domain-key-url", "", "runtimevar URL of a separate key for e~ email domains (default: the key); or set "+jobs.EnvDomainKey)
 	usage := func(w io.Writer) {
 		fmt.Fprintln(w, `Usage: m365export sanitize --connector NAME [--ids MODE] [--no-groups] [--rules FILE] --path URL < response.json
 
