@@ -154,7 +154,7 @@ func builtinFuncs(ids IDs) template.FuncMap {
 // possibly %27; Microsoft documents getAllMessages' next links so). tokenize
 // replaces every occurrence of that id in the link by its p~ token. The
 // group is lazy, so in key form it stops before the closing quote; a
-// doubled quote ('') stays inside it. The link is only written: the
+// doubled quote (two ' characters) stays inside it. The link is only written: the
 // exporter follows the raw link Graph returned, never the sanitized one.
 // The syntax is the subset Java's and Go's engines read alike (psoxy can
 // load the rules).
