@@ -102,7 +102,8 @@ func IdentitySet(name string) sinks.Column {
 
 // Location is Graph's location of an event.
 func Location(name string) sinks.Column {
-	return Obj(name, Str("displayName"), Str("locationType"), Str("locationUri"), Str("uniqueId"), Str("uniqueIdType"))
+	return Obj(name, Str("displayName", "Removed by the built-in rules (room or place name, free text typed by the organizer): null."), Str("locationType"),
+		Str("locationUri", "With any pwd= parameter removed."), Str("uniqueId", "Removed by the built-in rules (for a free-text location it repeats the name): null."), Str("uniqueIdType"))
 }
 
 // ResponseStatus is Graph's responseStatus of an event or attendee.

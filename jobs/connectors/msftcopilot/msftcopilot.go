@@ -47,7 +47,7 @@ var copilotInteractions = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	cols.Str("etag"),
 	cols.IdentitySet("from"),
 	cols.Str("interactionType"),
-	cols.List("links", cols.Obj("", cols.Str("linkUrl"), cols.Str("linkType"), cols.Str("displayName"))),
+	cols.List("links", cols.Obj("", cols.Str("linkUrl", "Removed by the built-in rules for every link type (file, meeting and web links name documents, meetings or search queries): null."), cols.Str("linkType"), cols.Str("displayName", "Removed by the built-in rules: null."))),
 	cols.Str("locale"),
 	cols.List("mentions", cols.Obj("", cols.Int("mentionId"), cols.Str("mentionText"), cols.JSON("mentioned"))),
 	cols.Str("requestId"),

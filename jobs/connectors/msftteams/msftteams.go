@@ -108,7 +108,7 @@ var channels = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	cols.Bool("isFavoriteByDefault"),
 	cols.Str("membershipType"),
 	cols.Str("tenantId"),
-	cols.Str("webUrl"),
+	cols.Str("webUrl", "Removed by the built-in rules (the URL contains the channel name): null."),
 }}
 
 // chats is msft-teams' chats table.
@@ -146,7 +146,7 @@ func chatMessage() *sinks.Schema {
 		cols.Time("createdDateTime"),
 		cols.Time("deletedDateTime"),
 		cols.Str("etag"),
-		cols.JSON("eventDetail", "System event details, as JSON."),
+		cols.JSON("eventDetail", "System event details, as JSON: the event's @odata.type, ids, durations, statuses and roles, with user ids written as in from; the built-in rules remove the content-bearing members (team, channel and chat names and descriptions, call recording URLs and names)."),
 		cols.IdentitySet("from"),
 		cols.Str("importance"),
 		cols.Time("lastEditedDateTime"),
@@ -155,7 +155,7 @@ func chatMessage() *sinks.Schema {
 		cols.List("mentions", cols.Obj("", cols.Int("id"), cols.Str("mentionText"), cols.IdentitySet("mentioned"))),
 		cols.List("messageHistory", cols.Obj("", cols.Time("modifiedDateTime"), cols.Str("actions"), cols.JSON("reaction"))),
 		cols.Str("messageType"),
-		cols.JSON("policyViolation"),
+		cols.JSON("policyViolation", "Data loss prevention verdict, as JSON (dlpAction, userAction, verdictDetails, policyTip); the built-in rules remove the sender's justificationText."),
 		cols.List("reactions", cols.Obj("", cols.Str("reactionType"), cols.Str("displayName"), cols.Time("createdDateTime"), cols.IdentitySet("user"))),
 		cols.Str("replyToId"),
 		cols.Str("subject"),

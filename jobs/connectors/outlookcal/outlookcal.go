@@ -68,7 +68,7 @@ var events = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.Time("lastModifiedDateTime"),
 	cols.Location("location"),
 	cols.List("locations", cols.Location("")),
-	cols.Obj("onlineMeeting", cols.Str("joinUrl"), cols.Str("conferenceId"), cols.Str("tollNumber")),
+	cols.Obj("onlineMeeting", cols.Str("joinUrl"), cols.Str("conferenceId", "Removed by the built-in rules (dial-in access code): null."), cols.Str("tollNumber", "Removed by the built-in rules (dial-in phone number; tollFreeNumbers, phones and quickDial are removed too): null.")),
 	cols.Str("onlineMeetingProvider"),
 	cols.Str("onlineMeetingUrl"),
 	cols.EmailAddress("organizer"),
