@@ -41,7 +41,7 @@ func skippedBy(sums []*pipeline.Summary, code string) map[string]int {
 // the run (a skip is not a failure); a tenant where no user holds the
 // licence is a configuration error naming --teams-model.
 func TestExport_TeamsModel(t *testing.T) {
-	sim := startSimWith(t, graphsim.Options{Users: 60, TeamsLicenses: true})
+	sim := startSimWith(t, graphsim.Options{Users: 60})
 	sums, err := exportTo(t, sim, "", teamsArgs(sim)...)
 	if err != nil {
 		t.Fatalf("default model: %v", err)
@@ -66,7 +66,7 @@ func TestExport_TeamsModel(t *testing.T) {
 		}
 	}
 
-	none := startSimWith(t, graphsim.Options{Users: 6, TeamsLicenses: true, TeamsUnlicensed: true})
+	none := startSimWith(t, graphsim.Options{Users: 6, TeamsUnlicensed: true})
 	_, err = exportTo(t, none, "", teamsArgs(none, "--teams-model", "A")...)
 	if exitOf(err) != 2 || !errors.Is(err, sources.ErrConfig) || !strings.Contains(err.Error(), "--teams-model") {
 		t.Errorf("--teams-model A, no user licensed: %v (exit %d), want a configuration error naming --teams-model", err, exitOf(err))

@@ -386,7 +386,7 @@ func chatMessages(c *Client, from, to time.Time, top int) *Collection {
 		"$filter": {"lastModifiedDateTime gt " + from.Add(-time.Millisecond).Format("2006-01-02T15:04:05.000Z") +
 			" and lastModifiedDateTime lt " + to.Format(time.RFC3339)},
 		"$top":  {itoa(top)},
-		"model": {"A"},
+		"model": {"B"}, // the exporter's default: no licence check
 	}.Encode()
 	return &Collection{
 		Client: c,
@@ -458,7 +458,6 @@ func TestGraphsim_TeamsExportRefusals(t *testing.T) {
 	}
 
 	o = simOptions(graphsim.Faults{})
-	o.TeamsLicenses = true
 	s = startSim(t, o)
 	c = simClient(t, s, testClientOptions())
 	tn = s.Tenant()

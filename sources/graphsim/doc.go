@@ -58,7 +58,7 @@
 //	GET /users/{id}/chats/getAllMessages?$filter=lastModifiedDateTime gt X and lastModifiedDateTime lt Y&model=B
 //	                              only gt/lt; $top ≤ 1000 (default 20); each chat's message
 //	                              is served to every participant; 402 PaymentRequired for
-//	                              model=A and an unlicensed user (Options.TeamsLicenses;
+//	                              model=A and an unlicensed user (off with Options.NoTeamsLicenceCheck;
 //	                              every user with Options.TeamsUnlicensed);
 //	                              403 on a tenant not approved for protected APIs
 //	                              (Options.TeamsUnapproved)

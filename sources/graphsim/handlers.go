@@ -500,7 +500,7 @@ func teamsExportQuery(v url.Values) (*query, *apiError) {
 //     the protected Teams APIs need an approved access request, not the
 //     error an unapproved application gets; the body here (code Forbidden,
 //     a message naming the protected API request form) is an assumption.
-//   - Options.TeamsLicenses: model=A needs a supported (E5-like) licence for
+//   - model=A needs a supported (E5-like) licence for
 //     the users named by licensees (chats: the named user; channels: every
 //     team member, "any team member" in Microsoft's table). Without one,
 //     402 PaymentRequired; the message is an assumption modelled on
@@ -508,12 +508,13 @@ func teamsExportQuery(v url.Values) (*query, *apiError) {
 //     "evaluation mode", the default) need no licence. Evaluation mode's
 //     monthly quota is not emulated: Microsoft stopped metering these APIs
 //     on 2025-08-25 and does not say whether the quota remains.
-//     Options.TeamsUnlicensed takes the licence from every user.
+//     Options.TeamsUnlicensed takes the licence from every user;
+//     Options.NoTeamsLicenceCheck turns the check off.
 func (s *Server) teamsExportGate(v url.Values, licensees func(yield func(int) bool)) *apiError {
 	if s.opts.TeamsUnapproved {
 		return &apiError{status: 403, code: "Forbidden", msg: "Invoked API requires Protected API access in application-only context when not using Resource Specific Consent. Visit https://docs.microsoft.com/en-us/graph/teams-protected-apis for more details."}
 	}
-	if !s.opts.TeamsLicenses || v.Get("model") != "A" {
+	if s.opts.NoTeamsLicenceCheck || v.Get("model") != "A" {
 		return nil
 	}
 	for u := range licensees {

@@ -44,13 +44,13 @@ func TestKeyFormLinks_BothFormsPage(t *testing.T) {
 	}
 }
 
-// TestTeamsGates: TeamsLicenses answers 402 to model=A for an unlicensed
+// TestTeamsGates: the licence check answers 402 to model=A for an unlicensed
 // user (a guest) and never to model=B or no model; TeamsUnapproved
 // answers 403 to both getAllMessages.
 func TestTeamsGates(t *testing.T) {
 	f := "&$filter=" + q("lastModifiedDateTime gt "+day+" and lastModifiedDateTime lt "+nextDay)
 	for _, lic := range []bool{false, true} {
-		h := start(t, Options{Users: 60, Seed: 1, Limits: Limits{Disabled: true}, TeamsLicenses: lic})
+		h := start(t, Options{Users: 60, Seed: 1, Limits: Limits{Disabled: true}, NoTeamsLicenceCheck: !lic})
 		guest, member := h.s.Tenant().UserID(13), h.s.Tenant().UserID(0)
 		for _, c := range []struct {
 			user, model string
@@ -66,7 +66,7 @@ func TestTeamsGates(t *testing.T) {
 				p += "&model=" + c.model
 			}
 			if code, _, b := h.get(p); code != c.want {
-				t.Errorf("TeamsLicenses=%v model=%q: %d %s, want %d", lic, c.model, code, b, c.want)
+				t.Errorf("licence check %v model=%q: %d %s, want %d", lic, c.model, code, b, c.want)
 			} else if code == 402 && !strings.Contains(string(b), `"PaymentRequired"`) {
 				t.Errorf("402 body %s", b)
 			}

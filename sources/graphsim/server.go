@@ -55,9 +55,10 @@ type Options struct {
 	// Faults injects failures.
 	Faults Faults
 
-	// Microsoft's documented contract (issue 13). Each switch below changes
-	// what a real tenant is documented to do; the defaults keep what the
-	// exporter handles today.
+	// Microsoft's documented contract (issue 13). The defaults do what a
+	// real tenant is documented to do; each switch below departs from it
+	// (SlashFormLinks, NoTeamsLicenceCheck) or models a tenant in a
+	// documented but uncommon state (the others).
 
 	// SlashFormLinks makes the @odata.nextLink of chat and channel
 	// getAllMessages take the slash form (…/v1.0/users/{id}/chats/…)
@@ -67,15 +68,15 @@ type Options struct {
 	// (graph-api-notes §8 fact 1), which is the default. The router
 	// accepts both forms either way.
 	SlashFormLinks bool
-	// TeamsLicenses makes getAllMessages check model=A's licence
-	// (fact 2): 402 PaymentRequired for a user without an E5-like licence
-	// (the emulator's guests, i mod 50 = 13, whose assignedLicenses is
-	// empty): on chats, when the named user lacks one; on channels, when a
-	// member of the team lacks one. Off by default, so that runs with
-	// --teams-model A (which skip such owners) keep their goldens.
-	TeamsLicenses bool
-	// TeamsUnlicensed, with TeamsLicenses, makes every user lack model=A's
-	// licence: model=A answers 402 for every owner (a tenant without E5).
+	// getAllMessages checks model=A's licence (fact 2): 402
+	// PaymentRequired for a user without an E5-like licence (the
+	// emulator's guests, i mod 50 = 13, whose assignedLicenses is empty):
+	// on chats, when the named user lacks one; on channels, when a member
+	// of the team lacks one. NoTeamsLicenceCheck turns that off (whether
+	// Graph still checks since metering ended in 2025 is not verified).
+	NoTeamsLicenceCheck bool
+	// TeamsUnlicensed makes every user lack model=A's licence: model=A
+	// answers 402 for every owner (a tenant without E5).
 	TeamsUnlicensed bool
 	// TeamsUnapproved makes the tenant one whose application has not been
 	// approved for the protected Teams APIs (fact 3): both getAllMessages
@@ -86,8 +87,8 @@ type Options struct {
 	// malformed createdDateTime form of Microsoft's own example
 	// ("2021-03-1706:47:05.123Z", no "T"; fact 11): the first message of
 	// the day before Now's day in user 0's first chat, served to each of
-	// its participants. Off by default until the exporter rejects one bad
-	// record instead of failing its owner.
+	// its participants. Off by default: Microsoft's example shows such a
+	// value can occur, not that a tenant's records commonly carry one.
 	MalformedTimestamp bool
 
 	// Clock is the wall clock for rate windows, token lifetimes and
