@@ -327,8 +327,13 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 		return
 	}
 	cid := f.Get("client_id")
-	if cid != a.clientID {
+	id, known := a.identity(cid)
+	if !known {
 		a.oauthError(w, 400, "unauthorized_client", 700016, "Application with identifier '"+cid+"' was not found in the directory '"+a.s.tenant.Domain()+"'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.")
+		return
+	}
+	if id.code != 0 {
+		a.oauthError(w, 401, "invalid_client", id.code, id.msg)
 		return
 	}
 	if sc := f.Get("scope"); !slices.ContainsFunc(strings.Fields(sc), func(x string) bool { return strings.HasSuffix(x, "/.default") }) {
@@ -337,8 +342,8 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 	}
 	switch {
 	case f.Get("client_secret") != "":
-		if f.Get("client_secret") != a.secret {
-			a.oauthError(w, 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+a.clientID+"'.")
+		if id.secret == "" || f.Get("client_secret") != id.secret {
+			a.oauthError(w, 401, "invalid_client", 7000215, "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '"+cid+"'.")
 			return
 		}
 	case f.Get("client_assertion") != "":
@@ -346,7 +351,7 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 			a.oauthError(w, 400, "invalid_request", 50027, "Invalid JWT token: client_assertion_type is not supported.")
 			return
 		}
-		if code, msg := a.checkAssertion(f.Get("client_assertion")); code != 0 {
+		if code, msg := a.checkAssertion(f.Get("client_assertion"), cid, id.federated); code != 0 {
 			a.oauthError(w, 401, "invalid_client", code, msg)
 			return
 		}
@@ -354,13 +359,11 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 		a.oauthError(w, 401, "invalid_client", 7000218, "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.")
 		return
 	}
-	a.mu.Lock()
-	roles, consent := a.roles, a.consent
-	a.mu.Unlock()
+	roles, consent := id.roles, id.consent
 	now := a.s.opts.Clock()
 	claims := map[string]any{"aud": "https://graph.microsoft.com", "iss": "https://sts.windows.net/" + a.tenantID + "/",
-		"iat": now.Unix(), "nbf": now.Unix() - 300, "exp": now.Add(a.lifetime).Unix(), "appid": a.clientID,
-		"tid": a.tenantID, "oid": a.servicePrincipal, "sub": a.servicePrincipal, "idtyp": "app", "ver": "1.0"}
+		"iat": now.Unix(), "nbf": now.Unix() - 300, "exp": now.Add(a.lifetime).Unix(), "appid": cid,
+		"tid": a.tenantID, "oid": id.sp, "sub": id.sp, "idtyp": "app", "ver": "1.0"}
 	if consent {
 		claims["roles"] = roles
 	}
@@ -373,10 +376,25 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 		"ext_expires_in": int(a.lifetime.Seconds()), "access_token": tok})
 }
 
+// identity is what the token endpoint knows of client id cid: the built-in
+// application of Auth, or with Options.StrictApps an application setup
+// created (apps.go). known false: no such application.
+func (a *authority) identity(cid string) (id clientIdentity, known bool) {
+	if a.s.dir != nil {
+		return a.s.dir.identity(cid)
+	}
+	if cid != a.clientID {
+		return id, false
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return clientIdentity{federated: a.federated, roles: a.roles, consent: a.consent, sp: a.servicePrincipal, secret: a.secret}, true
+}
+
 // checkAssertion verifies a client certificate assertion (header x5t or
 // x5t#S256) or a federated assertion; it returns an AADSTS code and message
 // on failure.
-func (a *authority) checkAssertion(jwt string) (int, string) {
+func (a *authority) checkAssertion(jwt, clientID string, federated []Federation) (int, string) {
 	hdr, claims, signed, sig, err := parseJWT(jwt)
 	if err != nil {
 		return 50027, "Invalid JWT token. The token is malformed."
@@ -405,7 +423,7 @@ func (a *authority) checkAssertion(jwt string) (int, string) {
 		if err := verifyJWT(hdr, signed, sig, cert.PublicKey); err != nil {
 			return 700027, "Client assertion contains an invalid signature. [Reason - " + err.Error() + "]"
 		}
-		if claims["iss"] != a.clientID || claims["sub"] != a.clientID {
+		if claims["iss"] != clientID || claims["sub"] != clientID {
 			return 700021, "Client assertion application identifier doesn't match 'client_id' parameter."
 		}
 		aud, _ := claims["aud"].(string)
@@ -418,8 +436,8 @@ func (a *authority) checkAssertion(jwt string) (int, string) {
 	sub, _ := claims["sub"].(string)
 	auds := audiences(claims["aud"])
 	var issuerKnown bool
-	for _, fc := range a.federated {
-		if fc.Issuer != iss {
+	for _, fc := range federated {
+		if fc.Issuer != iss || fc.Issuer == "" {
 			continue
 		}
 		issuerKnown = true
@@ -463,6 +481,7 @@ type tokenClaims struct {
 	tid      string
 	roles    []string
 	hasRoles bool
+	appid    string
 }
 
 // authorize checks the request's bearer token against the route's role.
@@ -492,6 +511,7 @@ func (s *Server) authorize(rc *reqCtx) *apiError {
 			c.exp = int64(exp)
 		}
 		c.tid, _ = claims["tid"].(string)
+		c.appid, _ = claims["appid"].(string)
 		if rs, ok := claims["roles"].([]any); ok {
 			c.hasRoles = true
 			for _, r := range rs {
@@ -502,6 +522,7 @@ func (s *Server) authorize(rc *reqCtx) *apiError {
 		}
 		a.verified.Store(tok, c)
 	}
+	rc.appID = c.appid
 	if c.exp < s.opts.Clock().Unix() {
 		return &apiError{status: 401, code: "InvalidAuthenticationToken", msg: "Lifetime validation failed, the token is expired."}
 	}

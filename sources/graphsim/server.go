@@ -91,6 +91,18 @@ type Options struct {
 	// value can occur, not that a tenant's records commonly carry one.
 	MalformedTimestamp bool
 
+	// StrictApps models the tenant's application objects (apps.go): Graph
+	// serves applications, service principals, federated identity
+	// credentials, owners and app role assignments to people signed in with
+	// Server.PersonToken, and the token endpoint issues the exporter's
+	// tokens only to an application created so, with its federated
+	// credentials and the permissions granted to it (an unconsented one gets
+	// a token without roles, which Graph refuses with
+	// Authorization_IdentityNotFound; an unknown client id AADSTS700016).
+	// Protected Teams APIs then need Server.ApproveProtectedAPIs per
+	// application. Off by default: the built-in application of Auth.
+	StrictApps bool
+
 	// Clock is the wall clock for rate windows, token lifetimes and
 	// Retry-After (default time.Now). It never moves the data clock.
 	Clock func() time.Time
@@ -146,6 +158,7 @@ type Server struct {
 	graphBase   string
 
 	auth   *authority
+	dir    *directory // Options.StrictApps
 	limits *limiter
 	faults *faulter
 	stats  stats
@@ -183,6 +196,9 @@ func Start(opts Options) (*Server, error) {
 		return nil, fmt.Errorf("identity side: %w", err)
 	}
 	s.auth = a
+	if opts.StrictApps {
+		s.dir = newDirectory(s)
+	}
 	s.srv = &http.Server{Handler: s, TLSConfig: &tls.Config{Certificates: []tls.Certificate{a.serverCert}},
 		ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError), ReadHeaderTimeout: 30 * time.Second}
 	s.wg.Add(1)
@@ -267,6 +283,7 @@ type reqCtx struct {
 	id      string // request-id
 	version string // v1.0 or beta
 	rt      route
+	appID   string // the calling application (from its token)
 }
 
 func (s *Server) newRequestID() string {
@@ -283,6 +300,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	rc.version, rest = rest[:i], rest[i+1:]
+	if s.dir != nil && s.dir.serve(rc, rest) {
+		return
+	}
 	rt, ok := parseRoute(rest)
 	rc.rt = rt
 	st := s.stats.get(rt.ep)
@@ -298,6 +318,12 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	if e := s.authorize(rc); e != nil {
 		s.fail(rc, e)
 		return
+	}
+	if s.dir != nil {
+		if e := s.dir.gate(rc.appID, rt); e != nil {
+			s.fail(rc, e)
+			return
+		}
 	}
 	n := s.faults.next()
 	if n.deleteUsers > 0 {
