@@ -76,9 +76,11 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrUsage, err)
 	}
+	var needed []string // every checked connector's permissions
 	for _, spec := range specs {
 		name := spec.Name
 		need := spec.Permissions(cfg.needs())
+		needed = append(needed, need...)
 		missing := connector.Missing(need, roles)
 		switch {
 		case len(roles) == 0:
@@ -103,6 +105,11 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 			}
 			ok("%s/%s: readable", name, cs.Name)
 		}
+	}
+	// 4. Least privilege and the mailbox scope (issue 17).
+	warnExtraRoles(w, roles, needed)
+	if _, err := checkMailboxScope(ctx, w, r.client, cfg, specs); err != nil {
+		fail("mailbox scope: %s", diagnose(err))
 	}
 	return checkResult(problems)
 }

@@ -78,7 +78,9 @@ type Options struct {
 	// Federated are the credentials the application trusts.
 	Federated []Federated
 	// MailboxGroup is the group (its mail address) that Exchange Online
-	// limits the application's mailbox access to; "" for none.
+	// limits the application's mailbox access to; "" for none. The runs
+	// then scope users by that group (--include-group), so it implies
+	// Needs.GroupScope.
 	MailboxGroup string
 	// TenantID and LoginHost give the admin-consent URL.
 	TenantID, LoginHost string
@@ -114,6 +116,11 @@ func Desired(o Options) ([]App, error) {
 		for _, n := range names {
 			groups = append(groups, []string{n})
 		}
+	}
+	if o.MailboxGroup != "" {
+		// The runs name the scope's group with --include-group: they read
+		// its members.
+		o.Needs.GroupScope = true
 	}
 	seen := map[string]bool{}
 	for _, f := range o.Federated {
@@ -607,14 +614,14 @@ func PersonSteps(a App, clientID, spID, mailboxGroup string) []string {
 			clientID, strings.Join(protected, ", ")))
 	}
 	if mailbox && mailboxGroup != "" {
-		out = append(out, fmt.Sprintf("Exchange Online mailbox scope (Exchange Online PowerShell, as an Exchange administrator): limit application %s to the members of %s, with RBAC for Applications:\n"+
+		out = append(out, fmt.Sprintf("Exchange Online mailbox scope (Exchange Online PowerShell, as an Exchange Administrator): limit application %s to the mailboxes of %s's members with an application access policy, which restricts the permissions setup grant consents to:\n"+
+			"      New-ApplicationAccessPolicy -AppId %s -PolicyScopeGroupId %s -AccessRight RestrictAccess -Description \"m365export\"\n"+
+			"    or with RBAC for Applications, Microsoft's successor; its grants are independent of Entra ID's, so then revoke Mail.ReadBasic.All, Calendars.Read and MailboxSettings.Read in Entra ID (the scoped Exchange roles replace them):\n"+
 			"      New-ServicePrincipal -AppId %s -ObjectId %s -DisplayName m365export\n"+
 			"      New-ManagementScope -Name m365export -RecipientRestrictionFilter \"MemberOfGroup -eq '<distinguished name of %s>'\"\n"+
-			"      New-ManagementRoleAssignment -App %s -Role \"Application Mail.Read\" -CustomResourceScope m365export   (and \"Application Calendars.Read\", \"Application MailboxSettings.Read\" for the calendar)\n"+
-			"    or the older application access policy:\n"+
-			"      New-ApplicationAccessPolicy -AppId %s -PolicyScopeGroupId %s -AccessRight RestrictAccess -Description \"m365export\"\n"+
-			"    Run the exporter with --include-group naming the same group: a mailbox outside the scope answers access denied (a skip in the ledger).",
-			clientID, mailboxGroup, clientID, spID, mailboxGroup, spID, clientID, mailboxGroup))
+			"      New-ManagementRoleAssignment -App %s -Role \"Application Mail.ReadBasic\" -CustomResourceScope m365export   (likewise \"Application Calendars.Read\", \"Application MailboxSettings.Read\")\n"+
+			"    Run the exporter with --include-group naming the same group: a mailbox outside the scope answers access denied (a skip in the ledger), and check compares the two.",
+			clientID, mailboxGroup, clientID, mailboxGroup, clientID, spID, mailboxGroup, spID))
 	}
 	return out
 }

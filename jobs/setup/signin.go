@@ -81,7 +81,9 @@ func (s SignIn) tokenFunc(hc *http.Client) (func(context.Context) (string, error
 	scope := s.Cloud.GraphRoot + "/.default"
 	switch s.Method {
 	case "az", "":
-		get = func(ctx context.Context) (azcore.AccessToken, error) { return azToken(ctx, s.Cloud.GraphRoot, s.TenantID) }
+		get = func(ctx context.Context) (azcore.AccessToken, error) {
+			return azToken(ctx, s.Cloud.GraphRoot, s.TenantID)
+		}
 	case "device-code":
 		host := s.Cloud.AuthorityHost
 		if s.AuthorityHost != "" {

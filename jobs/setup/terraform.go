@@ -172,7 +172,10 @@ resource "azuread_app_role_assignment" %s {
 // hclString quotes s as an HCL string literal (JSON's escapes, and no
 // template interpolation).
 func hclString(s string) string {
-	b, _ := json.Marshal(s) // a string always marshals
-	q := strings.ReplaceAll(string(b), "${", "$${")
+	var buf strings.Builder
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	q := strings.ReplaceAll(strings.TrimSuffix(buf.String(), "\n"), "${", "$${")
 	return strings.ReplaceAll(q, "%{", "%%{")
 }

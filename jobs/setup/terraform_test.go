@@ -20,10 +20,10 @@ import (
 // data sources the configuration uses, as their documentation names them;
 // v2Only are names version 3 removed or renamed.
 var v3Arguments = map[string][]string{
-	"azuread_application":                              {"display_name", "sign_in_audience", "owners", "required_resource_access"},
-	"azuread_service_principal":                        {"client_id", "owners"},
+	"azuread_application":                               {"display_name", "sign_in_audience", "owners", "required_resource_access"},
+	"azuread_service_principal":                         {"client_id", "owners"},
 	"azuread_application_federated_identity_credential": {"application_id", "display_name", "description", "issuer", "subject", "audiences"},
-	"azuread_app_role_assignment":                      {"app_role_id", "principal_object_id", "resource_object_id"},
+	"azuread_app_role_assignment":                       {"app_role_id", "principal_object_id", "resource_object_id"},
 }
 
 var v2Only = []string{"application_object_id", ".application_id"}
