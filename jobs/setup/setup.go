@@ -232,7 +232,7 @@ func (g *graphRoles) ids(perms []string) ([]string, error) {
 	for i, p := range perms {
 		id, ok := g.byV[p]
 		if !ok {
-			return nil, fmt.Errorf("Microsoft Graph publishes no application permission %q", p)
+			return nil, fmt.Errorf("no application permission %q among those Microsoft Graph publishes", p)
 		}
 		out[i] = id
 	}

@@ -76,6 +76,19 @@
 //	                              $filter=createdDateTime gt … and createdDateTime lt …
 //	                              [and appClass eq '…']; $top ≤ 100
 //
+// With Options.StrictApps (apps.go), to people signed in with
+// Server.PersonToken (their directory roles in wids), also the application
+// objects of m365export setup: GET /me; GET|POST /applications ($filter
+// displayName eq), GET|PATCH /applications/{id} and
+// /applications(appId='…'), GET|POST|DELETE
+// /applications/{id}/federatedIdentityCredentials[/{id}], GET
+// /applications/{id}/owners, POST /applications/{id}/owners/$ref; POST
+// /servicePrincipals, GET /servicePrincipals/{id} and
+// /servicePrincipals(appId='…') (Microsoft Graph's own, with its app
+// roles), GET /servicePrincipals/{id}/appRoleAssignments, GET|POST|DELETE
+// /servicePrincipals/{id}/appRoleAssignedTo[/{id}]; 403
+// Authorization_RequestDenied without the role.
+//
 // Pages link with @odata.nextLink: the request URL with an opaque
 // $skiptoken bound to the path. $count=true adds @odata.count to the first
 // page. Errors have Graph's body
