@@ -34,6 +34,17 @@ func warnExtraRoles(w io.Writer, roles, needed []string) {
 		strings.Join(extra, ", "))
 }
 
+// mailboxPermissions are the application permissions whose data Exchange
+// Online holds: an application access policy or RBAC for Applications
+// limits them to a group of mailboxes.
+var mailboxPermissions = []string{"Mail.ReadBasic.All", "Mail.Read", "Calendars.Read", "Calendars.ReadBasic.All", "MailboxSettings.Read"}
+
+// ReadsMailboxes reports whether permissions include one that Exchange
+// Online can scope to a group of mailboxes.
+func ReadsMailboxes(permissions []string) bool {
+	return slices.ContainsFunc(permissions, func(p string) bool { return slices.Contains(mailboxPermissions, p) })
+}
+
 // mailboxSample is how many users of the run's scope check reads a
 // mailbox of when --include-group is set.
 const mailboxSample = 20
@@ -45,7 +56,7 @@ const mailboxSample = 20
 // (the ledger says so); it returns how many of the sample were.
 func checkMailboxScope(ctx context.Context, w io.Writer, c *graph.Client, cfg *Config, specs []*connector.Connector) (int, error) {
 	if len(cfg.IncludeGroup) == 0 || !slices.ContainsFunc(specs, func(s *connector.Connector) bool {
-		return s.Name == "outlook-mail" || s.Name == "outlook-cal"
+		return ReadsMailboxes(s.Permissions(cfg.needs()))
 	}) {
 		return 0, nil
 	}

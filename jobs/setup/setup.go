@@ -605,7 +605,7 @@ func PersonSteps(a App, clientID, spID, mailboxGroup string) []string {
 				protected = append(protected, connector.Table{Connector: c, Collection: col}.Endpoint())
 			}
 		}
-		if c.Name == "outlook-mail" || c.Name == "outlook-cal" {
+		if jobs.ReadsMailboxes(c.Permissions(connector.Needs{})) {
 			mailbox = true
 		}
 	}
