@@ -81,7 +81,8 @@ application; its creator stays its owner).
 
 Entra admin center → App registrations → New registration; single tenant; no
 redirect URI. Note the **Application (client) ID** (not the Object ID: the
-token endpoint answers AADSTS700016 for an Object ID).
+token endpoint answers AADSTS700016 for an Object ID). Without the portal,
+`+"`m365export setup apply`"+` does steps 1 to 3 (see its --help).
 
 ## 2. Let the exporter authenticate without a secret
 
@@ -109,8 +110,9 @@ such an administrator, and accept:
 
 %s
 
-or press "Grant admin consent for <tenant>" on the API permissions page.
-`, consentURL)
+or press "Grant admin consent for <tenant>" on the API permissions page, or
+run `+"`m365export setup grant --connector %s`"+` as such an administrator.
+`, consentURL, strings.Join(o.Connectors, ","))
 	step := 5
 	teamsTrouble := ""
 	if writeProtected(w, o.Connectors, step) {

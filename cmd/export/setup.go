@@ -144,6 +144,8 @@ func runSetup(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	default:
 		rs, err = s.Grant(ctx)
 	}
+	fmt.Fprintf(stdout, "m365export setup %s (%s):\n", verb, map[string]string{"plan": "what apply would change; nothing changed",
+		"apply": "changes made", "grant": "changes made"}[verb])
 	setup.Write(stdout, map[string]string{"plan": "up to date", "apply": "up to date", "grant": "every permission granted"}[verb], rs, o.MailboxGroup)
 	return err
 }
