@@ -12,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+
 	"m365export/jobs"
 	"m365export/sources/entra"
 	"m365export/sources/graphsim"
@@ -136,6 +139,18 @@ func TestSetup_EmptyTenantToExport(t *testing.T) {
 	}
 	if r = runCmd(setupArgs("grant")...); r.code != exitOK || !strings.Contains(r.stdout, "every permission granted") {
 		t.Fatalf("second grant: %s", r)
+	}
+
+	// The same objects as Terraform, adopting what exists.
+	r = runCmd(append(setupArgs("plan")[:1], append([]string{"--emit", "terraform"}, setupArgs("plan")[2:]...)...)...)
+	if r.code != exitOK {
+		t.Fatalf("setup --emit terraform: %s", r)
+	}
+	if _, d := hclsyntax.ParseConfig([]byte(r.stdout), "m365export.tf", hcl.InitialPos); d.HasErrors() {
+		t.Errorf("emitted terraform does not parse: %v", d)
+	}
+	if !strings.Contains(r.stdout, `id = "/applications/`+apps[0].ObjectID+`"`) {
+		t.Errorf("no import block for the application:\n%s", r.stdout)
 	}
 
 	// Consent given; the person's step (Microsoft's approval of the

@@ -16,6 +16,8 @@ package setup
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -545,7 +547,7 @@ func (s *Setup) Grant(ctx context.Context) ([]Result, error) {
 			r.Changes = append(r.Changes, Change{"+", "grant " + want.Permissions[i]})
 			if _, err := s.Client.Assign(ctx, g.sp.ID, st.sp.ID, id); err != nil {
 				out = append(out, r)
-				return out, s.grantRefused(want, st.app.AppID, err)
+				return out, s.grantRefused(ctx, want, st.app.AppID, err)
 			}
 		}
 		for _, a := range st.granted {
@@ -555,7 +557,7 @@ func (s *Setup) Grant(ctx context.Context) ([]Result, error) {
 			r.Changes = append(r.Changes, Change{"-", "revoke " + roleName(g, a.AppRoleID) + " (no longer needed)"})
 			if err := s.Client.Unassign(ctx, g.sp.ID, a.ID); err != nil {
 				out = append(out, r)
-				return out, s.grantRefused(want, st.app.AppID, err)
+				return out, s.grantRefused(ctx, want, st.app.AppID, err)
 			}
 		}
 		out = append(out, r)
@@ -563,14 +565,42 @@ func (s *Setup) Grant(ctx context.Context) ([]Result, error) {
 	return out, nil
 }
 
-func (s *Setup) grantRefused(want App, clientID string, err error) error {
+func (s *Setup) grantRefused(ctx context.Context, want App, clientID string, err error) error {
 	ref := refuse("grant admin consent to the application's permissions", rolesGrant, err)
 	var rf *Refusal
 	if errors.As(ref, &rf) && s.Out != nil {
-		fmt.Fprintf(s.Out, "Admin consent needs a Privileged Role Administrator. Send them this URL:\n\n  %s\n\nor the document below (m365export consent).\n\n", ConsentURL(s.Opts.LoginHost, s.Opts.TenantID, clientID))
-		_ = jobs.WriteConsent(s.Out, jobs.ConsentOptions{Connectors: want.Connectors, Needs: s.Opts.Needs, TenantID: s.Opts.TenantID, ClientID: clientID})
+		tenant := s.Opts.TenantID
+		if tenant == "" { // the signed-in person's tenant
+			if tok, err := s.Client.Token(ctx); err == nil {
+				tenant = tokenTenant(tok)
+			}
+		}
+		fmt.Fprintf(s.Out, "Admin consent needs a Privileged Role Administrator. Send them this URL:\n\n  %s\n\nor the document below (m365export consent).\n\n", ConsentURL(s.Opts.LoginHost, tenant, clientID))
+		if err := jobs.WriteConsent(s.Out, jobs.ConsentOptions{Connectors: want.Connectors, Needs: s.Opts.Needs, TenantID: tenant, ClientID: clientID}); err != nil {
+			return errors.Join(ref, err)
+		}
 	}
 	return ref
+}
+
+// tokenTenant reads the tid claim of a JWT access token ("" if none); the
+// token is only read, never trusted for anything.
+func tokenTenant(jwt string) string {
+	parts := strings.Split(jwt, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimRight(parts[1], "="))
+	if err != nil {
+		return ""
+	}
+	var c struct {
+		TID string `json:"tid"`
+	}
+	if json.Unmarshal(b, &c) != nil {
+		return ""
+	}
+	return c.TID
 }
 
 // ConsentURL is the admin-consent URL of an application.
