@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/http"
 	"slices"
 	"strings"
 	"testing"
@@ -104,12 +105,17 @@ func TestApply_EmptyTenantThenNoOp(t *testing.T) {
 		t.Errorf("federated %+v", a.Federated)
 	}
 
+	counted := &counter{next: admin.HTTP.Transport}
+	admin.HTTP = &http.Client{Transport: counted}
 	again, err := su.Apply(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c := changes(again); len(c) != 0 {
 		t.Errorf("second apply changed %q", c)
+	}
+	if counted.writes != 0 || counted.reads == 0 {
+		t.Errorf("second apply sent %d writes (%d reads); want none", counted.writes, counted.reads)
 	}
 	if len(s.Apps()) != 1 {
 		t.Error("second apply made another application")
@@ -285,4 +291,19 @@ func TestPlan_PersonSteps(t *testing.T) {
 			t.Errorf("plan output lacks %q:\n%s", w, out.String())
 		}
 	}
+}
+
+// counter counts the requests a client sends, reads and writes apart.
+type counter struct {
+	next          http.RoundTripper
+	reads, writes int
+}
+
+func (c *counter) RoundTrip(r *http.Request) (*http.Response, error) {
+	if r.Method == http.MethodGet {
+		c.reads++
+	} else {
+		c.writes++
+	}
+	return c.next.RoundTrip(r)
 }
