@@ -36,8 +36,12 @@ import (
 // operation.". Assumptions where Microsoft's pages are silent: the app role
 // ids of the emulated Graph service principal are the emulator's own (real
 // tenants publish other ids; clients resolve them by value, as they must),
-// and a delegated token's scp is not checked (the Azure CLI's token carries
-// the scopes these calls need).
+// a delegated token's scp is not checked (the Azure CLI's token carries
+// the scopes these calls need), the creator of an application becomes its
+// owner whatever the role (Microsoft documents it for Application
+// Developer), the messages of the 400 and 409 answers are modelled rather
+// than quoted, and the application access policy of the emulated tenant
+// (its users i mod 50 = 23) applies to every application.
 
 // GraphAppID is the Application (client) ID of Microsoft Graph, the same in
 // every tenant.
@@ -240,6 +244,9 @@ func (s *Server) PersonToken(upn string, roles ...string) (string, error) {
 // Options.StrictApps, getAllMessages answers 403 to an application until
 // then, as to every application with Options.TeamsUnapproved.
 func (s *Server) ApproveProtectedAPIs(appID string) {
+	if s.dir == nil {
+		return // without StrictApps, Options.TeamsUnapproved decides
+	}
 	s.dir.mu.Lock()
 	s.dir.approved[appID] = true
 	s.dir.mu.Unlock()
@@ -249,7 +256,11 @@ func (s *Server) ApproveProtectedAPIs(appID string) {
 // calendar, mailbox settings) to the members of group g, as Exchange
 // Online's RBAC for Applications or an application access policy does: a
 // mailbox outside answers 403 ErrorAccessDenied. g < 0 removes the scope.
+// It needs Options.StrictApps (without it, it does nothing).
 func (s *Server) ScopeMailboxes(appID string, g int) {
+	if s.dir == nil {
+		return // needs StrictApps
+	}
 	s.dir.mu.Lock()
 	if g < 0 {
 		delete(s.dir.scopes, appID)
