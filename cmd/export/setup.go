@@ -73,7 +73,7 @@ func runSetup(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	oidcSub := fs.String("oidc-subject", "", "the subject, e.g. system:serviceaccount:NAMESPACE:NAME")
 	oidcAud := fs.String("oidc-audience", "", "the audience (default api://AzureADTokenExchange)")
 	emit := fs.String("emit", "", "terraform: write the configuration for the azuread provider instead of calling Graph's write endpoints")
-	fs.StringVar(&si.Method, "sign-in", "az", "az (the Azure CLI's token) or device-code (through the Azure CLI's public client, "+setup.AzureCLIClientID+")")
+	fs.StringVar(&si.Method, "sign-in", "az", "az (the Azure CLI's token), device-code (through the Azure CLI's public client, "+setup.AzureCLIClientID+"), or none (--emit terraform without reading the tenant: no import blocks)")
 	fs.StringVar(&si.TenantID, "tenant-id", "", "the tenant id (default: the sign-in's)")
 	cloudName := fs.String("cloud", "global", "global, usgov-l4, usgov-l5 or china")
 	fs.StringVar(&si.GraphURL, "graph-url", "", "override the Graph root (testing)")
@@ -126,6 +126,13 @@ func runSetup(ctx context.Context, args []string, _ io.Reader, stdout, stderr io
 	o.TenantID, o.LoginHost = si.TenantID, strings.TrimSuffix(cl.AuthorityHost, "/")
 	if _, err := setup.Desired(o); err != nil { // bad input fails before any sign-in
 		return err
+	}
+	if si.Method == "none" {
+		if *emit == "" {
+			return fmt.Errorf("%w: --sign-in none goes with --emit terraform only", jobs.ErrUsage)
+		}
+		// Nothing read: a configuration without import blocks.
+		return (&setup.Setup{Opts: o}).EmitTerraform(ctx, stdout)
 	}
 	client, err := si.Client()
 	if err != nil {

@@ -324,3 +324,24 @@ func keys(m map[int]bool) []int {
 	}
 	return out
 }
+
+// --emit terraform without signing in: a configuration without import
+// blocks; bad input exits 2 before any sign-in.
+func TestSetup_EmitOfflineAndBadInput(t *testing.T) {
+	r := runCmd("setup", "--emit", "terraform", "--connector", "entra-id", "--sign-in", "none")
+	if r.code != exitOK || !strings.Contains(r.stdout, `resource "azuread_application" "m365export"`) || strings.Contains(r.stdout, "import {") {
+		t.Errorf("offline emit: %s", r)
+	}
+	for _, args := range [][]string{
+		{"setup", "apply", "--connector", "nope", "--sign-in", "none"},
+		{"setup", "apply", "--connector", "entra-id", "--sign-in", "none"},
+		{"setup", "destroy", "--connector", "entra-id"},
+		{"setup", "plan", "--connector", "entra-id", "--aws-identity-id", "x"},
+		{"setup", "plan"},
+		{"setup", "--emit", "pulumi", "--connector", "entra-id"},
+	} {
+		if r := runCmd(args...); r.code != exitUsage || r.stderr == "" {
+			t.Errorf("%q: %s", args, r)
+		}
+	}
+}
