@@ -124,6 +124,11 @@ func TestBuild_ImageRunsTheExporter(t *testing.T) {
 	}
 
 	work := t.TempDir()
+	for _, d := range []string{"out", "state"} {
+		if err := os.Mkdir(filepath.Join(work, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	cmd := exec.CommandContext(t.Context(), bin, "--demo", "--demo-users", "4", "--connector", "entra-id,outlook-mail",
 		"--dest", "file://"+filepath.Join(work, "out"), "--state", "file://"+filepath.Join(work, "state"),
 		"--log-format", "json", "--log-level", "warn")
