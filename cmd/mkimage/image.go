@@ -35,6 +35,7 @@ const (
 	LabelCreated  = "org.opencontainers.image.created"
 
 	versionVar = "m365export/jobs.Version"
+	refName    = "org.opencontainers.image.ref.name"
 )
 
 // Platform is an os/arch pair to build for.
@@ -106,7 +107,13 @@ func Build(ctx context.Context, o Options) (v1.Hash, error) {
 		return v1.Hash{}, fmt.Errorf("output directory: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
-	if _, err := layout.Write(tmp, idx); err != nil {
+	// The layout's index.json names one thing, the image index (tagged
+	// with the version), as `crane push` and `skopeo copy oci:` expect.
+	lp, err := layout.Write(tmp, empty.Index)
+	if err != nil {
+		return v1.Hash{}, fmt.Errorf("write OCI layout: %w", err)
+	}
+	if err := lp.AppendIndex(idx, layout.WithAnnotations(map[string]string{refName: o.Version})); err != nil {
 		return v1.Hash{}, fmt.Errorf("write OCI layout: %w", err)
 	}
 	if o.Tar != "" {

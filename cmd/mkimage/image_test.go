@@ -49,8 +49,9 @@ func TestBuild_ImageRunsTheExporter(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(topManifest.Manifests) != 1 || topManifest.Manifests[0].Digest != digest || topManifest.Manifests[0].MediaType != types.OCIImageIndex {
-		t.Fatalf("layout index.json = %+v, want one OCI image index %s", topManifest.Manifests, digest)
+	if len(topManifest.Manifests) != 1 || topManifest.Manifests[0].Digest != digest || topManifest.Manifests[0].MediaType != types.OCIImageIndex ||
+		topManifest.Manifests[0].Annotations["org.opencontainers.image.ref.name"] != version {
+		t.Fatalf("layout index.json = %+v, want one OCI image index %s named %s", topManifest.Manifests, digest, version)
 	}
 	idx, err := top.ImageIndex(digest)
 	if err != nil {
