@@ -107,6 +107,9 @@ func Build(ctx context.Context, o Options) (v1.Hash, error) {
 		return v1.Hash{}, fmt.Errorf("output directory: %w", err)
 	}
 	defer func() { _ = os.RemoveAll(tmp) }()
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp made it 0700
+		return v1.Hash{}, err
+	}
 	// The layout's index.json names one thing, the image index (tagged
 	// with the version), as `crane push` and `skopeo copy oci:` expect.
 	lp, err := layout.Write(tmp, empty.Index)
@@ -299,6 +302,9 @@ func tarDir(dir, path string) (err error) {
 		return err
 	}
 	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(f.Name(), 0o644); err != nil { // CreateTemp made it 0600
 		return err
 	}
 	return os.Rename(f.Name(), path)
