@@ -10,12 +10,19 @@ TOOLS_BIN := $(CURDIR)/.cache/bin
 # golangci-lint's exit status when it reports findings (CI overrides it for now).
 LINT_ISSUES_EXIT_CODE ?= 1
 
-.PHONY: all build test duckdb race bench chaos compat demo golden docs tools lint deadcode clean
+.PHONY: all build image test duckdb race bench chaos compat demo golden docs tools lint deadcode clean
 
 all: build test
 
 build: ## build bin/m365export
 	$(GO) build -buildvcs=auto -o $(BIN) ./cmd/export
+
+# The image's version label and m365export/jobs.Version (the revision label
+# comes from the binary's VCS stamp).
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+image: ## multi-platform OCI image (linux/amd64, linux/arm64) without Docker: bin/image (OCI layout) and bin/image.tar
+	$(GO) run ./cmd/mkimage -out bin/image -tar bin/image.tar -version $(VERSION)
 
 test: duckdb ## hermetic tests (no network beyond loopback); installs DuckDB's npm package for the analysts' check
 	$(GO) test $(GOFLAGS_T) ./...

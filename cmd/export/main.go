@@ -23,6 +23,10 @@ import (
 	"strings"
 	"syscall"
 
+	// Root certificates built in, used when the system has none (the
+	// container image has no base image and no /etc/ssl).
+	_ "golang.org/x/crypto/x509roots/fallback"
+
 	"m365export/jobs"
 )
 
