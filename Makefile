@@ -3,7 +3,7 @@ SHELL     := /bin/bash
 GO        ?= go
 BIN       := bin/m365export
 SHARED    ?= ../shared
-GOFLAGS_T ?= -short -count=1
+GOFLAGS_T ?= -short -count=1 -timeout 20m
 # The linters are pinned in the separate tools module (tools/go.mod), so the
 # main module does not gain their dependencies; built into a gitignored dir.
 TOOLS_BIN := $(CURDIR)/.cache/bin
