@@ -230,8 +230,9 @@ func lastLine(n *yaml.Node) int {
 // Filter applies s to one JSON value (a sanitized record) strictly: an
 // object keeps only the members s names, augment keys included; an array
 // filters every element; a leaf keeps
-// scalars and turns containers into null. Values pass unchanged and keep
-// their order.
+// scalars and turns containers into null. Values pass unchanged (printed
+// as Sanitize prints them: a sanitized record is left byte for byte) and
+// keep their order.
 func (s *Shape) Filter(record []byte) ([]byte, error) {
 	docs, err := parseDocuments(record)
 	if err != nil {
