@@ -117,3 +117,23 @@ func Requests() []rules.Request {
 	}
 	return out
 }
+
+// Select is the $select of a table: the top-level properties its columns
+// read (source names, without annotations such as @odata.type, which
+// Graph sends either way, and augment keys, which the sanitizer adds),
+// sorted, comma-separated; less except (navigation properties the request
+// asks for with $expand). A collection's first request that takes
+// $select names exactly these (the registry test checks it), so Graph is
+// asked for what the table keeps and nothing more.
+func Select(s *sinks.Schema, except ...string) string {
+	var out []string
+	for i := range s.Columns {
+		n := s.Columns[i].SourceName()
+		if strings.HasPrefix(n, "@") || strings.HasPrefix(n, "+") || slices.Contains(except, n) {
+			continue
+		}
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
+}

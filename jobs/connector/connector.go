@@ -144,6 +144,11 @@ type Collection struct {
 	// shape the JSON value has (a cols.Obj, a cols.List…). A JSON column
 	// not named keeps a scalar only (a textDigest column its digest).
 	JSON map[string]sinks.Column
+	// NoSelect says why the first request carries no $select (Microsoft
+	// documents that the API does not take it, or that it drops a kept
+	// property); every other collection's first request names exactly
+	// Select(Schema) (minus what it asks for with $expand).
+	NoSelect string
 	// Single marks a request that answers one object (a team, a call
 	// record, mailbox settings) rather than a page of records in value.
 	Single bool

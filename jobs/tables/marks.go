@@ -56,7 +56,7 @@ func Marks(t connector.Table) (map[string]string, error) {
 	}
 	n := 0
 	rec := probe(t.Shape(), &n)
-	var page any = rec
+	page := rec
 	if !t.Single {
 		page = map[string]any{"value": []any{rec}}
 	}

@@ -2,6 +2,8 @@ package all_test
 
 import (
 	"encoding/json"
+	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -84,4 +86,33 @@ func probe(s *rules.Shape, extra bool) any {
 		return []any{probe(s.Items, extra)}
 	}
 	return "v"
+}
+
+// TestRegistry_SelectNamesTheAllowList: every collection's first request
+// asks Graph for exactly the top-level properties its table keeps
+// ($select = connector.Select of its schema, less what it asks for with
+// $expand), or its declaration says why the API takes no $select.
+func TestRegistry_SelectNamesTheAllowList(t *testing.T) {
+	for _, tb := range connector.Tables() {
+		u, err := url.Parse(tb.First("00000000-0000-0000-0000-000000000000", connector.Window{}, connector.Settings{}))
+		if err != nil {
+			t.Fatal(err)
+		}
+		q := u.Query()
+		sel, expand := q.Get("$select"), q.Get("$expand")
+		switch {
+		case tb.NoSelect != "" && sel != "":
+			t.Errorf("%s/%s: declares NoSelect (%s) but asks $select=%s", tb.Connector.Name, tb.Name, tb.NoSelect, sel)
+		case tb.NoSelect != "":
+		case sel == "":
+			t.Errorf("%s/%s: no $select, and no NoSelect reason", tb.Connector.Name, tb.Name)
+		default:
+			got := strings.Split(sel, ",")
+			slices.Sort(got)
+			want := strings.Split(connector.Select(tb.Schema, strings.Split(expand, ",")...), ",")
+			if !slices.Equal(got, want) {
+				t.Errorf("%s/%s: $select=%s, want the table's columns %s", tb.Connector.Name, tb.Name, strings.Join(got, ","), strings.Join(want, ","))
+			}
+		}
+	}
 }

@@ -28,6 +28,7 @@ func init() {
 				SkipStatuses: []int{http.StatusForbidden, http.StatusNotFound},
 				Doc:          "each user's Copilot prompts and responses created in the window",
 				Schema:       copilotInteractions,
+				NoSelect:     "getAllEnterpriseInteractions documents $top and $filter only (aiinteractionhistory-getallenterpriseinteractions)",
 				// aiInteractionMention.mentioned: aiInteractionMentionedIdentitySet.
 				JSON: map[string]sinks.Column{"mentions[].mentioned": cols.IdentitySet("")},
 				First: func(u string, w connector.Window, _ connector.Settings) string {
