@@ -40,3 +40,22 @@ func (a *allowListed) SanitizePage(requestURL string, page []byte) (rules.Page, 
 	}
 	return p, nil
 }
+
+// responseShape returns the allow-list of the responses rs answers
+// requestURL with: the union of the response shapes of the tables whose
+// first request the same endpoint answers (nil when none does, e.g. for a
+// rule file that does not allow them). Sanitize applies it, so that it
+// shows what an export writes.
+func responseShape(rs *rules.Ruleset, requestURL string) *rules.Shape {
+	at, err := rs.Endpoint(requestURL)
+	if err != nil {
+		return nil
+	}
+	var s *rules.Shape
+	for _, t := range connector.Tables() {
+		if i, err := rs.Endpoint(t.First("00000000-0000-0000-0000-000000000000", connector.Window{}, connector.Settings{})); err == nil && i == at {
+			s = rules.Union(s, t.ResponseShape())
+		}
+	}
+	return s
+}

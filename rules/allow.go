@@ -288,3 +288,14 @@ func filterByShape(s *Shape, v *value) {
 		}
 	}
 }
+
+// Endpoint returns the position, in the rule file, of the endpoint that
+// answers a GET of requestURL (as Sanitize chooses it), or an error
+// wrapping ErrNotAllowed.
+func (r *Ruleset) Endpoint(requestURL string) (int, error) {
+	ep, err := r.endpointFor(requestURL)
+	if err != nil {
+		return -1, err
+	}
+	return slices.Index(r.rs.endpoints, ep), nil
+}
