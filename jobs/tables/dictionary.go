@@ -30,7 +30,7 @@ func WriteDictionary(w io.Writer) error {
 	b.WriteString("| `_owner` | `STRING` | the partition owner, exactly as its parent table's id is written in the same run, so they join (README, Joins): `users.id` for a user's rows, `groups.id` for group members, `teams.id` for teams, channels and channel messages, the call record's own `id`; null for tenant-wide tables (users, groups) |\n")
 	b.WriteString("| `_run_id` | `STRING` | the run that wrote the row (shared by all shards of one run) |\n")
 	b.WriteString("| `_exported_at` | `TIMESTAMP` | when the run exported the row |\n")
-	b.WriteString("| `_extra` | `JSON` | sanitized members the schema does not name, keyed by dotted path (`newField`, `from.emailAddress.name`, `toRecipients[0].x`); null when there are none |\n")
+	b.WriteString("| `_extra` | `JSON` | sanitized members the schema does not name, keyed by dotted path; since every record goes through its table's allow-list (below), none are left: null |\n")
 	b.WriteString("| `dt` | `DATE` | the partition (Hive path), the window's day or the snapshot's day |\n\n")
 	b.WriteString("Schemas only grow: a new version adds nullable columns. A column leaves or changes type only\n")
 	b.WriteString("through a breaking change, listed under its table with the schema version that made it.\n\n")
