@@ -202,9 +202,10 @@ func renderMail(t *Tenant, b []byte, u int, q *query, c cursor) []byte {
 	o.time("sentDateTime", sent, tsSeconds)
 	attach := r.chance(0.15)
 	o.boolean("hasAttachments", attach)
+	imid := r.next() // drawn whether selected or not: values must not depend on $select
 	if o.field("internetMessageId") {
 		o.b = append(o.b, `"<`...)
-		o.b = appendHex64(o.b, r.next())
+		o.b = appendHex64(o.b, imid)
 		o.b = append(o.b, '@')
 		o.b = append(o.b, t.opts.domain...)
 		o.b = append(o.b, `>"`...)
