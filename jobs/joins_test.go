@@ -115,7 +115,7 @@ func TestCollectionOwnerID_FollowsParentRules(t *testing.T) {
         encoding: "URL_SAFE_TOKEN"
 `
 	src := "endpoints:\n" +
-		`  - pathRegex: "/v1\\.0/groups(\\?.*)?"` + "\n    allowedQueryParams: [\"$top\"]" + hashIDs +
+		`  - pathRegex: "/v1\\.0/groups(\\?.*)?"` + "\n    allowedQueryParams: [\"$top\", \"$select\"]" + hashIDs +
 		`  - pathTemplate: "/v1.0/teams/{teamId}"` + hashIDs +
 		`  - pathRegex: "/v1\\.0/communications/callRecords/[0-9a-f-]{36}(\\?.*)?"` + "\n    allowedQueryParams: [\"$expand\"]" + hashIDs
 	file := filepath.Join(t.TempDir(), "rules.yaml")

@@ -10,8 +10,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,7 +22,10 @@ import (
 	"testing"
 	"time"
 
+	"m365export/jobs/connector"
 	"m365export/jobs/tables"
+	"m365export/rules"
+	"m365export/sinks"
 	"m365export/sinks/sinktest"
 	"m365export/sources/graphsim"
 	"m365export/sources/graphsim/simtruth"
@@ -131,40 +136,7 @@ func TestNoLeaks_AllConnectors(t *testing.T) {
 	if !strings.Contains(texts["log"], `"level":"DEBUG"`) && !strings.Contains(texts["log"], `"level":"INFO"`) {
 		t.Errorf("the logger captured nothing below warn: the scan of logs proves little")
 	}
-	files := 0
-	for _, root := range []string{dir, state} {
-		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			rel, _ := filepath.Rel(root, p)
-			files++
-			if !strings.HasSuffix(p, ".parquet") {
-				b, _ := os.ReadFile(p)
-				texts[rel] = string(b)
-				return nil
-			}
-			// Parquet is compressed: scan the decoded values, _extra included.
-			parts := strings.Split(rel, string(filepath.Separator))
-			schema := tables.Lookup(parts[0], parts[1])
-			if schema == nil {
-				t.Errorf("%s: no schema", rel)
-				return nil
-			}
-			data, _ := os.ReadFile(p)
-			rows, err := sinktest.ReadArrow(t.Context(), schema, data)
-			if err != nil {
-				t.Errorf("%s: %v", rel, err)
-				return nil
-			}
-			b, _ := json.Marshal(rows)
-			texts[rel] = string(b)
-			return nil
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
+	files := outputTexts(t, texts, dir, state)
 	if files < 20 {
 		t.Fatalf("only %d files written: the scan proves little", files)
 	}
@@ -227,9 +199,296 @@ func TestNoLeaks_AllConnectors(t *testing.T) {
 	}
 }
 
+// outputTexts adds to texts every file under roots, by its path relative
+// to its root: Parquet as its decoded rows (JSON columns and _extra
+// included: the files are compressed), anything else as it is. It returns
+// the number of files.
+func outputTexts(t *testing.T, texts map[string]string, roots ...string) int {
+	t.Helper()
+	files := 0
+	for _, root := range roots {
+		err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			rel, _ := filepath.Rel(root, p)
+			files++
+			if !strings.HasSuffix(p, ".parquet") {
+				b, _ := os.ReadFile(p)
+				texts[rel] = string(b)
+				return nil
+			}
+			parts := strings.Split(rel, string(filepath.Separator))
+			schema := tables.Lookup(parts[0], parts[1])
+			if schema == nil {
+				t.Errorf("%s: no schema", rel)
+				return nil
+			}
+			data, _ := os.ReadFile(p)
+			rows, err := sinktest.ReadArrow(t.Context(), schema, data)
+			if err != nil {
+				t.Errorf("%s: %v", rel, err)
+				return nil
+			}
+			b, _ := json.Marshal(rows)
+			texts[rel] = string(b)
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return files
+}
+
 func firstN(s []string, n int) []string {
 	if len(s) > n {
 		return append(s[:n:n], fmt.Sprintf("… %d more", len(s)-n))
 	}
 	return s
+}
+
+// TestNoLeaks_HostileTenant exports every connector, in every --ids
+// variant, from a hostile tenant (graphsim.Options.Hostile: every object
+// of every answer carries properties no rule names, with planted
+// identifiers and text) and scans everything the runs wrote (Parquet
+// values, JSON columns and _extra, manifests, summaries, state), stdout,
+// the logs at debug level and the error of a failed run for the planted
+// values: none may be there. TestAllowList_MutationLeaks proves the scan
+// can fail.
+func TestNoLeaks_HostileTenant(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 12, Hostile: true})
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	writeFile(t, ca, sim.CACertPEM())
+	env := envOf(map[string]string{EnvSalt: testSalt, EnvKey: testKey, "M365EXPORT_CLIENT_SECRET": sim.ClientSecret()})
+	for _, ids := range []string{"pseudonymized", "kept", "hash-only"} {
+		t.Run(ids, func(t *testing.T) {
+			dir, state := t.TempDir(), t.TempDir()
+			var logs, out syncBuffer
+			args := []string{"--connector", strings.Join(ConnectorNames(), ","), "--ids", ids, "--dest", fileURL(dir), "--state", fileURL(state),
+				"--graph-url", sim.GraphURL(), "--authority-host", sim.AuthorityHost(), "--tenant-id", sim.TenantID(), "--client-id", sim.ClientID(),
+				"--ca-file", ca, "--auth", "secret", "--now", sim.Tenant().Now().Format(time.RFC3339),
+				"--since", "2026-11-24", "--until", "2026-11-26", "--concurrency", "4", "--log-level", "debug"}
+			cfg, err := LoadConfig(args, env, &out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log := slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+			if _, err := Run(t.Context(), cfg, RunOptions{Env: env, Logger: log, Out: &out}); err != nil {
+				t.Fatalf("export: %v", err)
+			}
+			texts := map[string]string{"log": logs.String(), "stdout": out.String()}
+			// A run that fails on a page: its error names what failed.
+			env2 := envOf(map[string]string{EnvSalt: testSalt, EnvKey: testKey, "M365EXPORT_CLIENT_SECRET": "wrong"})
+			cfg2, _ := LoadConfig(append(args[:len(args):len(args)], "--dest", fileURL(t.TempDir()), "--state", "mem://"), env2, &out)
+			if _, err := Run(t.Context(), cfg2, RunOptions{Env: env2, Logger: log, Out: &out}); err != nil {
+				texts["error"] = err.Error()
+			}
+			files := outputTexts(t, texts, dir, state)
+			parquet := 0
+			for where, text := range texts {
+				if strings.HasSuffix(where, ".parquet") && len(text) > 2 {
+					parquet++
+				}
+				lower := strings.ToLower(text)
+				if i := strings.Index(lower, graphsim.HostileMarker); i >= 0 {
+					t.Errorf("%s holds a planted value: …%s…", where, text[max(0, i-80):min(len(text), i+80)])
+				}
+			}
+			if files < 20 || parquet < 10 {
+				t.Fatalf("only %d files (%d Parquet with rows) written: the scan proves little", files, parquet)
+			}
+		})
+	}
+}
+
+// TestAllowList_MutationLeaks proves that the hostile-tenant scan can
+// fail: it widens each entry of each table's allow-list in turn (every
+// object the table keeps, the record itself, nested objects, elements of
+// arrays, the contents of JSON columns, gets graphsim.HostileKey added to
+// its generated shape, in both the built-in rules' responseSchema and the
+// job's allow-list) and asserts that the value the hostile tenant planted
+// there then reaches the rows as the sink writes them (a column or
+// _extra). Objects the rules remove whole (attachments of messages, say)
+// are absent from the output either way; they are counted, not tested.
+func TestAllowList_MutationLeaks(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 12, Hostile: true, Auth: graphsim.Auth{Anonymous: true}})
+	w := connector.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	tested, absent := 0, 0
+	for _, tb := range connector.Tables() {
+		cs := tb.Collection
+		pages := hostilePages(t, sim, cs, w)
+		if len(pages) == 0 {
+			t.Errorf("%s/%s: the hostile tenant served no records", tb.Connector.Name, cs.Name)
+			continue
+		}
+		base := cs.Shape()
+		for _, path := range objectPaths(base, "$") {
+			segs := strings.Split(path, ".")[1:]
+			wide := widen(base, segs)
+			reqs := []rules.Request{}
+			for _, o := range connector.Tables() {
+				s := o.ResponseShape()
+				if o.Collection == cs {
+					s = wide
+					if !cs.Single {
+						s = rules.Object(map[string]*rules.Shape{"value": rules.Array(wide)})
+					}
+				}
+				reqs = append(reqs, rules.Request{URL: o.First("00000000-0000-0000-0000-000000000000", connector.Window{}, connector.Settings{}), Shape: s})
+			}
+			name, src, err := tb.Connector.RenderRulesWith(rules.Variant{}, reqs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			rs, err := rules.Compile(name, src, testEnvSecrets())
+			if err != nil {
+				t.Fatal(err)
+			}
+			guard := &allowListed{rs: rs, shape: wide, table: cs.Name}
+			leaked, present := false, false
+			for _, pg := range pages {
+				page, err := guard.SanitizePage(pg.url, pg.body)
+				if err != nil {
+					t.Fatalf("%s/%s %s: %v", tb.Connector.Name, cs.Name, path, err)
+				}
+				for _, rec := range page.Records {
+					row, err := sinktest.Expect(cs.Schema, sinks.Record{JSON: rec.Sanitized})
+					if err != nil {
+						t.Fatal(err)
+					}
+					b, _ := json.Marshal(row)
+					leaked = leaked || strings.Contains(string(b), graphsim.Planted(path))
+					var v any
+					_ = json.Unmarshal(rec.Sanitized, &v)
+					present = present || hasObject(v, segs)
+				}
+			}
+			switch {
+			case leaked:
+				tested++
+			case present:
+				t.Errorf("%s/%s: widening the allow-list at %s does not show its planted value: the scan cannot see a leak there", tb.Connector.Name, cs.Name, path)
+			default:
+				absent++
+			}
+		}
+	}
+	t.Logf("%d allow-list entries widened and caught, %d objects absent from the output (removed by the rules or not served)", tested, absent)
+	if tested < 50 {
+		t.Errorf("only %d mutations caught: the test proves little", tested)
+	}
+}
+
+type rawPage struct {
+	url  string
+	body []byte
+}
+
+// hostilePages reads the first pages of up to four owners of cs (the
+// collection's owners as an export lists them) that hold records.
+func hostilePages(t *testing.T, sim *graphsim.Server, cs *connector.Collection, w connector.Window) []rawPage {
+	t.Helper()
+	get := func(path string) []byte {
+		resp, err := sim.HTTPClient().Get(sim.GraphURL() + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != 200 {
+			return nil
+		}
+		return b
+	}
+	var owners []string
+	list := ""
+	switch cs.Owners {
+	case connector.Tenant:
+		owners = []string{""}
+	case connector.User:
+		list = "/v1.0/users?$select=id"
+	case connector.Group:
+		list = "/v1.0/groups?$select=id"
+	case connector.Team:
+		list = "/v1.0/teams"
+	case connector.Listed:
+		list = cs.ListOwners(w)
+	}
+	if list != "" {
+		var env struct{ Value []struct{ ID string } }
+		if err := json.Unmarshal(get(list), &env); err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range env.Value {
+			owners = append(owners, v.ID)
+		}
+	}
+	var out []rawPage
+	for _, o := range owners {
+		u := cs.First(o, w, defaultSettings())
+		b := get(u)
+		if b == nil || bytes.Contains(b, []byte(`"value":[]`)) {
+			continue
+		}
+		out = append(out, rawPage{u, b})
+		if len(out) == 4 {
+			break
+		}
+	}
+	return out
+}
+
+// objectPaths lists the paths of the objects s keeps: "$" for s itself,
+// "$.from.user", "$.attachments[]" for the elements of an array.
+func objectPaths(s *rules.Shape, p string) []string {
+	switch {
+	case s.IsObject():
+		out := []string{p}
+		for k, v := range s.Props {
+			if !strings.HasPrefix(k, "+") {
+				out = append(out, objectPaths(v, p+"."+k)...)
+			}
+		}
+		return out
+	case s.IsArray():
+		return objectPaths(s.Items, p+"[]")
+	}
+	return nil
+}
+
+// widen returns a copy of s that keeps graphsim.HostileKey in the object
+// at segs (the keys after "$", a "[]" suffix for the elements of an array).
+func widen(s *rules.Shape, segs []string) *rules.Shape {
+	props := maps.Clone(s.Props)
+	if len(segs) == 0 {
+		props[graphsim.HostileKey] = rules.Leaf()
+		return rules.Object(props)
+	}
+	key, arr := strings.CutSuffix(segs[0], "[]")
+	if arr {
+		props[key] = rules.Array(widen(s.Props[key].Items, segs[1:]))
+	} else {
+		props[key] = widen(s.Props[key], segs[1:])
+	}
+	return rules.Object(props)
+}
+
+// hasObject reports whether v holds a non-null object at segs.
+func hasObject(v any, segs []string) bool {
+	m, ok := v.(map[string]any)
+	if !ok || len(segs) == 0 {
+		return ok
+	}
+	key, arr := strings.CutSuffix(segs[0], "[]")
+	if !arr {
+		return hasObject(m[key], segs[1:])
+	}
+	list, _ := m[key].([]any)
+	for _, e := range list {
+		if hasObject(e, segs[1:]) {
+			return true
+		}
+	}
+	return false
 }

@@ -416,7 +416,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
 		}
 		cols = append(cols, pipeline.Collection{
-			Name: cs.Name, Source: src, Sanitizer: rs,
+			Name: cs.Name, Source: src, Sanitizer: newAllowListed(rs, &cs),
 			Table:     sinks.Table{Connector: connector, Collection: cs.Name, Shard: cfg.Shard, Schema: cs.Schema},
 			TimeField: cs.TimeField, SenderField: cs.SenderField, DedupeKey: cs.DedupeKey,
 			OwnerID: collectionOwnerID(rs, &cs, w),

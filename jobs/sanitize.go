@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -75,7 +76,9 @@ func LoadRules(connectorName, ids string, noGroups bool, rulesFile, emailDomains
 }
 
 // Sanitize reads one Graph response from in, sanitizes it with the rules
-// for opts.Path exactly as an export would, and writes it to out (compact
+// for opts.Path exactly as an export would (then, with a connector, by the
+// allow-list of the tables that request reads: what an export writes of
+// it), and writes it to out (compact
 // JSON and a newline). On any error nothing is written. Errors that a
 // retry cannot fix (flags, rules, secrets, a disallowed path, input that
 // is not JSON) wrap ErrUsage.
@@ -128,6 +131,18 @@ func Sanitize(ctx context.Context, opts SanitizeOptions, in io.Reader, out io.Wr
 			return fmt.Errorf("%w: %w", ErrUsage, err)
 		}
 		return fmt.Errorf("sanitizing response: %w", err)
+	}
+	// The tables' allow-list, as an export applies it after the rules.
+	if shape := responseShape(r, opts.Path); opts.Connector != "" && shape != nil {
+		// Sanitize joins several input values by '\n' (compact JSON has
+		// no other newline): each is one response.
+		docs := bytes.Split(clean, []byte("\n"))
+		for i, d := range docs {
+			if docs[i], err = shape.Filter(d); err != nil {
+				return fmt.Errorf("sanitizing response: %w", err)
+			}
+		}
+		clean = bytes.Join(docs, []byte("\n"))
 	}
 	log.Debug("sanitized response", "rules", r.Name(), "rules_hash", r.Hash(), "bytes_in", len(body), "bytes_out", len(clean))
 	if _, err := out.Write(append(clean, '\n')); err != nil {

@@ -3,6 +3,7 @@ package jobs
 import (
 	"bytes"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -72,5 +73,31 @@ func TestSanitize_HashOnlyNeedsNoKey(t *testing.T) {
 	err := Sanitize(t.Context(), SanitizeOptions{Connector: "outlook-mail", IDs: "hash-only", Path: sentItemsPath, Env: secretEnv(map[string]string{EnvSalt: "s"})}, strings.NewReader(sentItems), &out)
 	if err != nil || strings.Contains(out.String(), "p~") {
 		t.Errorf("hash-only: %v, %s", err, out.String())
+	}
+}
+
+// TestSanitize_ShowsWhatAnExportWrites: sanitize applies the table's
+// allow-list after the rules, as an export does: a member no table names
+// (including one in the form of an augment key, which psoxy's
+// responseSchema keeps) is gone, even with a rule file that keeps it.
+func TestSanitize_ShowsWhatAnExportWrites(t *testing.T) {
+	page := `{"@odata.nextLink":"https://graph.microsoft.com/v1.0/groups?$skiptoken=x","value":[{"id":"g1","visibility":"Private",` +
+		`"+planted:textDigest":"planted-augment","extension_ab12_code":"planted-extension","owner":{"name":"planted-name"}}]}`
+	rulesFile := filepath.Join(t.TempDir(), "keep-all.yaml")
+	if err := os.WriteFile(rulesFile, []byte("endpoints:\n  - pathRegex: \"/v1\\\\.0/groups(\\\\?.*)?\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := secretEnv(map[string]string{EnvSalt: "salt", EnvKey: "secret"})
+	for _, o := range []SanitizeOptions{
+		{Connector: "entra-id", Path: "/v1.0/groups?$top=999", Env: env},
+		{Connector: "entra-id", RulesFile: rulesFile, Path: "/v1.0/groups?$top=999", Env: env},
+	} {
+		var out bytes.Buffer
+		if err := Sanitize(t.Context(), o, strings.NewReader(page), &out); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := out.String(), `{"value":[{"id":"g1","visibility":"Private"}]}`+"\n"; got != want {
+			t.Errorf("rules %q: got %s, want %s", o.RulesFile, got, want)
+		}
 	}
 }

@@ -36,6 +36,7 @@ func runGraphsim(ctx context.Context, args []string, _ io.Reader, stdout, _ io.W
 	fs.Float64Var(&o.Faults.ErrorRate, "error-rate", 0, "fraction of Graph requests answered 500/502/503/504")
 	fs.Float64Var(&o.Faults.ResetRate, "reset-rate", 0, "fraction of Graph requests whose connection is reset")
 	fs.Float64Var(&o.Faults.TruncateRate, "truncate-rate", 0, "fraction of Graph responses cut in half")
+	fs.BoolVar(&o.Hostile, "hostile", false, "a hostile tenant: every object of every answer carries properties no rule names, with planted values marked "+graphsim.HostileMarker+" (for leak scans)")
 	caFile := fs.String("ca-file", "", "where to write the CA certificate (default: a file in the temporary directory)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: m365export graphsim [--listen 127.0.0.1:8080] [--users N] [--seed S] [--now T]\n\nRuns a Microsoft Graph and identity platform emulator for a synthetic tenant on\nloopback and prints what a separate exporter process needs to reach it.")

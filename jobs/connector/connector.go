@@ -136,8 +136,22 @@ type Collection struct {
 	// Directory marks group reads, which --no-groups leaves out.
 	Directory bool
 	// Schema is the table's typed Parquet schema. Schemas only grow: a new
-	// column is nullable and bumps Schema.Version.
+	// column is nullable and bumps Schema.Version. It is also the table's
+	// allow-list (Shape): nothing else of a record is ever written.
 	Schema *sinks.Schema
+	// JSON declares what JSON columns keep inside, by the column's dotted
+	// path ("eventDetail", "messageHistory[].reaction"): the column whose
+	// shape the JSON value has (a cols.Obj, a cols.List…). A JSON column
+	// not named keeps a scalar only (a textDigest column its digest).
+	JSON map[string]sinks.Column
+	// NoSelect says why the first request carries no $select (Microsoft
+	// documents that the API does not take it, or that it drops a kept
+	// property); every other collection's first request names exactly
+	// Select(Schema) (minus what it asks for with $expand).
+	NoSelect string
+	// Single marks a request that answers one object (a team, a call
+	// record, mailbox settings) rather than a page of records in value.
+	Single bool
 	// Breaking lists the changes that removed or retyped a column: the only
 	// way a column leaves. Tests hold released schemas to it and the data
 	// dictionary shows it.
@@ -179,9 +193,25 @@ type Connector struct {
 var directoryRules embed.FS
 
 // RenderRules renders the connector's built-in rules for a variant: its
-// own endpoints plus the directory endpoints every connector reads.
+// own endpoints plus the directory endpoints every connector reads, each
+// with a responseSchema generated from the tables' declarations (see
+// Collection.Shape): the rules are an allow-list.
 func (c *Connector) RenderRules(v rules.Variant) (name string, yamlSrc []byte, err error) {
-	return rules.RenderBuiltin(c.Name, v, directoryRules, c.Rules)
+	return c.RenderRulesWith(v, Requests())
+}
+
+// RenderRulesWith renders the built-in rules as RenderRules does, with the
+// response schemas generated for reqs instead of the registry's Requests
+// (a test widens one allow-list entry so to prove the leak scan fails).
+func (c *Connector) RenderRulesWith(v rules.Variant, reqs []rules.Request) (name string, yamlSrc []byte, err error) {
+	name, src, err := rules.RenderBuiltin(c.Name, v, directoryRules, c.Rules)
+	if err != nil {
+		return "", nil, err
+	}
+	if src, err = rules.AddResponseSchemas(name, src, reqs); err != nil {
+		return "", nil, fmt.Errorf("built-in rules %s: %w", name, err)
+	}
+	return name, src, nil
 }
 
 // Plan returns the collections a run reads: all of them, less the group
@@ -239,6 +269,9 @@ func (c *Connector) validate() error {
 			return fmt.Errorf("%s/%s: unknown owner kind %q", c.Name, cs.Name, cs.Owners)
 		case (cs.Owners == Listed) != (cs.ListOwners != nil):
 			return fmt.Errorf("%s/%s: owners %q and ListOwners go together", c.Name, cs.Name, Listed)
+		}
+		if err := cs.validateJSON(); err != nil {
+			return fmt.Errorf("%s/%s: %w", c.Name, cs.Name, err)
 		}
 		seen[cs.Name] = true
 	}

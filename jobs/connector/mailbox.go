@@ -11,8 +11,10 @@ import (
 func MailboxSettings() Collection {
 	return Collection{Name: "mailbox_settings", Owners: User, Scopes: []string{"MailboxSettings.Read"}, Incremental: "snapshot", Throttle: graph.ScopeMailbox,
 		Doc:    "each user's time zone, working hours and language",
-		Schema: mailboxSettings,
-		First:  func(u string, _ Window, _ Settings) string { return "/v1.0/users/" + u + "/mailboxSettings" }}
+		Schema: mailboxSettings, Single: true,
+		First: func(u string, _ Window, _ Settings) string {
+			return "/v1.0/users/" + u + "/mailboxSettings?$select=" + Select(mailboxSettings)
+		}}
 }
 
 // mailboxSettings is the table of the mailbox_settings collection.

@@ -30,16 +30,35 @@ func WriteDictionary(w io.Writer) error {
 	b.WriteString("| `_owner` | `STRING` | the partition owner, exactly as its parent table's id is written in the same run, so they join (README, Joins): `users.id` for a user's rows, `groups.id` for group members, `teams.id` for teams, channels and channel messages, the call record's own `id`; null for tenant-wide tables (users, groups) |\n")
 	b.WriteString("| `_run_id` | `STRING` | the run that wrote the row (shared by all shards of one run) |\n")
 	b.WriteString("| `_exported_at` | `TIMESTAMP` | when the run exported the row |\n")
-	b.WriteString("| `_extra` | `JSON` | sanitized members the schema does not name, keyed by dotted path (`newField`, `from.emailAddress.name`, `toRecipients[0].x`); null when there are none |\n")
+	b.WriteString("| `_extra` | `JSON` | sanitized members the schema does not name, keyed by dotted path; since every record goes through its table's allow-list (below), none are left: null |\n")
 	b.WriteString("| `dt` | `DATE` | the partition (Hive path), the window's day or the snapshot's day |\n\n")
 	b.WriteString("Schemas only grow: a new version adds nullable columns. A column leaves or changes type only\n")
-	b.WriteString("through a breaking change, listed under its table with the schema version that made it.\n")
+	b.WriteString("through a breaking change, listed under its table with the schema version that made it.\n\n")
+	b.WriteString("Nothing else is ever written: each table's columns are its allow-list. The built-in rules\n")
+	b.WriteString("filter every response by a `responseSchema` generated from them, and every record goes\n")
+	b.WriteString("through them once more after the rules (also with `--rules FILE`), so a property Graph\n")
+	b.WriteString("adds, or a rule file forgets, is dropped rather than written to `_extra`.\n\n")
+	b.WriteString("The privacy column says what the default built-in rules (`--ids pseudonymized`) do to each\n")
+	b.WriteString("value; it is measured, not written by hand: a probe record with a value at every column goes\n")
+	b.WriteString("through the rules and the allow-list as an export's records do. **kept**: written as Graph\n")
+	b.WriteString("sent it. **pseudonymized**: replaced by its pseudonym (`p~`/`t~` token; with `--ids kept`,\n")
+	b.WriteString("object ids marked so are kept). **reduced**: part of it removed (a subject keeps its\n")
+	b.WriteString("meeting-type phrases, a URL loses its `pwd=`, a JSON value loses members).\n")
+	b.WriteString("**reduced: removed**: always null. **derived**: computed by the exporter (text digests,\n")
+	b.WriteString("the UTC instant of a calendar date-time).\n\n")
+	b.WriteString("`location.locationUri` of events is removed unless `--ids kept`: an online meeting's URL\n")
+	b.WriteString("carries its organizer's user id and a URL the organizer typed may name anyone (a personal\n")
+	b.WriteString("meeting room); with `--ids kept` it is kept as psoxy's base rules keep it, without `pwd=`.\n")
 	for _, t := range All() {
+		marks, err := Marks(t.decl)
+		if err != nil {
+			return fmt.Errorf("privacy marks of %s: %w", t.Collection, err)
+		}
 		fmt.Fprintf(&b, "\n## %s\n\n", t.Collection+" ("+t.Connector+")")
 		fmt.Fprintf(&b, "%s Schema version %d. Graph: `GET %s`.\n\n", t.Doc, t.Schema.Version, t.Endpoint)
-		b.WriteString("| column | type | Graph property | description |\n|---|---|---|---|\n")
+		b.WriteString("| column | type | Graph property | privacy | description |\n|---|---|---|---|---|\n")
 		for i := range t.Schema.Columns {
-			writeColumn(&b, &t.Schema.Columns[i], "", "")
+			writeColumn(&b, &t.Schema.Columns[i], "", "", marks)
 		}
 		if len(t.Breaking) > 0 {
 			b.WriteString("\nBreaking changes:\n\n| version | column | reason |\n|---|---|---|\n")
@@ -76,23 +95,23 @@ func typeName(c *sinks.Column) string {
 	return string(c.Type)
 }
 
-func writeColumn(b *strings.Builder, c *sinks.Column, path, source string) {
+func writeColumn(b *strings.Builder, c *sinks.Column, path, source string, marks map[string]string) {
 	name := path + c.Name
 	src := source + c.SourceName()
-	fmt.Fprintf(b, "| `%s` | `%s` | `%s` | %s |\n", name, typeName(c), src, strings.ReplaceAll(c.Doc, "|", "\\|"))
+	fmt.Fprintf(b, "| `%s` | `%s` | `%s` | %s | %s |\n", name, typeName(c), src, marks[src], strings.ReplaceAll(c.Doc, "|", "\\|"))
 	switch c.Type {
 	case sinks.Struct:
 		for i := range c.Fields {
-			writeColumn(b, &c.Fields[i], name+".", src+".")
+			writeColumn(b, &c.Fields[i], name+".", src+".", marks)
 		}
 	case sinks.DateTimeTimeZone:
-		fmt.Fprintf(b, "| `%s.dateTime` | `STRING` | `%s.dateTime` | local date-time as sent |\n", name, src)
-		fmt.Fprintf(b, "| `%s.timeZone` | `STRING` | `%s.timeZone` | zone as sent (Windows or IANA name) |\n", name, src)
-		fmt.Fprintf(b, "| `%s.utc` | `TIMESTAMP` | (derived) | the instant in UTC |\n", name)
+		fmt.Fprintf(b, "| `%s.dateTime` | `STRING` | `%s.dateTime` | %s | local date-time as sent |\n", name, src, marks[src+".dateTime"])
+		fmt.Fprintf(b, "| `%s.timeZone` | `STRING` | `%s.timeZone` | %s | zone as sent (Windows or IANA name) |\n", name, src, marks[src+".timeZone"])
+		fmt.Fprintf(b, "| `%s.utc` | `TIMESTAMP` | (derived) | %s | the instant in UTC |\n", name, marks[src+".utc"])
 	case sinks.List:
 		if c.Elem.Type == sinks.Struct {
 			for i := range c.Elem.Fields {
-				writeColumn(b, &c.Elem.Fields[i], name+"[].", src+"[].")
+				writeColumn(b, &c.Elem.Fields[i], name+"[].", src+"[].", marks)
 			}
 		}
 	}

@@ -29,6 +29,8 @@ type Table struct {
 	Schema     *sinks.Schema
 	// Breaking lists the changes that removed or retyped a column.
 	Breaking []connector.Breaking
+
+	decl connector.Table // the declaration, for the privacy marks
 }
 
 // All lists every table, ordered by connector and collection.
@@ -36,7 +38,7 @@ func All() []Table {
 	var out []Table
 	for _, t := range connector.Tables() {
 		out = append(out, Table{Connector: t.Connector.Name, Collection: t.Name, Endpoint: t.Endpoint(),
-			Doc: sentence(t.Doc), Schema: t.Schema, Breaking: t.Breaking})
+			Doc: sentence(t.Doc), Schema: t.Schema, Breaking: t.Breaking, decl: t})
 	}
 	return out
 }

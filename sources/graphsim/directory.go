@@ -194,7 +194,13 @@ func (t *Tenant) appendUser(b []byte, i int, sel map[string]bool, asMember bool)
 
 var groupFields = []string{"id", "createdDateTime", "description", "displayName", "groupTypes", "mail",
 	"mailEnabled", "mailNickname", "proxyAddresses", "resourceProvisioningOptions", "securityEnabled",
-	"visibility", "deletedDateTime", "classification", "renewedDateTime"}
+	"visibility", "deletedDateTime", "classification", "renewedDateTime",
+	// Declared by Graph v1.0's group and so valid in $select, though the
+	// emulator never fills them (absent, as Graph leaves unset ones).
+	"expirationDateTime", "isAssignableToRole", "membershipRule", "membershipRuleProcessingState",
+	"onPremisesDomainName", "onPremisesLastSyncDateTime", "onPremisesNetBiosName", "onPremisesSamAccountName",
+	"onPremisesSecurityIdentifier", "onPremisesSyncEnabled", "preferredDataLocation", "preferredLanguage",
+	"resourceBehaviorOptions", "securityIdentifier", "serviceProvisioningErrors", "theme", "uniqueName"}
 
 func walkGroups(t *Tenant, _ int, _ *query, start *cursor, fn func(cursor) bool) {
 	g := 0
@@ -377,7 +383,8 @@ func renderTeam(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 }
 
 var channelFields = []string{"id", "createdDateTime", "displayName", "description", "email",
-	"isFavoriteByDefault", "membershipType", "tenantId", "webUrl"}
+	"isFavoriteByDefault", "membershipType", "tenantId", "webUrl",
+	"isArchived"} // declared by Graph v1.0's channel; the emulator never fills it
 
 func walkChannels(t *Tenant, team int, _ *query, start *cursor, fn func(cursor) bool) {
 	ch := 0

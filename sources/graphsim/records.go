@@ -190,8 +190,11 @@ func renderMail(t *Tenant, b []byte, u int, q *query, c cursor) []byte {
 	o.time("createdDateTime", sent-1000, tsSeconds)
 	o.time("lastModifiedDateTime", sent+2000, tsSeconds)
 	if o.field("changeKey") {
+		// From a copy of the generator: a record's values must not depend
+		// on what $select names, as Graph's do not.
+		ck := r
 		o.b = append(o.b, `"CQAAABYAAAA`...)
-		o.b = appendB64(o.b, r.next())
+		o.b = appendB64(o.b, ck.next())
 		o.b = append(o.b, '"')
 	}
 	o.raw("categories", "[]")
@@ -199,9 +202,10 @@ func renderMail(t *Tenant, b []byte, u int, q *query, c cursor) []byte {
 	o.time("sentDateTime", sent, tsSeconds)
 	attach := r.chance(0.15)
 	o.boolean("hasAttachments", attach)
+	imid := r.next() // drawn whether selected or not: values must not depend on $select
 	if o.field("internetMessageId") {
 		o.b = append(o.b, `"<`...)
-		o.b = appendHex64(o.b, r.next())
+		o.b = appendHex64(o.b, imid)
 		o.b = append(o.b, '@')
 		o.b = append(o.b, t.opts.domain...)
 		o.b = append(o.b, `>"`...)

@@ -90,6 +90,10 @@ type Options struct {
 	// its participants. Off by default: Microsoft's example shows such a
 	// value can occur, not that a tenant's records commonly carry one.
 	MalformedTimestamp bool
+	// Hostile makes the tenant hostile (hostile.go): every object of every
+	// answer carries properties no rule names, holding planted identifiers
+	// and text marked with HostileMarker, for leak scans.
+	Hostile bool
 
 	// StrictApps models the tenant's application objects (apps.go): Graph
 	// serves applications, service principals, federated identity
@@ -366,6 +370,9 @@ func (s *Server) serveGraph(w http.ResponseWriter, r *http.Request) {
 	if e != nil {
 		s.fail(rc, e)
 		return
+	}
+	if s.opts.Hostile {
+		body = hostile(body)
 	}
 	*buf = body
 	st.served.Add(1)

@@ -103,7 +103,7 @@ func IdentitySet(name string) sinks.Column {
 // Location is Graph's location of an event.
 func Location(name string) sinks.Column {
 	return Obj(name, Str("displayName", "Removed by the built-in rules (room or place name, free text typed by the organizer): null."), Str("locationType"),
-		Str("locationUri", "With any pwd= parameter removed."), Str("uniqueId", "Removed by the built-in rules (for a free-text location it repeats the name): null."), Str("uniqueIdType"))
+		Str("locationUri", "Removed by the built-in rules unless --ids kept (an online meeting's URL carries its organizer's user id; a URL the organizer typed may name anyone, e.g. a personal meeting room): null. With --ids kept, as psoxy's base rules keep it, with any pwd= parameter removed."), Str("uniqueId", "Removed by the built-in rules (for a free-text location it repeats the name): null."), Str("uniqueIdType"))
 }
 
 // ResponseStatus is Graph's responseStatus of an event or attendee.

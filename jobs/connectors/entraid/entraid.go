@@ -14,9 +14,6 @@ import (
 //go:embed rules.yaml.tmpl
 var rulesFS embed.FS
 
-// userFields lists what the users table reads.
-const userFields = "id,userPrincipalName,mail,otherMails,proxyAddresses,employeeId,userType,accountEnabled,createdDateTime,department,jobTitle,officeLocation,city,country,usageLocation,companyName,preferredLanguage,displayName,givenName,surname,businessPhones,mobilePhone,assignedLicenses,state,onPremisesSyncEnabled"
-
 func init() {
 	connector.Register(connector.Connector{
 		Name:  "entra-id",
@@ -27,17 +24,19 @@ func init() {
 				Doc:    "every user of the tenant",
 				Schema: users, Breaking: usersBreaking,
 				First: func(string, connector.Window, connector.Settings) string {
-					return "/v1.0/users?$top=999&$select=" + userFields
+					return "/v1.0/users?$top=999&$select=" + connector.Select(users)
 				}},
 			{Name: "groups", Owners: connector.Tenant, Scopes: []string{"GroupMember.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "every group of the tenant",
 				Schema: groups, Breaking: groupsBreaking,
-				First: func(string, connector.Window, connector.Settings) string { return "/v1.0/groups?$top=999" }},
+				First: func(string, connector.Window, connector.Settings) string {
+					return "/v1.0/groups?$top=999&$select=" + connector.Select(groups)
+				}},
 			{Name: "group_members", Owners: connector.Group, Scopes: []string{"GroupMember.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "the direct members of every group; _owner is the group",
 				Schema: groupMembers,
 				First: func(g string, _ connector.Window, _ connector.Settings) string {
-					return "/v1.0/groups/" + g + "/members?$top=999"
+					return "/v1.0/groups/" + g + "/members?$top=999&$select=" + connector.Select(groupMembers)
 				}},
 		},
 	})

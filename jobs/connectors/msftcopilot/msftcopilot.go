@@ -28,6 +28,11 @@ func init() {
 				SkipStatuses: []int{http.StatusForbidden, http.StatusNotFound},
 				Doc:          "each user's Copilot prompts and responses created in the window",
 				Schema:       copilotInteractions,
+				// learn.microsoft.com/graph/api/aiinteractionhistory-getallenterpriseinteractions:
+				// its optional query parameters are model and $filter.
+				NoSelect: "getAllEnterpriseInteractions takes model and $filter only (aiinteractionhistory-getallenterpriseinteractions)",
+				// aiInteractionMention.mentioned: aiInteractionMentionedIdentitySet.
+				JSON: map[string]sinks.Column{"mentions[].mentioned": cols.IdentitySet("")},
 				First: func(u string, w connector.Window, _ connector.Settings) string {
 					return "/v1.0/copilot/users/" + u + "/interactionHistory/getAllEnterpriseInteractions?$top=100&$filter=" + connector.Query(connector.GtLt("createdDateTime", w))
 				}},

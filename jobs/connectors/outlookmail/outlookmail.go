@@ -14,9 +14,6 @@ import (
 //go:embed rules.yaml.tmpl
 var rulesFS embed.FS
 
-// mailSelect lists the message metadata read: no subject, body or preview.
-const mailSelect = "id,conversationId,internetMessageId,createdDateTime,lastModifiedDateTime,sentDateTime,receivedDateTime,hasAttachments,importance,isDraft,isRead,isDeliveryReceiptRequested,isReadReceiptRequested,inferenceClassification,categories,parentFolderId,from,sender,toRecipients,ccRecipients,bccRecipients,replyTo,flag"
-
 func init() {
 	connector.Register(connector.Connector{
 		Name:  "outlook-mail",
@@ -30,7 +27,7 @@ func init() {
 				First: func(u string, w connector.Window, _ connector.Settings) string {
 					return "/v1.0/users/" + u + "/mailFolders/SentItems/messages?$filter=" +
 						connector.Query(connector.GeLt("sentDateTime", w)) +
-						"&$orderby=sentDateTime&$select=" + mailSelect + "&$top=1000"
+						"&$orderby=sentDateTime&$select=" + connector.Select(messages) + "&$top=1000"
 				}},
 			connector.MailboxSettings(),
 		},
