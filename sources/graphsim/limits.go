@@ -206,7 +206,7 @@ func (lm *limiter) admit(rt route, r *http.Request) (release func(), e *apiError
 		if d, ok := lm.take(rt.class, -1, rate, 1, now); !ok {
 			return nop, throttled("TooManyRequests", "Too many requests. Please try again later.", lm.retryAfter(d))
 		}
-		if rt.objID != "" {
+		if rt.objID != "" && rt.ep != epReports && rt.ep != epAttendance { // a meeting is no team
 			if d, ok := lm.take(100+rt.class, userKey(rt.objID), lm.l.PerTeam, 1, now); !ok {
 				return nop, throttled("TooManyRequests", "Too many requests for this team. Please try again later.", lm.retryAfter(d))
 			}

@@ -90,6 +90,11 @@ type Options struct {
 	// its participants. Off by default: Microsoft's example shows such a
 	// value can occur, not that a tenant's records commonly carry one.
 	MalformedTimestamp bool
+	// NoMeetingPolicy makes the tenant one where no Teams application
+	// access policy was granted to the application: every online meeting
+	// request answers 403 (meetings.go). Without it, the policy covers
+	// every organizer but those of meetingPolicyDenied.
+	NoMeetingPolicy bool
 
 	// Clock is the wall clock for rate windows, token lifetimes and
 	// Retry-After (default time.Now). It never moves the data clock.
