@@ -578,7 +578,7 @@ func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
 			return true
 		}
 		mt := MeetingTruth{Organizer: t.UserID(m.org), Meeting: t.renderMeeting(nil, m, nil),
-			ThreadID: "19:meeting_" + string(t.appendThreadX(nil, m.day, m.i)) + "@thread.v2",
+			ThreadID:     "19:meeting_" + string(t.appendThreadX(nil, m.day, m.i)) + "@thread.v2",
 			PolicyDenied: meetingPolicyDenied(m.org)}
 		for j := 0; j < m.reports; j++ {
 			for k := range t.reportPeople(m, j) {
