@@ -45,6 +45,7 @@ const (
 	clsTeamsOther  // other Teams GETs
 	clsCalls
 	clsCopilot
+	clsMeetings // online meetings and attendance reports (meetings.go)
 )
 
 // route is a parsed Graph path.
@@ -156,11 +157,11 @@ func matchRoute(segs []string) (route, bool) {
 		return route{ep: epCallRecord, role: "CallRecords.Read.All", class: clsCalls, objID: segs[2]}, true
 	// Online meetings (meetings.go): objID is the meeting, chanID the report.
 	case n == 3 && eq(segs[0], "users") && eq(segs[2], "onlineMeetings"):
-		return route{ep: epMeetings, role: "OnlineMeetings.Read.All", class: clsTeamsOther, userID: segs[1]}, true
+		return route{ep: epMeetings, role: "OnlineMeetings.Read.All", class: clsMeetings, userID: segs[1]}, true
 	case n == 5 && eq(segs[0], "users") && eq(segs[2], "onlineMeetings") && eq(segs[4], "attendanceReports"):
-		return route{ep: epReports, role: "OnlineMeetingArtifact.Read.All", class: clsTeamsOther, userID: segs[1], objID: segs[3]}, true
+		return route{ep: epReports, role: "OnlineMeetingArtifact.Read.All", class: clsMeetings, userID: segs[1], objID: segs[3]}, true
 	case n == 7 && eq(segs[0], "users") && eq(segs[2], "onlineMeetings") && eq(segs[4], "attendanceReports") && eq(segs[6], "attendanceRecords"):
-		return route{ep: epAttendance, role: "OnlineMeetingArtifact.Read.All", class: clsTeamsOther, userID: segs[1], objID: segs[3], chanID: segs[5]}, true
+		return route{ep: epAttendance, role: "OnlineMeetingArtifact.Read.All", class: clsMeetings, userID: segs[1], objID: segs[3], chanID: segs[5]}, true
 	case n == 5 && eq(segs[0], "copilot") && eq(segs[1], "users") && eq(segs[3], "interactionHistory") && eq(segs[4], "getAllEnterpriseInteractions"):
 		return route{ep: epCopilot, role: "AiEnterpriseInteraction.Read.All", class: clsCopilot, userID: segs[2]}, true
 	}

@@ -44,9 +44,10 @@ import (
 // meetingRecordsPage records (an emulator choice, so that paging is
 // exercised; Microsoft documents @odata.nextLink without a size).
 //
-// Throttling: Microsoft documents no limit for these APIs; the emulator
-// counts them against its other-Teams-reads limit (30 per second per
-// tenant), an assumption.
+// Throttling: Microsoft documents no limit of their own for these APIs;
+// the emulator counts them in a class of their own, Limits.Meetings
+// (50,000 per 15 seconds per tenant, the cloud communications limit
+// Microsoft gives for calls: an assumption).
 
 // meetingRecordsPage is the emulator's attendanceRecords page size.
 const meetingRecordsPage = 3
@@ -549,7 +550,7 @@ func (s *Server) attendanceRecords(rc *reqCtx, b []byte, v url.Values, odataCtx 
 		return nil, 0, e
 	}
 	j, ok := s.tenant.reportIndex(m, rc.rt.chanID)
-	if !ok {
+	if !ok || s.reportGone(m, j) {
 		return nil, 0, &apiError{status: 404, code: "NotFound", msg: "The specified attendance report was not found."}
 	}
 	q := fullQuery()
@@ -560,6 +561,22 @@ func (s *Server) attendanceRecords(rc *reqCtx, b []byte, v url.Values, odataCtx 
 		return nil, 0, e
 	}
 	return s.page(rc, b, collAttendance, meetingOwner(m, j), q, odataCtx)
+}
+
+// reportGone reports whether report j of m has disappeared
+// (Faults.GoneReportEvery).
+func (s *Server) reportGone(m meeting, j int) bool {
+	n := s.opts.Faults.GoneReportEvery
+	return n > 0 && m.reports > 1 && j == m.reports-1 && s.tenant.h(kFault, m.day, int64(m.i), 5)%uint64(n) == 0
+}
+
+// GoneReport reports whether report j (0-based, in the reports list's
+// order) of the meeting with threadID answers 404 under
+// Faults.GoneReportEvery: test support, for the ground truth of a run
+// with that fault.
+func (s *Server) GoneReport(threadID string, j int) bool {
+	m, ok := s.tenant.meetingByThread(threadID)
+	return ok && s.reportGone(m, j)
 }
 
 // Meetings lists the online meetings behind the call records that started
@@ -581,9 +598,11 @@ func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
 			ThreadID:     "19:meeting_" + string(t.appendThreadX(nil, m.day, m.i)) + "@thread.v2",
 			PolicyDenied: meetingPolicyDenied(m.org)}
 		for j := 0; j < m.reports; j++ {
-			for k := range t.reportPeople(m, j) {
+			people := t.reportPeople(m, j)
+			for k := range people {
 				mt.Attendance = append(mt.Attendance, t.renderAttendance(nil, m, j, k, nil))
 			}
+			mt.Reports = append(mt.Reports, len(people))
 		}
 		out = append(out, mt)
 		return true
@@ -597,5 +616,6 @@ type MeetingTruth struct {
 	ThreadID     string
 	Meeting      []byte   // the onlineMeeting
 	Attendance   [][]byte // every attendance record of every report
+	Reports      []int    // the number of attendance records of each report
 	PolicyDenied bool     // the organizer's meetings answer 403
 }

@@ -34,8 +34,8 @@ var Collections = map[string]string{
 	"call_records":     "call record id (each record read by GET …/callRecords/{id}?$expand=participants_v2); startDateTime in [from, to)",
 	"interactions":     "user id; createdDateTime in [from, to)",
 	// Meetings: see Meetings.
-	"online_meetings":    "meeting of a call record that started in [from, to) (Meetings)",
-	"meeting_attendance": "attendance records of those meetings' reports (Meetings)",
+	"online_meetings":    "meeting thread id; the meeting if its call record started in [from, to) (see Meetings)",
+	"meeting_attendance": "meeting thread id; its reports' attendance records if its call record started in [from, to) (see Meetings)",
 }
 
 // Meeting is one online meeting the emulator serves: the meeting of a
@@ -51,6 +51,9 @@ type Meeting struct {
 	Meeting json.RawMessage
 	// Attendance are the attendance records, report after report.
 	Attendance []json.RawMessage
+	// Reports holds the number of attendance records of each report, in
+	// the reports list's order.
+	Reports []int
 	// Denied: the tenant's access policy leaves the organizer out, so
 	// every request about the meeting answers 403 (an exporter records the
 	// organizer's meetings as refused and exports none of them).
@@ -73,7 +76,7 @@ func Meetings(t *graphsim.Tenant, from, to time.Time) []Meeting {
 	}
 	var out []Meeting
 	for _, m := range t.Meetings(lo, hi) {
-		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, Meeting: m.Meeting, Denied: m.PolicyDenied}
+		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports}
 		if i, ok := t.UserIndex(m.Organizer); ok && t.User(i).Deleted {
 			continue // 404 for a deleted organizer
 		}
@@ -103,6 +106,13 @@ func Owners(t *graphsim.Tenant, collection string) []string {
 			}
 			if json.Unmarshal(raw, &r) == nil {
 				out = append(out, r.ID)
+			}
+		}
+	case "online_meetings", "meeting_attendance":
+		// Meetings whose organizer the access policy covers.
+		for _, m := range Meetings(t, time.Time{}, time.Time{}) {
+			if !m.Denied {
+				out = append(out, m.ThreadID)
 			}
 		}
 	case "group_members":
@@ -163,6 +173,19 @@ func TruthSelect(t *graphsim.Tenant, coll, owner string, from, to time.Time, sel
 		if !ok || !serves(coll, t.User(i)) {
 			return nil
 		}
+	}
+	switch coll {
+	case "online_meetings", "meeting_attendance": // sel is not applied
+		for _, m := range Meetings(t, from, to) {
+			if m.ThreadID != owner || m.Denied {
+				continue
+			}
+			if coll == "online_meetings" {
+				return []json.RawMessage{m.Meeting}
+			}
+			return m.Attendance
+		}
+		return nil
 	}
 	return t.Records(coll, owner, from, to, sel)
 }
