@@ -1,7 +1,11 @@
 package jobs
 
 import (
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -81,6 +85,72 @@ func TestMeetings_RefusedOrganizerAndGoneReport(t *testing.T) {
 	for _, c := range sums[0].Collections {
 		if c.Failed != 0 {
 			t.Errorf("%s: %d owners failed", c.Name, c.Failed)
+		}
+	}
+}
+
+// TestMeetings_PseudonymsMatchPsoxy: where psoxy's msft-teams rules cover
+// a field of the attendance records (emailAddress), the built-in rules
+// write the same pseudonym for the same salt; psoxy's own example
+// (../shared/fixtures/psoxy, read in place, never copied) is the input.
+func TestMeetings_PseudonymsMatchPsoxy(t *testing.T) {
+	dir := filepath.Join("..", "..", "shared", "fixtures", "psoxy", "msft-teams")
+	example, err := os.ReadFile(filepath.Join(dir, "example-api-responses", "original", "Users_onlineMeetings_attendanceReport_v1.0.json"))
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("psoxy fixtures required under CI=true: %v", err)
+		}
+		t.Skipf("psoxy fixtures absent (%v); run beside ../shared", err)
+	}
+	var report struct {
+		Records []json.RawMessage `json:"attendanceRecords"`
+	}
+	if err := json.Unmarshal(example, &report); err != nil || len(report.Records) == 0 {
+		t.Fatalf("example: %v (%d records)", err, len(report.Records))
+	}
+	page, err := json.Marshal(map[string]any{"value": report.Records})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const u, m, r = "16664f75-11dc-4870-bec6-38c1aaa81431", "MSpkYzE3Njc0Yy04MWQ5LTRhZGItYmZ", "c9b6db1c-d5eb-427d-a5c0-20088d9b22d7"
+	psoxy, err := LoadRules("", "", false, filepath.Join(dir, "msft-teams.yaml"), "", testEnvSecrets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	emails := func(rs interface {
+		Sanitize(string, []byte) ([]byte, error)
+	}, url string) []string {
+		out, err := rs.Sanitize(url, page)
+		if err != nil {
+			t.Fatalf("%s: %v", url, err)
+		}
+		var p struct {
+			Value []struct {
+				Email string `json:"emailAddress"`
+			} `json:"value"`
+		}
+		if err := json.Unmarshal(out, &p); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, v := range p.Value {
+			got = append(got, v.Email)
+		}
+		return got
+	}
+	// psoxy covers the report (its records inline); the exporter reads
+	// the report's attendanceRecords list.
+	want := emails(psoxy, "/v1.0/users/"+u+"/onlineMeetings/"+m+"/attendanceReports/"+r)
+	if len(want) == 0 || !strings.HasPrefix(want[0], "t~") {
+		t.Fatalf("psoxy's rules wrote %v: the test proves nothing", want)
+	}
+	for _, ids := range []string{"pseudonymized", "kept", "hash-only"} {
+		rs, err := LoadRules("msft-teams", ids, false, "", "", testEnvSecrets())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := emails(rs, "/v1.0/users/"+u+"/onlineMeetings/"+m+"/attendanceReports/"+r+"/attendanceRecords"); !slices.Equal(got, want) {
+			t.Errorf("--ids %s: attendance emailAddress %v, psoxy's %v", ids, got, want)
 		}
 	}
 }
