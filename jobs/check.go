@@ -97,7 +97,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 		for _, cs := range spec.Plan(cfg.NoGroups) {
 			first := cs.First
 			src := &graph.Collection{Client: r.client, Owners: owners.lister(&cs, w0),
-				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
+				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected, DeniedAdvice: cs.DeniedAdvice,
 				First: func(owner string) string { return first(owner, w0, set) }}
 			if err := src.Check(ctx); err != nil {
 				fail("%s/%s: %s", name, cs.Name, diagnose(err))

@@ -100,7 +100,7 @@ func TestScopes_LeastPrivileged(t *testing.T) {
 		{[]string{"entra-id"}, Needs{}, "GroupMember.Read.All,User.Read.All"},
 		{[]string{"entra-id"}, Needs{NoGroups: true}, "User.Read.All"},
 		// Chat.Read.All includes Chat.ReadBasic.All: not both.
-		{[]string{"msft-teams"}, Needs{}, "CallRecords.Read.All,Channel.ReadBasic.All,ChannelMessage.Read.All,Chat.Read.All,Team.ReadBasic.All,User.Read.All"},
+		{[]string{"msft-teams"}, Needs{}, "CallRecords.Read.All,Channel.ReadBasic.All,ChannelMessage.Read.All,Chat.Read.All,OnlineMeetingArtifact.Read.All,OnlineMeetings.Read.All,Team.ReadBasic.All,User.Read.All"},
 		{[]string{"outlook-cal"}, Needs{}, "Calendars.Read,MailboxSettings.Read,User.Read.All"},
 	} {
 		got, err := Scopes(tc.connectors, tc.needs)

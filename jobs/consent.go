@@ -124,6 +124,13 @@ run `+"`m365export setup grant --connector %s`"+` as such an administrator.
   requirement.
 `
 	}
+	if writeAccessPolicy(w, o.Connectors, o.ClientID, step) {
+		teamsTrouble += fmt.Sprintf(`- 403 "No application access policy found for this app." from
+  onlineMeetings: the Teams application access policy of step %d is
+  missing, not granted to the organizer, or not applied yet.
+`, step)
+		step++
+	}
 	fmt.Fprintf(w, `
 ## %d. Check
 
@@ -191,5 +198,55 @@ Approval is not immediate; run the check below once Microsoft confirms it.
 These APIs exist in the global cloud only: in a national cloud the
 exporter refuses these collections.
 `)
+	return true
+}
+
+// writeAccessPolicy writes, as step n, the Teams application access policy
+// the connectors' online meeting collections need
+// (connector.Collection.DeniedAdvice), if they read any, and reports
+// whether it did.
+func writeAccessPolicy(w io.Writer, names []string, clientID string, n int) bool {
+	cs, err := connector.Resolve(names)
+	if err != nil {
+		return false
+	}
+	var ts []connector.Table
+	for _, c := range cs {
+		for i := range c.Collections {
+			if c.Collections[i].DeniedAdvice != "" {
+				ts = append(ts, connector.Table{Connector: c, Collection: &c.Collections[i]})
+			}
+		}
+	}
+	if len(ts) == 0 {
+		return false
+	}
+	fmt.Fprintf(w, `
+## %d. Allow the application to read online meetings
+
+Reading online meetings and their attendance reports with application
+permissions needs, besides the permissions above, a Teams application access
+policy that names the application (Microsoft: "Configure application access
+policy"). A Teams administrator runs, in PowerShell with the MicrosoftTeams
+module:
+
+    Connect-MicrosoftTeams
+    New-CsApplicationAccessPolicy -Identity m365export-meetings -AppIds "%s" -Description "m365export: online meetings and attendance"
+    Grant-CsApplicationAccessPolicy -PolicyName m365export-meetings -Global
+
+To cover only some organizers, grant it per user instead of -Global:
+
+    Grant-CsApplicationAccessPolicy -PolicyName m365export-meetings -Identity "<user object id>"
+
+A policy can take up to 30 minutes to apply. Until it does, Graph answers
+403 ("No application access policy found for this app."): `+"`m365export check`"+`
+says so, an organizer the policy does not cover is skipped (in the ledger
+with Graph's code), and an export whose every organizer is refused stops
+with exit 2. The collections that need it:
+
+`, n, clientID)
+	for _, t := range ts {
+		fmt.Fprintf(w, "- %s %s (`GET %s` and the requests it leads to)\n", t.Connector.Name, t.Name, t.Endpoint())
+	}
 	return true
 }

@@ -25,7 +25,12 @@ func TestWriteConsent(t *testing.T) {
 	for _, want := range []string{
 		"## 5. Request access to Microsoft's protected Teams APIs", "https://aka.ms/teamsgraph/requestaccess",
 		"- `GET /v1.0/users/{id}/chats/getAllMessages` (msft-teams chat_messages)",
-		"- `GET /v1.0/teams/{id}/channels/getAllMessages` (msft-teams channel_messages)", "## 6. Check",
+		"- `GET /v1.0/teams/{id}/channels/getAllMessages` (msft-teams channel_messages)",
+		// The Teams application access policy of the online meetings.
+		"## 6. Allow the application to read online meetings",
+		`New-CsApplicationAccessPolicy -Identity m365export-meetings -AppIds "11111111-2222-3333-4444-555555555555"`,
+		"Grant-CsApplicationAccessPolicy -PolicyName m365export-meetings -Global",
+		"- msft-teams online_meetings (`GET /v1.0/users/{id}/onlineMeetings`", "## 7. Check",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("consent document lacks the protected-API step's %q", want)
@@ -35,7 +40,7 @@ func TestWriteConsent(t *testing.T) {
 	if err := WriteConsent(&b, ConsentOptions{Connectors: []string{"outlook-mail"}, TenantID: "t", ClientID: "c"}); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Contains(b.String(), "protected") || !strings.Contains(b.String(), "## 5. Check") {
+	if strings.Contains(b.String(), "protected") || strings.Contains(b.String(), "AccessPolicy") || !strings.Contains(b.String(), "## 5. Check") {
 		t.Errorf("outlook-mail alone: the consent document asks for protected APIs or misnumbers its steps:\n%s", b.String())
 	}
 	if strings.Count(out, "- `User.Read.All`") != 1 {

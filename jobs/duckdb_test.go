@@ -88,6 +88,10 @@ func TestDuckDB_ReadsEveryConnector(t *testing.T) {
 			switch p := cs.Owners.Parent(); {
 			case cs.Owners == connector.Listed:
 				joins[cs.Name] = fmt.Sprintf("SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE _owner IS DISTINCT FROM id)::INTEGER AS unmatched FROM %s", table(c.Name, cs.Name))
+			case cs.Owners == connector.Derived:
+				// A meeting's rows join the meeting by the key.
+				joins[cs.Name] = fmt.Sprintf("SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE p.k IS NULL)::INTEGER AS unmatched FROM %s c LEFT JOIN (SELECT DISTINCT joinWebUrl AS k FROM %s) p ON c._owner = p.k",
+					table(c.Name, cs.Name), table(c.Name, "online_meetings"))
 			case p != "":
 				joins[cs.Name] = fmt.Sprintf("SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE p.id IS NULL)::INTEGER AS unmatched FROM %s c LEFT JOIN (SELECT DISTINCT id FROM %s) p ON c._owner = p.id",
 					table(c.Name, cs.Name), table(home[p], p))
@@ -100,7 +104,18 @@ func TestDuckDB_ReadsEveryConnector(t *testing.T) {
 	queries["join/participants"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE u.id IS NULL)::INTEGER AS unmatched
 		FROM %s cr CROSS JOIN unnest(cr.participants_v2) AS t(p) LEFT JOIN %s u ON p.identity.user.id = u.id
 		WHERE p.identity.user.id IS NOT NULL`, table("msft-teams", "call_records"), table("entra-id", "users"))
+	// The README's meeting joins: every meeting to a call record by the
+	// meeting key, every attendee to users.
+	queries["join/meeting-calls"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE cr.k IS NULL)::INTEGER AS unmatched
+		FROM %s m LEFT JOIN (SELECT DISTINCT joinWebUrl AS k FROM %s) cr ON cr.k = m.joinWebUrl`, table("msft-teams", "online_meetings"), table("msft-teams", "call_records"))
+	queries["join/attendees"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE u.id IS NULL)::INTEGER AS unmatched
+		FROM %s a LEFT JOIN (SELECT DISTINCT id FROM %s) u ON a.identity.id = u.id`, table("msft-teams", "meeting_attendance"), table("entra-id", "users"))
 	res := duckdb(t, queries)
+	for _, name := range []string{"join/meeting-calls", "join/attendees"} {
+		if r := res[name]; len(r) != 1 || r[0]["n"] == float64(0) || r[0]["unmatched"] != float64(0) {
+			t.Errorf("%s: %v, want rows and 0 unmatched", name, r)
+		}
+	}
 	for name := range joins {
 		r := res["join/"+name]
 		if len(r) != 1 || r[0]["n"] == float64(0) || r[0]["unmatched"] != float64(0) {
@@ -117,8 +132,8 @@ func TestDuckDB_ReadsEveryConnector(t *testing.T) {
 			t.Errorf("%s: DuckDB counts %v, Arrow read %d rows", k, res[k], n)
 		}
 	}
-	if len(want) < 13 {
-		t.Errorf("only %d tables exported, want all 13 (users … copilot_interactions)", len(want))
+	if len(want) < 15 {
+		t.Errorf("only %d tables exported, want all 15 (users … copilot_interactions)", len(want))
 	}
 	types := map[string]string{}
 	for _, r := range res["types"] {

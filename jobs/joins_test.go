@@ -16,7 +16,11 @@ import (
 // each --ids variant and checks the joins the README shows: every row of
 // every table owned by users, groups or teams has an _owner that is an id
 // of the parent table (users.id, groups.id, teams.id) of the same run; a
-// call record's _owner is its own id; tenant-owned tables have none.
+// call record's _owner is its own id; tenant-owned tables have none. The
+// meeting tables (Derived owners) join by the meeting key: each row's
+// _owner is an online meeting's joinWebUrl (and chatInfo.threadId), every
+// online meeting's key is the joinWebUrl of one of the run's call records,
+// and every attendee is a user (identity.id and id are users.id).
 func TestExport_OwnersJoinParents(t *testing.T) {
 	sim := startSim(t, 8)
 	for _, ids := range []string{"pseudonymized", "kept", "hash-only"} {
@@ -27,7 +31,7 @@ func TestExport_OwnersJoinParents(t *testing.T) {
 				t.Fatal(err)
 			}
 			// rows[table] holds each row's id and _owner.
-			type row struct{ id, owner string }
+			type row struct{ id, owner, js string }
 			rows := map[string][]row{}
 			for _, c := range ConnectorNames() {
 				for table, rs := range readOutput(t, dir, c) {
@@ -41,7 +45,7 @@ func TestExport_OwnersJoinParents(t *testing.T) {
 							t.Fatalf("%s: %v", table, err)
 						}
 						id, _ := m.ID.(string)
-						rows[table] = append(rows[table], row{id, m.Owner})
+						rows[table] = append(rows[table], row{id, m.Owner, js})
 					}
 				}
 			}
@@ -56,6 +60,47 @@ func TestExport_OwnersJoinParents(t *testing.T) {
 					t.Fatalf("parent table %s has no ids: the test proves nothing", table)
 				}
 				return set
+			}
+			// The meeting key of every online meeting, and of every call
+			// record (its joinWebUrl), as the run wrote them.
+			meetingKeys, callKeys := map[string]bool{}, map[string]bool{}
+			for table, keys := range map[string]map[string]bool{"online_meetings": meetingKeys, "call_records": callKeys} {
+				for _, r := range rows[table] {
+					var m struct {
+						JoinWebURL *string `json:"joinWebUrl"`
+						ChatInfo   struct {
+							ThreadID *string `json:"threadId"`
+						} `json:"chatInfo"`
+					}
+					if err := json.Unmarshal([]byte(r.js), &m); err != nil {
+						t.Fatal(err)
+					}
+					if m.JoinWebURL != nil {
+						keys[*m.JoinWebURL] = true
+					}
+					if table == "online_meetings" && (m.JoinWebURL == nil || m.ChatInfo.ThreadID == nil || *m.JoinWebURL != *m.ChatInfo.ThreadID || *m.JoinWebURL != r.owner) {
+						t.Errorf("online meeting: joinWebUrl, chatInfo.threadId and _owner are not one key: %s", r.js)
+					}
+				}
+			}
+			for k := range meetingKeys {
+				if !callKeys[k] {
+					t.Errorf("online meeting %s joins no call record's joinWebUrl", k)
+				}
+			}
+			users := parentIDs("users")
+			for _, r := range rows["meeting_attendance"] {
+				var m struct {
+					Identity struct {
+						ID string `json:"id"`
+					} `json:"identity"`
+				}
+				if err := json.Unmarshal([]byte(r.js), &m); err != nil {
+					t.Fatal(err)
+				}
+				if !users[m.Identity.ID] || !users[r.id] {
+					t.Errorf("attendee %q (id %q) joins no users.id", m.Identity.ID, r.id)
+				}
 			}
 			for _, c := range connector.All() {
 				for _, cs := range c.Collections {
@@ -75,6 +120,8 @@ func TestExport_OwnersJoinParents(t *testing.T) {
 							ok = r.owner == ""
 						case connector.Listed:
 							ok = r.owner != "" && r.owner == r.id
+						case connector.Derived:
+							ok = r.owner != "" && meetingKeys[r.owner]
 						default:
 							ok = parent[r.owner]
 						}
@@ -98,6 +145,8 @@ func parentName(cs connector.Collection) string {
 		return "(empty)"
 	case connector.Listed:
 		return cs.Name + " (its own)"
+	case connector.Derived:
+		return "online_meetings.joinWebUrl (meeting key)"
 	}
 	return cs.Owners.Parent()
 }

@@ -414,6 +414,16 @@ func hostilePages(t *testing.T, sim *graphsim.Server, cs *connector.Collection, 
 		list = "/v1.0/teams"
 	case connector.Listed:
 		list = cs.ListOwners(w)
+	case connector.Derived:
+		var env struct{ Value []json.RawMessage }
+		if err := json.Unmarshal(get(cs.Derive.List(w)), &env); err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range env.Value {
+			if o, _ := cs.Derive.Owner(rec); o != "" {
+				owners = append(owners, o)
+			}
+		}
 	}
 	if list != "" {
 		var env struct{ Value []struct{ ID string } }
@@ -427,6 +437,21 @@ func hostilePages(t *testing.T, sim *graphsim.Server, cs *connector.Collection, 
 	var out []rawPage
 	for _, o := range owners {
 		u := cs.First(o, w, defaultSettings())
+		// A collection with Steps: its rows are the last step's pages,
+		// reached through the first record of each step before.
+		for _, step := range cs.Steps {
+			var env struct{ Value []json.RawMessage }
+			if b := get(u); b == nil || json.Unmarshal(b, &env) != nil || len(env.Value) == 0 {
+				u = ""
+				break
+			}
+			if u = step(o, u, env.Value[0]); u == "" {
+				break
+			}
+		}
+		if u == "" {
+			continue
+		}
 		b := get(u)
 		if b == nil || bytes.Contains(b, []byte(`"value":[]`)) {
 			continue

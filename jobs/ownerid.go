@@ -26,6 +26,8 @@ func collectionOwnerID(rs *rules.Ruleset, cs *connector.Collection, w connector.
 		return ownerIDFunc(rs)
 	case connector.Listed:
 		return idAsWritten(rs, cs, w)
+	case connector.Derived:
+		return derivedOwnerID(rs, cs, w)
 	}
 	parent := parentTable(cs.Owners)
 	if parent == nil {
@@ -112,6 +114,35 @@ func ownerIDFunc(rs *rules.Ruleset) func(string) string {
 		if err != nil {
 			return "" // never the raw id
 		}
+		return v
+	}
+}
+
+// derivedOwnerID gives a Derived owner its form: the value of the
+// derivation's OwnerField as the collection's First request's rules write
+// it (for meetings, the join URL made the meeting key). A value the rules
+// remove gives "": never the raw owner.
+func derivedOwnerID(rs *rules.Ruleset, cs *connector.Collection, w connector.Window) func(string) string {
+	d := cs.Derive
+	return func(owner string) string {
+		if owner == "" {
+			return ""
+		}
+		obj, err := json.Marshal(map[string][]map[string]string{"value": {{d.OwnerField: d.OwnerValue(owner)}}})
+		if err != nil {
+			return ""
+		}
+		out, err := rs.Sanitize(cs.First(owner, w, connector.Settings{}), obj)
+		if err != nil {
+			return ""
+		}
+		var rec struct {
+			Value []map[string]any `json:"value"`
+		}
+		if json.Unmarshal(out, &rec) != nil || len(rec.Value) != 1 {
+			return ""
+		}
+		v, _ := rec.Value[0][d.OwnerField].(string)
 		return v
 	}
 }

@@ -19,16 +19,20 @@ import (
 // collections of a connector: users (in the configured scope), groups and
 // teams. The lists hold Graph object ids only. Listed owners (a
 // collection's own listing for the window, such as call records) are not
-// shared: each collection lists its own.
+// shared: each collection lists its own. Derived owners are shared by the
+// collections of one derivation (derived.go).
 type ownerCache struct {
 	client *graph.Client
 	cfg    *Config
 	mu     sync.Mutex
 	lists  map[connector.Owners]*sources.IDs // compact: 100k users cost ~4 MB
+	// derivedLists holds Derived owners by their derivation's listing
+	// (derived.go).
+	derivedLists map[string]*sources.IDs
 }
 
 func newOwnerCache(c *graph.Client, cfg *Config) *ownerCache {
-	return &ownerCache{client: c, cfg: cfg, lists: map[connector.Owners]*sources.IDs{}}
+	return &ownerCache{client: c, cfg: cfg, lists: map[connector.Owners]*sources.IDs{}, derivedLists: map[string]*sources.IDs{}}
 }
 
 // lister returns graph.Collection.Owners for a collection and window (nil
@@ -40,6 +44,12 @@ func (oc *ownerCache) lister(cs *connector.Collection, w connector.Window) func(
 	case connector.Listed:
 		path := cs.ListOwners(w)
 		return func(ctx context.Context) ([]string, error) { return oc.ids(ctx, path, nil) }
+	case connector.Derived:
+		if oc.cfg.Shards > 1 && oc.cfg.Shard != derivedShard {
+			return func(context.Context) ([]string, error) { return nil, nil } // the first shard reads them
+		}
+		d := cs.Derive
+		return func(ctx context.Context) ([]string, error) { return oc.derived(ctx, d, w) }
 	}
 	return func(ctx context.Context) ([]string, error) { return oc.get(ctx, cs.Owners) }
 }

@@ -22,6 +22,7 @@ import (
 	"m365export/rules"
 	"m365export/sinks"
 	"m365export/sinks/parquetsink"
+	"m365export/sources"
 	"m365export/sources/graph"
 )
 
@@ -409,14 +410,19 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	set := cfg.settings()
 	for _, cs := range spec.Plan(cfg.NoGroups) {
 		first := cs.First
-		src := &graph.Collection{
+		gsrc := &graph.Collection{
 			Client:    r.client,
 			First:     func(owner string) string { return first(owner, w, set) },
 			Owners:    owners.lister(&cs, w),
 			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
+			DeniedAdvice: cs.DeniedAdvice,
+		}
+		var src sources.Source = gsrc
+		if len(cs.Steps) > 0 {
+			src = &chainSource{Collection: gsrc, steps: cs.Steps}
 		}
 		cols = append(cols, pipeline.Collection{
-			Name: cs.Name, Source: src, Sanitizer: newAllowListed(rs, &cs),
+			Name: cs.Name, Source: src, Sanitizer: newAllowListed(rs, &cs), OwnShard: ownShard(&cs),
 			Table:     sinks.Table{Connector: connector, Collection: cs.Name, Shard: cfg.Shard, Schema: cs.Schema},
 			TimeField: cs.TimeField, SenderField: cs.SenderField, DedupeKey: cs.DedupeKey,
 			OwnerID: collectionOwnerID(rs, &cs, w),

@@ -155,7 +155,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		if cr.allSet != nil {
 			cr.allSet[o] = struct{}{}
 		}
-		if InShard(o, job.Shard, job.Shards) {
+		if c.OwnShard || InShard(o, job.Shard, job.Shards) {
 			owners = append(owners, o)
 		}
 	}

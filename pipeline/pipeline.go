@@ -88,6 +88,10 @@ type Collection struct {
 	// writes it (a team's id as the teams table holds it, say); nil means
 	// Job.OwnerID (users).
 	OwnerID func(string) string
+	// OwnShard: the source lists only this shard's owners (a collection
+	// whose owners one shard derives and reads whole), so the pipeline
+	// keeps them all instead of spreading them by InShard.
+	OwnShard bool
 }
 
 // ownerID returns how c's _owner and ledger write an owner.

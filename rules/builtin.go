@@ -143,6 +143,25 @@ func builtinFuncs(ids IDs) template.FuncMap {
 			}
 			return block("redact", []string{"$..['@odata.context']", "$..['calendar@odata.associationLink']", "$..['calendar@odata.navigationLink']"})
 		},
+		// meetingKey: a Teams meeting's join URL or chat thread id becomes
+		// the meeting's key, the same from either and from any encoding
+		// of the URL: the thread id's part between "19:" and "@thread."
+		// (meetingKeyRedactions remove the rest, tenant and organizer ids
+		// in the URL's context included), written as opaqueIDs write ids.
+		"meetingKey": func(paths ...string) string {
+			var b strings.Builder
+			b.WriteString(block("redactRegexMatches", paths, "redactions:"))
+			for _, re := range meetingKeyRedactions {
+				fmt.Fprintf(&b, "          - %s\n", yamlQuote(re))
+			}
+			switch ids {
+			case IDsPseudonymized:
+				b.WriteString(block("tokenize", paths))
+			case IDsHashOnly:
+				b.WriteString(block("pseudonymize", paths, `encoding: "URL_SAFE_TOKEN"`))
+			}
+			return b.String()
+		},
 		"phrases": func() []string { return calendarPhrases },
 	}
 }
@@ -159,6 +178,16 @@ func builtinFuncs(ids IDs) template.FuncMap {
 // The syntax is the subset Java's and Go's engines read alike (psoxy can
 // load the rules).
 const linkUserID = `^https?://[^/]+/(?:v1\.0|beta)(?:/copilot)?/users(?:/|\((?:id=)?(?:'|%27))([^/?#]+?)(?:(?:'|%27)\))?/.*$`
+
+// meetingKeyRedactions cut a Teams meeting's join URL
+// (https://teams.microsoft.com/l/meetup-join/19%3ameeting_…%40thread.v2/0?context=…,
+// ":" and "@" percent-encoded in either case or not at all) or its chat
+// thread id (19:meeting_…@thread.v2) down to the part in between, which
+// identifies the meeting. That part is base64 (Teams' own form; an
+// observation, not a documented contract), which URLs carry unencoded.
+// A value that has neither marker is left to the tokenize or pseudonymize
+// step, which never writes it raw.
+var meetingKeyRedactions = []string{`^[^~]*?19(?::|%3[aA])`, `(?:@|%40)thread\..*$`}
 
 // calendarPhrases are the words and phrases kept from event subjects: they
 // say what kind of meeting it is, not what it is about, and never a

@@ -113,9 +113,24 @@ const sampleID = "00000000-0000-0000-0000-000000000000"
 func Requests() []rules.Request {
 	var out []rules.Request
 	for _, t := range Tables() {
-		out = append(out, rules.Request{URL: t.First(sampleID, Window{}, Settings{}), Shape: t.ResponseShape()})
+		out = append(out, rules.Request{URL: t.SampleRequest(), Shape: t.ResponseShape()})
 	}
 	return out
+}
+
+// SampleRequest is a request whose response holds the collection's
+// records: its first request, or for a collection with Steps the last
+// step's request, reached from records whose ids are sampleID (only the
+// last step's responses are sanitized and written; the pages before it
+// are read for their ids and never written).
+func (c *Collection) SampleRequest() string {
+	req := c.First(sampleID, Window{}, Settings{})
+	for _, step := range c.Steps {
+		if next := step(sampleID, req, []byte(`{"id":"`+sampleID+`"}`)); next != "" {
+			req = next
+		}
+	}
+	return req
 }
 
 // Select is the $select of a table: the top-level properties its columns

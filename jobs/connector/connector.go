@@ -44,7 +44,40 @@ const (
 	// ListOwners request lists for the run's window, e.g. the call records
 	// that started in it, each then read on its own.
 	Listed Owners = "listed"
+	// Derived owners come from another collection's records (Derive):
+	// online meetings are found from the window's call records, each
+	// by its organizer and join URL. One shard derives and reads them all
+	// (Derivation).
+	Derived Owners = "derived"
 )
+
+// Derivation says where a Derived collection's owners come from: the
+// records of collection From of the same connector, listed for the
+// run's window by List (every page), each giving at most one owner.
+//
+// The first shard (0) lists them and reads every derived owner; the other
+// shards read none, so the source (call records, throttled hard) is
+// listed once per attempt, not once per shard. Derived owners are never
+// stored: an attempt that resumes lists them again and skips those its
+// checkpoint holds (as hashes, like every owner). Owners that are the
+// same thing (one meeting's several call records) are one owner: Key
+// gives what makes them the same.
+type Derivation struct {
+	// From names the collection whose records give the owners.
+	From string
+	// List returns the path and query listing From's records for the
+	// window, with the fields Owner reads.
+	List func(w Window) string
+	// Owner returns the owner a record of List gives ("" for none) and
+	// its key (owners with one key are one owner).
+	Owner func(record []byte) (owner, key string)
+	// OwnerField names a field of the collection's First records whose
+	// value, as the collection's rules write it, is an owner's _owner
+	// (and ledger entry); OwnerValue gives an owner's raw value of it.
+	// For meetings: joinWebUrl, which the rules turn into the meeting key.
+	OwnerField string
+	OwnerValue func(owner string) string
+}
 
 // Parent names the table whose id an owner of this kind is: the table a
 // collection's _owner joins (users, groups or teams). It is "" for the
@@ -59,7 +92,7 @@ func (o Owners) Parent() string {
 	case Team:
 		return "teams"
 	}
-	return ""
+	return "" // Derived: _owner is a key the collection's rules write
 }
 
 // Window is the half-open time range a run exports.
@@ -97,6 +130,18 @@ type Collection struct {
 	// ListOwners, for Owners Listed, returns the path and query of the
 	// listing whose value[].id are the window's owners (every page of it).
 	ListOwners func(w Window) string
+	// Derive, for Owners Derived, says where the owners come from.
+	Derive *Derivation
+	// Steps, if set, make the rows of an owner come from requests that
+	// earlier answers name: every page of First is read (not written),
+	// Steps[0] maps each of its records, with the owner and the path of
+	// the request that read it, to a request (a path under the Graph
+	// root, or "" for none), every page of those is read for Steps[1],
+	// and so on; the
+	// pages of the last step's requests are the rows. A request of a step
+	// that answers 404 (the thing it names went away since it was
+	// listed) gives no rows; other errors are the owner's.
+	Steps []func(owner, request string, record []byte) string
 	// Throttle is the kind of Graph limit its requests count against; a
 	// registry test checks it against graph.ScopeOf of First.
 	Throttle graph.ScopeKind
@@ -117,6 +162,13 @@ type Collection struct {
 	// unknown 403 from it is classified as that refusal
 	// (graph.Collection.Protected).
 	Protected bool
+	// DeniedAdvice: a 403 with a code Graph's classifier does not know is
+	// a refusal of an access the permissions alone do not give (online
+	// meetings: a Teams application access policy); the owner is skipped
+	// as denied, and every owner refused is a configuration error, with
+	// this advice (graph.Collection.DeniedAdvice). check and consent read
+	// it too.
+	DeniedAdvice string
 	// GlobalOnly: Microsoft offers the API in the global cloud only, not
 	// in the national clouds (fact 10); a run with --cloud set to one
 	// refuses the collection before any request (Config.Validate).
@@ -265,10 +317,14 @@ func (c *Connector) validate() error {
 			return fmt.Errorf("%s: collection %s declared twice", c.Name, cs.Name)
 		case cs.First == nil || cs.Schema == nil || cs.Doc == "" || cs.Incremental == "" || len(cs.Scopes) == 0:
 			return fmt.Errorf("%s/%s: first request, schema, doc, incremental strategy and scopes are required", c.Name, cs.Name)
-		case cs.Owners != Tenant && cs.Owners != User && cs.Owners != Group && cs.Owners != Team && cs.Owners != Listed:
+		case cs.Owners != Tenant && cs.Owners != User && cs.Owners != Group && cs.Owners != Team && cs.Owners != Listed && cs.Owners != Derived:
 			return fmt.Errorf("%s/%s: unknown owner kind %q", c.Name, cs.Name, cs.Owners)
 		case (cs.Owners == Listed) != (cs.ListOwners != nil):
 			return fmt.Errorf("%s/%s: owners %q and ListOwners go together", c.Name, cs.Name, Listed)
+		case (cs.Owners == Derived) != (cs.Derive != nil):
+			return fmt.Errorf("%s/%s: owners %q and Derive go together", c.Name, cs.Name, Derived)
+		case cs.Derive != nil && (cs.Derive.List == nil || cs.Derive.Owner == nil || cs.Derive.OwnerField == "" || cs.Derive.OwnerValue == nil || !slices.ContainsFunc(c.Collections, func(o Collection) bool { return o.Name == cs.Derive.From })):
+			return fmt.Errorf("%s/%s: Derive needs List, Owner and From naming a collection of %s", c.Name, cs.Name, c.Name)
 		}
 		if err := cs.validateJSON(); err != nil {
 			return fmt.Errorf("%s/%s: %w", c.Name, cs.Name, err)

@@ -64,7 +64,7 @@ func Marks(t connector.Table) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	out, err := rs.Sanitize(t.First("00000000-0000-0000-0000-000000000000", connector.Window{}, connector.Settings{}), in)
+	out, err := rs.Sanitize(t.SampleRequest(), in)
 	if err != nil {
 		return nil, fmt.Errorf("%s: probe: %w", t.Name, err)
 	}

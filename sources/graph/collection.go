@@ -39,6 +39,11 @@ type Collection struct {
 	// answer an application Microsoft has not approved with 403: such an
 	// answer is classified as that refusal, with what to do.
 	Protected bool
+	// DeniedAdvice, if set, classifies a 403 whose code Classify does not
+	// know as a refusal of an access Graph's permissions alone do not give
+	// (online meetings need a Teams application access policy): the owner
+	// is skipped as denied, with this advice.
+	DeniedAdvice string
 }
 
 var (
@@ -97,6 +102,9 @@ func (c *Collection) classifySkip(err error) {
 	}
 	if c.Protected {
 		ge.classifyProtected()
+	}
+	if c.DeniedAdvice != "" {
+		ge.classifyDenied(c.DeniedAdvice)
 	}
 	if ge.Kind == nil && slices.Contains(c.SkipCodes, ge.Code) || (!known(ge.Code) && slices.Contains(c.SkipStatuses, ge.Status)) {
 		ge.Kind = sources.ErrSkipOwner

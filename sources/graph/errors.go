@@ -225,11 +225,15 @@ func classify(status int, header http.Header, body []byte) *Error {
 // code Classify does not know: Microsoft's refusal of an application it
 // has not approved. A refusal skips the owner; every owner refused is a
 // configuration error with the advice (pipeline, Collection.Check).
-func (e *Error) classifyProtected() {
+func (e *Error) classifyProtected() { e.classifyDenied(protectedAdvice) }
+
+// classifyDenied classifies a 403 whose code Classify does not know as a
+// refusal of the owner with advice (Collection.DeniedAdvice).
+func (e *Error) classifyDenied(advice string) {
 	if e.Kind != nil || e.tokenEndpoint || e.Status != http.StatusForbidden || known(e.Code) {
 		return
 	}
-	e.Kind, e.Denied, e.Advice = sources.ErrSkipOwner, true, protectedAdvice
+	e.Kind, e.Denied, e.Advice = sources.ErrSkipOwner, true, advice
 }
 
 func known(code string) bool {

@@ -67,7 +67,8 @@ const AzureADTokenExchange = "api://AzureADTokenExchange"
 // least-privileged one its API's page names.
 var AllRoles = []string{"User.Read.All", "GroupMember.Read.All", "MailboxSettings.Read", "Calendars.Read",
 	"Mail.ReadBasic.All", "Team.ReadBasic.All", "Channel.ReadBasic.All", "Chat.Read.All",
-	"ChannelMessage.Read.All", "CallRecords.Read.All", "AiEnterpriseInteraction.Read.All"}
+	"ChannelMessage.Read.All", "CallRecords.Read.All", "AiEnterpriseInteraction.Read.All",
+	"OnlineMeetings.Read.All", "OnlineMeetingArtifact.Read.All"}
 
 // implied lists permissions that also satisfy a role.
 var implied = map[string][]string{

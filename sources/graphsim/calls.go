@@ -139,7 +139,8 @@ func renderCall(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 		o.null("joinWebUrl")
 	} else if o.field("joinWebUrl") {
 		o.b = append(o.b, `"https://teams.microsoft.com/l/meetup-join/19%3ameeting_`...)
-		o.b = appendB64(o.b, r.next())
+		r.next()                           // kept, so that the draws after it stay as they were
+		o.b = t.appendThreadX(o.b, day, i) // its meeting's key (meetings.go)
 		o.b = append(o.b, `%40thread.v2/0"`...)
 	}
 	o.null("organizer") // deprecated; no data since 2026-06-30

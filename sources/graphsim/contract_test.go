@@ -3,6 +3,7 @@ package graphsim
 import (
 	"bytes"
 	"encoding/json"
+	"math"
 	"net/url"
 	"strings"
 	"testing"
@@ -43,6 +44,15 @@ func contractCases(tn *Tenant) []contractCase {
 		call = x.ID
 		break
 	}
+	var mtg meeting
+	for _, mt := range tn.Meetings(math.MinInt64, math.MaxInt64) {
+		if !mt.PolicyDenied {
+			mtg, _ = tn.meetingByThread(mt.ThreadID)
+			break
+		}
+	}
+	org, mid := tn.UserID(mtg.org), string(tn.appendMeetingID(nil, mtg))
+	callURL := "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + string(tn.appendThreadX(nil, mtg.day, mtg.i)) + "%40thread.v2/0"
 	before := dayT.Add(-time.Millisecond).Format(time.RFC3339Nano)
 	gtlt := func(p string) string { return q(p + " gt " + before + " and " + p + " lt " + nextDay) }
 	allUser := strings.Join(userFields, ",")
@@ -76,6 +86,11 @@ func contractCases(tn *Tenant) []contractCase {
 			nav: []string{"organizer_v2"}, never: []string{"participants", "participants_v2", "sessions"}},
 		{path: "/v1.0/communications/callRecords/" + call + "?$expand=participants_v2", typ: "microsoft.graph.callRecords.callRecord", single: true,
 			nav: []string{"organizer_v2", "participants_v2"}, never: []string{"participants", "sessions"}},
+		{path: "/v1.0/users/" + org + "/onlineMeetings?$filter=" + url.QueryEscape("JoinWebUrl eq '"+callURL+"'"), typ: "microsoft.graph.onlineMeeting"},
+		{path: "/v1.0/users('" + org + "')/onlineMeetings('" + mid + "')/attendanceReports", typ: "microsoft.graph.meetingAttendanceReport",
+			nav: []string{"attendanceRecords"}},
+		{path: "/v1.0/users/" + org + "/onlineMeetings/" + mid + "/attendanceReports/" + string(tn.appendReportID(nil, mtg, 0)) + "/attendanceRecords",
+			typ: "microsoft.graph.attendanceRecord"},
 		{path: "/v1.0/copilot/users/" + u + "/interactionHistory/getAllEnterpriseInteractions?$top=3&$filter=" + gtlt("createdDateTime"), typ: "microsoft.graph.aiInteraction"},
 		{path: "/beta/copilot/users('" + u + "')/interactionHistory/getAllEnterpriseInteractions?$top=3&$filter=" + gtlt("createdDateTime"), typ: "microsoft.graph.aiInteraction"},
 	}

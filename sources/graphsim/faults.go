@@ -25,6 +25,11 @@ type Faults struct {
 	// DeleteUsers users are deleted after DeleteAfter Graph requests
 	// (spread over the directory; never user 0).
 	DeleteUsers, DeleteAfter int
+	// GoneReportEvery n > 0 makes the last attendance report of about one
+	// meeting in n (of those with several reports) disappear after the
+	// reports list named it: its attendanceRecords answer 404 NotFound
+	// (Server.GoneReport says which).
+	GoneReportEvery int
 }
 
 type faulter struct {

@@ -26,12 +26,15 @@ const (
 	epCallRecords     = "callRecords"
 	epCallRecord      = "callRecord"
 	epCopilot         = "copilot/interactions"
+	epMeetings        = "onlineMeetings"
+	epReports         = "onlineMeetings/attendanceReports"
+	epAttendance      = "attendanceReports/attendanceRecords"
 	epUnknown         = "unknown"
 )
 
 var endpoints = []string{epUsers, epUsersDelta, epUser, epMailboxSettings, epCalendarView, epMessages, epChats,
 	epChatMessages, epGroups, epGroupsDelta, epMembers, epTeams, epTeam, epChannels, epChannelMessages, epChannelDelta,
-	epCallRecords, epCallRecord, epCopilot, epUnknown}
+	epCallRecords, epCallRecord, epCopilot, epMeetings, epReports, epAttendance, epUnknown}
 
 // Limit classes.
 const (
@@ -42,6 +45,7 @@ const (
 	clsTeamsOther  // other Teams GETs
 	clsCalls
 	clsCopilot
+	clsMeetings // online meetings and attendance reports (meetings.go)
 )
 
 // route is a parsed Graph path.
@@ -63,7 +67,8 @@ var canonNames = func() map[string]string {
 	m := map[string]string{}
 	for _, n := range []string{"users", "delta", "mailboxSettings", "calendar", "calendarView", "mailFolders",
 		"messages", "chats", "getAllMessages", "groups", "members", "teams", "allChannels", "channels",
-		"communications", "callRecords", "copilot", "interactionHistory", "getAllEnterpriseInteractions"} {
+		"communications", "callRecords", "copilot", "interactionHistory", "getAllEnterpriseInteractions",
+		"onlineMeetings", "attendanceReports", "attendanceRecords"} {
 		m[strings.ToLower(n)] = n
 	}
 	return m
@@ -150,6 +155,13 @@ func matchRoute(segs []string) (route, bool) {
 		return route{ep: epCallRecords, role: "CallRecords.Read.All", class: clsCalls}, true
 	case n == 3 && eq(segs[0], "communications") && eq(segs[1], "callRecords"):
 		return route{ep: epCallRecord, role: "CallRecords.Read.All", class: clsCalls, objID: segs[2]}, true
+	// Online meetings (meetings.go): objID is the meeting, chanID the report.
+	case n == 3 && eq(segs[0], "users") && eq(segs[2], "onlineMeetings"):
+		return route{ep: epMeetings, role: "OnlineMeetings.Read.All", class: clsMeetings, userID: segs[1]}, true
+	case n == 5 && eq(segs[0], "users") && eq(segs[2], "onlineMeetings") && eq(segs[4], "attendanceReports"):
+		return route{ep: epReports, role: "OnlineMeetingArtifact.Read.All", class: clsMeetings, userID: segs[1], objID: segs[3]}, true
+	case n == 7 && eq(segs[0], "users") && eq(segs[2], "onlineMeetings") && eq(segs[4], "attendanceReports") && eq(segs[6], "attendanceRecords"):
+		return route{ep: epAttendance, role: "OnlineMeetingArtifact.Read.All", class: clsMeetings, userID: segs[1], objID: segs[3], chanID: segs[5]}, true
 	case n == 5 && eq(segs[0], "copilot") && eq(segs[1], "users") && eq(segs[3], "interactionHistory") && eq(segs[4], "getAllEnterpriseInteractions"):
 		return route{ep: epCopilot, role: "AiEnterpriseInteraction.Read.All", class: clsCopilot, userID: segs[2]}, true
 	}
@@ -395,6 +407,12 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 		return s.callRecords(rc, b, v, ctx+"communications/callRecords")
 	case epCallRecord:
 		return s.callRecord(rc, b, v, ctx+"communications/callRecords/$entity")
+	case epMeetings:
+		return s.onlineMeetings(rc, b, v, ctx+"users('"+rt.userID+"')/onlineMeetings")
+	case epReports:
+		return s.attendanceReports(rc, b, v, ctx+"users('"+rt.userID+"')/onlineMeetings('"+rt.objID+"')/attendanceReports")
+	case epAttendance:
+		return s.attendanceRecords(rc, b, v, ctx+"users('"+rt.userID+"')/onlineMeetings('"+rt.objID+"')/attendanceReports('"+rt.chanID+"')/attendanceRecords")
 	case epCopilot:
 		return s.copilot(rc, b, v, rc.graphRoot()+"/"+rc.version+"/$metadata#Collection(microsoft.graph.aiInteraction)")
 	}

@@ -39,6 +39,11 @@ type Limits struct {
 	TeamsOther Rate
 	// PerTeam is the rate per team (4 per second).
 	PerTeam Rate
+	// Meetings is the rate of online meeting and attendance report reads
+	// per tenant (50,000 per 15 seconds: Microsoft documents no limit of
+	// its own for them; the emulator assumes they count against the cloud
+	// communications limit its throttling page gives for calls).
+	Meetings Rate
 	// Directory is the resource-unit budget of directory reads per tenant
 	// (3,500, 5,000 or 8,000 per 10 seconds for < 50, ≤ 500 and more users).
 	// Costs: GET users 2, GET group members 3, others 1; $select −1,
@@ -64,6 +69,7 @@ func (l *Limits) fill(users int) {
 	def(&l.TeamsChannelDelta, 60, time.Minute)
 	def(&l.TeamsOther, 30, time.Second)
 	def(&l.PerTeam, 4, time.Second)
+	def(&l.Meetings, 50000, 15*time.Second)
 	switch {
 	case users < 50:
 		def(&l.Directory, 3500, 10*time.Second)
@@ -210,6 +216,10 @@ func (lm *limiter) admit(rt route, r *http.Request) (release func(), e *apiError
 			if d, ok := lm.take(100+rt.class, userKey(rt.objID), lm.l.PerTeam, 1, now); !ok {
 				return nop, throttled("TooManyRequests", "Too many requests for this team. Please try again later.", lm.retryAfter(d))
 			}
+		}
+	case clsMeetings:
+		if d, ok := lm.take(clsMeetings, -1, lm.l.Meetings, 1, now); !ok {
+			return nop, throttled("TooManyRequests", "Too many requests. Please try again later.", lm.retryAfter(d))
 		}
 	case clsDirectory:
 		if d, ok := lm.take(clsDirectory, -1, lm.l.Directory, ruCost(rt, r), now); !ok {

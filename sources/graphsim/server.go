@@ -107,6 +107,12 @@ type Options struct {
 	// application. Off by default: the built-in application of Auth.
 	StrictApps bool
 
+	// NoMeetingPolicy makes the tenant one where no Teams application
+	// access policy was granted to the application: every online meeting
+	// request answers 403 (meetings.go). Without it, the policy covers
+	// every organizer but those of meetingPolicyDenied.
+	NoMeetingPolicy bool
+
 	// Clock is the wall clock for rate windows, token lifetimes and
 	// Retry-After (default time.Now). It never moves the data clock.
 	Clock func() time.Time

@@ -44,8 +44,11 @@ func TestRegistry_EveryConnectorIsComplete(t *testing.T) {
 	w := pipeline.Window{From: now.Add(-48 * time.Hour).Truncate(24 * time.Hour), To: now.Truncate(24 * time.Hour)}
 	owners := ownersOf(t, sim.GraphURL())
 	ownersFor := func(cs connector.Collection) []string {
-		if cs.Owners == connector.Listed {
+		switch cs.Owners {
+		case connector.Listed:
 			return idsOf(t, sim.GraphURL(), cs.ListOwners(w))
+		case connector.Derived:
+			return derivedOf(t, sim.GraphURL(), cs.Derive, w)
 		}
 		return owners[cs.Owners]
 	}
@@ -200,6 +203,28 @@ func idsOf(t *testing.T, root, path string) []string {
 	var out []string
 	for _, v := range page.Value {
 		out = append(out, v.ID)
+	}
+	return out
+}
+
+// derivedOf returns the owners a derivation gives from the first page of
+// its listing; it fails the test when it gives none.
+func derivedOf(t *testing.T, root string, d *connector.Derivation, w pipeline.Window) []string {
+	t.Helper()
+	var page struct {
+		Value []json.RawMessage `json:"value"`
+	}
+	if err := json.Unmarshal(get(t, root+d.List(w), http.StatusOK), &page); err != nil {
+		t.Fatalf("%s: %v", d.List(w), err)
+	}
+	var out []string
+	for _, rec := range page.Value {
+		if o, _ := d.Owner(rec); o != "" {
+			out = append(out, o)
+		}
+	}
+	if len(out) == 0 {
+		t.Fatalf("%s: no record gives an owner", d.List(w))
 	}
 	return out
 }

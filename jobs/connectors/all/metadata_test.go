@@ -28,6 +28,8 @@ var entityTypes = map[string]string{
 	"channel_messages":     "microsoft.graph.chatMessage",
 	"call_records":         "microsoft.graph.callRecords.callRecord",
 	"copilot_interactions": "microsoft.graph.aiInteraction",
+	"online_meetings":      "microsoft.graph.onlineMeeting",
+	"meeting_attendance":   "microsoft.graph.attendanceRecord",
 }
 
 // documentedUnexpanded lists navigation properties that Microsoft's

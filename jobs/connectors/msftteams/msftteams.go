@@ -1,10 +1,40 @@
 // Package msftteams declares the msft-teams connector: teams, channels,
-// chats, chat and channel messages (no content) and call records.
+// chats, chat and channel messages (no content), call records, and the
+// online meetings behind the call records with who attended them.
+//
+// # Online meetings
+//
+// Graph lists no online meetings app-only: a meeting is found by its
+// organizer and join URL, GET /users/{organizer}/onlineMeetings?$filter=
+// JoinWebUrl eq '{url}' (the filter works for the organizer only). The
+// window's call records carry both for every meeting that took place, so
+// online_meetings and meeting_attendance have Derived owners: one per
+// meeting, from the call records' list (connector.Derivation; the first
+// shard lists them once and reads every meeting). A meeting's several call
+// records are one owner, keyed by the meeting's thread id. Calendar events
+// are not read for this: a scheduled meeting whose call records Graph no
+// longer keeps (30 days) is not found.
+//
+// Both tables' _owner is the meeting key: the part of the meeting's chat
+// thread id 19:meeting_…@thread.v2 between "19:" and "@thread.", decoded
+// from the join URL (so differently encoded URLs of one meeting give one
+// key) and tokenized like other opaque ids (rules' meetingKey). The same
+// rule turns online_meetings.joinWebUrl and .chatInfo.threadId and
+// call_records.joinWebUrl into it, which is how meetings join call records
+// (never through the raw URL, which carries the tenant's and organizer's
+// ids).
+//
+// App-only access needs a Teams application access policy besides the
+// permissions; without it Graph answers 403 (DeniedAdvice).
 package msftteams
 
 import (
-	"embed"
+	"encoding/json"
+	"net/url"
+	"strings"
 	"time"
+
+	"embed"
 
 	"m365export/jobs/connector"
 	"m365export/jobs/connector/cols"
@@ -84,6 +114,22 @@ func init() {
 				First: func(id string, _ connector.Window, _ connector.Settings) string {
 					return "/v1.0/communications/callRecords/" + id + "?$expand=participants_v2"
 				}},
+			{Name: "online_meetings", Owners: connector.Derived, Derive: meetingsFromCalls, Scopes: []string{"OnlineMeetings.Read.All"},
+				Retention: 30 * 24 * time.Hour, Incremental: "the meetings of the window's call records (snapshot day)",
+				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
+				Doc:    "the online meetings that took place in the window (found from its call records), one row per meeting; _owner is the meeting key",
+				Schema: onlineMeetings,
+				// The allow-list, not $select, limits what is kept here.
+				NoSelect: "the lookup by join URL documents $filter=JoinWebUrl alone (onlinemeeting-get); Microsoft does not document combining it with $select",
+				First:    meetingLookup},
+			{Name: "meeting_attendance", Owners: connector.Derived, Derive: meetingsFromCalls, Scopes: []string{"OnlineMeetingArtifact.Read.All"},
+				Retention: 30 * 24 * time.Hour, Incremental: "the attendance reports of the window's meetings (snapshot day)",
+				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
+				Doc:      "who attended each meeting of online_meetings: one row per attendee and attendance report (a report per session), with join and leave intervals, role and total seconds; _owner is the meeting key",
+				Schema:   meetingAttendance,
+				NoSelect: "the rows come from chained reads (the meeting, its attendanceReports, each report's attendanceRecords); the first request finds the meeting, whose properties are not this table's columns",
+				First:    meetingLookup,
+				Steps:    []func(string, string, []byte) string{meetingReports, reportRecords}},
 		},
 	})
 }
@@ -237,4 +283,145 @@ var callRecords = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Time("startDateTime"),
 	cols.Str("type"),
 	cols.Int("version"),
+}}
+
+// policyAdvice says what a 403 from the online meeting APIs means.
+const policyAdvice = "online meetings and their attendance reports need a Teams application access policy for the application: a Teams administrator runs New-CsApplicationAccessPolicy and Grant-CsApplicationAccessPolicy (globally, or for the organizers to export; see `m365export consent`); it can take up to 30 minutes to apply"
+
+// meetingsFromCalls derives one owner per meeting from the window's call
+// records: the organizer's user id and the join URL, as "{id} {url}".
+var meetingsFromCalls = &connector.Derivation{
+	From: "call_records",
+	List: func(w connector.Window) string {
+		return "/v1.0/communications/callRecords?$select=id,joinWebUrl,organizer_v2&$filter=" + connector.Query(connector.GeLt("startDateTime", w))
+	},
+	Owner: func(rec []byte) (string, string) {
+		var r struct {
+			JoinWebURL  string `json:"joinWebUrl"`
+			OrganizerV2 struct {
+				Identity struct {
+					User struct {
+						ID string `json:"id"`
+					} `json:"user"`
+				} `json:"identity"`
+			} `json:"organizer_v2"`
+		}
+		if json.Unmarshal(rec, &r) != nil {
+			return "", ""
+		}
+		org := r.OrganizerV2.Identity.User.ID
+		key := MeetingThread(r.JoinWebURL)
+		if org == "" || key == "" || strings.ContainsAny(org, " /?#") {
+			return "", "" // not a meeting (a 1:1 call), or organized by no user
+		}
+		return org + " " + r.JoinWebURL, key
+	},
+	OwnerField: "joinWebUrl",
+	OwnerValue: func(owner string) string { _, u := splitMeeting(owner); return u },
+}
+
+// MeetingThread returns the part of a Teams meeting's thread id between
+// "19:" and "@thread." found in a join URL (percent-decoded, in any
+// encoding) or a thread id; "" if there is none.
+func MeetingThread(s string) string {
+	for range 3 {
+		d, err := url.PathUnescape(s)
+		if err != nil || d == s {
+			break
+		}
+		s = d
+	}
+	_, rest, ok := strings.Cut(s, "19:")
+	if !ok {
+		return ""
+	}
+	t, _, ok := strings.Cut(rest, "@thread.")
+	if !ok || t == "" {
+		return ""
+	}
+	return t
+}
+
+// splitMeeting splits a meeting owner into organizer and join URL.
+func splitMeeting(owner string) (org, joinURL string) {
+	org, joinURL, _ = strings.Cut(owner, " ")
+	return org, joinURL
+}
+
+// meetingLookup is the organizer's lookup of the meeting by its join URL,
+// sent exactly as the call record wrote it.
+func meetingLookup(owner string, _ connector.Window, _ connector.Settings) string {
+	org, joinURL := splitMeeting(owner)
+	return "/v1.0/users/" + org + "/onlineMeetings?$filter=" + connector.Query("JoinWebUrl eq '"+strings.ReplaceAll(joinURL, "'", "''")+"'")
+}
+
+// meetingReports maps the meeting to its attendance reports.
+func meetingReports(owner, _ string, rec []byte) string {
+	var m struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(rec, &m) != nil || m.ID == "" {
+		return ""
+	}
+	org, _ := splitMeeting(owner)
+	return "/v1.0/users/" + org + "/onlineMeetings/" + url.PathEscape(m.ID) + "/attendanceReports"
+}
+
+// reportRecords maps a report (read from request, the meeting's reports)
+// to its attendance records.
+func reportRecords(_, request string, rec []byte) string {
+	var r struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(rec, &r) != nil || r.ID == "" {
+		return ""
+	}
+	base, _, _ := strings.Cut(request, "?")
+	return base + "/" + url.PathEscape(r.ID) + "/attendanceRecords"
+}
+
+// meetingKeyDoc documents the columns the rules turn into the meeting key.
+const meetingKeyDoc = "The meeting key (the thread id's part between 19: and @thread., tokenized like other opaque ids): equals _owner, and call_records.joinWebUrl of the meeting's call records."
+
+func meetingParticipant(name string) sinks.Column {
+	return cols.Obj(name,
+		cols.Obj("identity", cols.Obj("user", cols.Str("id", "The user's id, as users.id writes it."), cols.Str("tenantId"))),
+		cols.Str("role"))
+}
+
+// onlineMeetings is msft-teams' online_meetings table: one meeting per
+// row. The built-in rules remove the subject's words but meeting-type
+// phrases, display names, UPNs, join information, dial-in and join-id
+// settings (passcodes), and turn the join URL and thread id into the
+// meeting key.
+var onlineMeetings = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.Str("id", "Graph's meeting id (it embeds the organizer's id and the thread id), tokenized like chat ids."),
+	cols.Time("creationDateTime"),
+	cols.Time("startDateTime"),
+	cols.Time("endDateTime"),
+	cols.Str("joinWebUrl", meetingKeyDoc),
+	cols.Str("subject", "Only meeting-type phrases (the calendar's rule for event subjects)."),
+	cols.Obj("chatInfo", cols.Str("threadId", meetingKeyDoc), cols.Str("messageId"), cols.Str("replyChainMessageId")),
+	cols.Obj("participants", meetingParticipant("organizer"), cols.List("attendees", meetingParticipant(""))),
+	cols.Str("allowedPresenters"),
+	cols.Bool("isEntryExitAnnounced"),
+	cols.Obj("lobbyBypassSettings", cols.Str("scope"), cols.Bool("isDialInBypassEnabled")),
+	cols.Bool("recordAutomatically"),
+	cols.Bool("allowAttendeeToEnableCamera"),
+	cols.Bool("allowAttendeeToEnableMic"),
+	cols.Str("allowMeetingChat"),
+	cols.Bool("allowTeamworkReactions"),
+	cols.Bool("isBroadcast"),
+}}
+
+// meetingAttendance is msft-teams' meeting_attendance table: one row per
+// attendee and attendance report.
+var meetingAttendance = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+	cols.Str("id", "The attendee's id, as users.id writes it (the emulator's assumption: Graph's examples leave it out)."),
+	cols.Str("emailAddress", "Pseudonymized address."),
+	cols.Obj("identity", cols.Str("id", "The attendee's user id, as users.id writes it."), cols.Str("tenantId")),
+	cols.Str("role"),
+	cols.Int("totalAttendanceInSeconds"),
+	cols.List("attendanceIntervals", cols.Obj("", cols.Time("joinDateTime"), cols.Time("leaveDateTime"), cols.Int("durationInSeconds"))),
+	cols.Str("registrationId"),
 }}

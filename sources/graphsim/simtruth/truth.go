@@ -11,6 +11,7 @@ package simtruth
 
 import (
 	"encoding/json"
+	"math"
 	"time"
 
 	"m365export/sources/graphsim"
@@ -32,6 +33,59 @@ var Collections = map[string]string{
 	"channel_messages": "team id; lastModifiedDateTime in [from, to)",
 	"call_records":     "call record id (each record read by GET …/callRecords/{id}?$expand=participants_v2); startDateTime in [from, to)",
 	"interactions":     "user id; createdDateTime in [from, to)",
+	// Meetings: see Meetings.
+	"online_meetings":    "meeting thread id; the meeting if its call record started in [from, to) (see Meetings)",
+	"meeting_attendance": "meeting thread id; its reports' attendance records if its call record started in [from, to) (see Meetings)",
+}
+
+// Meeting is one online meeting the emulator serves: the meeting of a
+// group call record, as its organizer's GET …/onlineMeetings?$filter=
+// JoinWebUrl eq '…' serves it, with every attendance record of every one
+// of its reports.
+type Meeting struct {
+	// Organizer is the organizer's user id.
+	Organizer string
+	// ThreadID is the meeting's chat thread id, 19:meeting_…@thread.v2.
+	ThreadID string
+	// Meeting is the onlineMeeting record.
+	Meeting json.RawMessage
+	// Attendance are the attendance records, report after report.
+	Attendance []json.RawMessage
+	// Reports holds the number of attendance records of each report, in
+	// the reports list's order.
+	Reports []int
+	// Denied: the tenant's access policy leaves the organizer out, so
+	// every request about the meeting answers 403 (an exporter records the
+	// organizer's meetings as refused and exports none of them).
+	Denied bool
+}
+
+// Meetings lists the online meetings behind the call records that started
+// in [from, to) and that Graph still keeps (zero times: unbounded), each
+// once, in the call records' order. Those whose organizer the policy
+// leaves out are listed with Denied. With Options.NoMeetingPolicy every
+// request answers 403 instead; Meetings does not know the server's
+// options.
+func Meetings(t *graphsim.Tenant, from, to time.Time) []Meeting {
+	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
+	if !from.IsZero() {
+		lo = from.UnixMilli()
+	}
+	if !to.IsZero() {
+		hi = to.UnixMilli()
+	}
+	var out []Meeting
+	for _, m := range t.Meetings(lo, hi) {
+		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports}
+		if i, ok := t.UserIndex(m.Organizer); ok && t.User(i).Deleted {
+			continue // 404 for a deleted organizer
+		}
+		for _, a := range m.Attendance {
+			mt.Attendance = append(mt.Attendance, a)
+		}
+		out = append(out, mt)
+	}
+	return out
 }
 
 // Owners lists the owners of a collection whose requests succeed: "" for
@@ -52,6 +106,13 @@ func Owners(t *graphsim.Tenant, collection string) []string {
 			}
 			if json.Unmarshal(raw, &r) == nil {
 				out = append(out, r.ID)
+			}
+		}
+	case "online_meetings", "meeting_attendance":
+		// Meetings whose organizer the access policy covers.
+		for _, m := range Meetings(t, time.Time{}, time.Time{}) {
+			if !m.Denied {
+				out = append(out, m.ThreadID)
 			}
 		}
 	case "group_members":
@@ -112,6 +173,19 @@ func TruthSelect(t *graphsim.Tenant, coll, owner string, from, to time.Time, sel
 		if !ok || !serves(coll, t.User(i)) {
 			return nil
 		}
+	}
+	switch coll {
+	case "online_meetings", "meeting_attendance": // sel is not applied
+		for _, m := range Meetings(t, from, to) {
+			if m.ThreadID != owner || m.Denied {
+				continue
+			}
+			if coll == "online_meetings" {
+				return []json.RawMessage{m.Meeting}
+			}
+			return m.Attendance
+		}
+		return nil
 	}
 	return t.Records(coll, owner, from, to, sel)
 }

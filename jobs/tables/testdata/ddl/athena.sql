@@ -356,6 +356,72 @@ TBLPROPERTIES (
   'storage.location.template' = 's3://bucket/prefix/msft-teams/chats/dt=${dt}/'
 );
 
+DROP TABLE IF EXISTS `m365export`.`meeting_attendance`;
+
+CREATE EXTERNAL TABLE `m365export`.`meeting_attendance` (
+  `id` string,
+  `emailaddress` string,
+  `identity` struct<`id`:string,`tenantid`:string>,
+  `role` string,
+  `totalattendanceinseconds` bigint,
+  `attendanceintervals` array<struct<`joindatetime`:timestamp,`leavedatetime`:timestamp,`durationinseconds`:bigint>>,
+  `registrationid` string,
+  `_owner` string,
+  `_run_id` string,
+  `_exported_at` timestamp,
+  `_extra` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION 's3://bucket/prefix/msft-teams/meeting_attendance/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2020-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = 's3://bucket/prefix/msft-teams/meeting_attendance/dt=${dt}/'
+);
+
+DROP TABLE IF EXISTS `m365export`.`online_meetings`;
+
+CREATE EXTERNAL TABLE `m365export`.`online_meetings` (
+  `id` string,
+  `creationdatetime` timestamp,
+  `startdatetime` timestamp,
+  `enddatetime` timestamp,
+  `joinweburl` string,
+  `subject` string,
+  `chatinfo` struct<`threadid`:string,`messageid`:string,`replychainmessageid`:string>,
+  `participants` struct<`organizer`:struct<`identity`:struct<`user`:struct<`id`:string,`tenantid`:string>>,`role`:string>,`attendees`:array<struct<`identity`:struct<`user`:struct<`id`:string,`tenantid`:string>>,`role`:string>>>,
+  `allowedpresenters` string,
+  `isentryexitannounced` boolean,
+  `lobbybypasssettings` struct<`scope`:string,`isdialinbypassenabled`:boolean>,
+  `recordautomatically` boolean,
+  `allowattendeetoenablecamera` boolean,
+  `allowattendeetoenablemic` boolean,
+  `allowmeetingchat` string,
+  `allowteamworkreactions` boolean,
+  `isbroadcast` boolean,
+  `_owner` string,
+  `_run_id` string,
+  `_exported_at` timestamp,
+  `_extra` string
+)
+PARTITIONED BY (`dt` string)
+STORED AS PARQUET
+LOCATION 's3://bucket/prefix/msft-teams/online_meetings/'
+TBLPROPERTIES (
+  'projection.enabled' = 'true',
+  'projection.dt.type' = 'date',
+  'projection.dt.format' = 'yyyy-MM-dd',
+  'projection.dt.range' = '2020-01-01,NOW',
+  'projection.dt.interval' = '1',
+  'projection.dt.interval.unit' = 'DAYS',
+  'storage.location.template' = 's3://bucket/prefix/msft-teams/online_meetings/dt=${dt}/'
+);
+
 DROP TABLE IF EXISTS `m365export`.`teams`;
 
 CREATE EXTERNAL TABLE `m365export`.`teams` (

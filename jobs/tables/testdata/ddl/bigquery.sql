@@ -300,6 +300,60 @@ OPTIONS (
   enable_list_inference = true
 );
 
+CREATE OR REPLACE EXTERNAL TABLE `m365export.meeting_attendance` (
+  `id` STRING,
+  `emailAddress` STRING,
+  `identity` STRUCT<`id` STRING, `tenantId` STRING>,
+  `role` STRING,
+  `totalAttendanceInSeconds` INT64,
+  `attendanceIntervals` ARRAY<STRUCT<`joinDateTime` TIMESTAMP, `leaveDateTime` TIMESTAMP, `durationInSeconds` INT64>>,
+  `registrationId` STRING,
+  `_owner` STRING,
+  `_run_id` STRING,
+  `_exported_at` TIMESTAMP,
+  `_extra` STRING
+)
+WITH PARTITION COLUMNS (`dt` DATE)
+OPTIONS (
+  format = 'PARQUET',
+  uris = ['gs://bucket/prefix/msft-teams/meeting_attendance/*.parquet'],
+  hive_partition_uri_prefix = 'gs://bucket/prefix/msft-teams/meeting_attendance',
+  require_hive_partition_filter = false,
+  enable_list_inference = true
+);
+
+CREATE OR REPLACE EXTERNAL TABLE `m365export.online_meetings` (
+  `id` STRING,
+  `creationDateTime` TIMESTAMP,
+  `startDateTime` TIMESTAMP,
+  `endDateTime` TIMESTAMP,
+  `joinWebUrl` STRING,
+  `subject` STRING,
+  `chatInfo` STRUCT<`threadId` STRING, `messageId` STRING, `replyChainMessageId` STRING>,
+  `participants` STRUCT<`organizer` STRUCT<`identity` STRUCT<`user` STRUCT<`id` STRING, `tenantId` STRING>>, `role` STRING>, `attendees` ARRAY<STRUCT<`identity` STRUCT<`user` STRUCT<`id` STRING, `tenantId` STRING>>, `role` STRING>>>,
+  `allowedPresenters` STRING,
+  `isEntryExitAnnounced` BOOL,
+  `lobbyBypassSettings` STRUCT<`scope` STRING, `isDialInBypassEnabled` BOOL>,
+  `recordAutomatically` BOOL,
+  `allowAttendeeToEnableCamera` BOOL,
+  `allowAttendeeToEnableMic` BOOL,
+  `allowMeetingChat` STRING,
+  `allowTeamworkReactions` BOOL,
+  `isBroadcast` BOOL,
+  `_owner` STRING,
+  `_run_id` STRING,
+  `_exported_at` TIMESTAMP,
+  `_extra` STRING
+)
+WITH PARTITION COLUMNS (`dt` DATE)
+OPTIONS (
+  format = 'PARQUET',
+  uris = ['gs://bucket/prefix/msft-teams/online_meetings/*.parquet'],
+  hive_partition_uri_prefix = 'gs://bucket/prefix/msft-teams/online_meetings',
+  require_hive_partition_filter = false,
+  enable_list_inference = true
+);
+
 CREATE OR REPLACE EXTERNAL TABLE `m365export.teams` (
   `odata_type` STRING,
   `id` STRING,

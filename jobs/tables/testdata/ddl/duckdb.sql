@@ -25,6 +25,12 @@ SELECT * FROM read_parquet('s3://bucket/prefix/msft-teams/chat_messages/*/*.parq
 CREATE OR REPLACE VIEW "chats" AS
 SELECT * FROM read_parquet('s3://bucket/prefix/msft-teams/chats/*/*.parquet', hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE});
 
+CREATE OR REPLACE VIEW "meeting_attendance" AS
+SELECT * FROM read_parquet('s3://bucket/prefix/msft-teams/meeting_attendance/*/*.parquet', hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE});
+
+CREATE OR REPLACE VIEW "online_meetings" AS
+SELECT * FROM read_parquet('s3://bucket/prefix/msft-teams/online_meetings/*/*.parquet', hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE});
+
 CREATE OR REPLACE VIEW "teams" AS
 SELECT * FROM read_parquet('s3://bucket/prefix/msft-teams/teams/*/*.parquet', hive_partitioning = true, union_by_name = true, hive_types = {'dt': DATE});
 

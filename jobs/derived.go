@@ -1,0 +1,182 @@
+package jobs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"m365export/jobs/connector"
+	"m365export/sources"
+	"m365export/sources/graph"
+)
+
+// Derived owners (connector.Derived) and chained reads
+// (connector.Collection.Steps).
+//
+// The first shard derives a Derived collection's owners from the records
+// its Derivation lists for the window, once per attempt and connector
+// (ownerCache.derived caches them for the collections that share the
+// derivation), and reads every one of them (pipeline.Collection.OwnShard);
+// the other shards read none, so the source — call records, which Graph
+// throttles hard — is listed once per attempt, not once per shard.
+//
+// Derived owners live only in memory. Owners embed what their requests
+// need (a meeting's organizer id and join URL, which carries the tenant's
+// and organizer's ids), so they are never written: an attempt that
+// resumes derives them again from the same listing, and its checkpoint
+// (hashes of the owners done, as for every collection) tells it which to
+// skip. The ledger and _owner hold each owner in its parent form, the
+// meeting key (ownerid.go), never the raw owner.
+
+// derivedShard is the shard that derives and reads Derived collections.
+const derivedShard = 0
+
+// derived lists a derivation's owners for window w: one per key, in the
+// listing's order.
+func (oc *ownerCache) derived(ctx context.Context, d *connector.Derivation, w connector.Window) ([]string, error) {
+	path := d.List(w)
+	oc.mu.Lock()
+	defer oc.mu.Unlock()
+	if l, ok := oc.derivedLists[path]; ok {
+		return l.Strings(), nil
+	}
+	src := &graph.Collection{Client: oc.client, First: func(string) string { return path }}
+	var out []string
+	seen := map[string]bool{}
+	n := 0
+	for pg, err := range sources.Pages(ctx, src, "", "") {
+		if err != nil {
+			return nil, fmt.Errorf("derive owners from %s page %d: %w", d.From, n, err)
+		}
+		n++
+		var body struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(pg.Body, &body); err != nil {
+			return nil, fmt.Errorf("derive owners from %s page %d: %w", d.From, n, err)
+		}
+		for _, rec := range body.Value {
+			owner, key := d.Owner(rec)
+			if owner == "" || seen[key] {
+				continue
+			}
+			seen[key] = true
+			out = append(out, owner)
+		}
+	}
+	oc.derivedLists[path] = sources.CompactIDs(out)
+	return out, nil
+}
+
+// chainSource reads a collection with Steps: its pages are those of the
+// last step's requests.
+type chainSource struct {
+	*graph.Collection // First, Owners and the error classification
+	steps             []func(owner, request string, record []byte) string
+}
+
+// chainToken is a chainSource's paging state: the request being read (a
+// nextLink or a path) and those left. It lives in memory only.
+type chainToken struct {
+	Next string   `json:"n"`
+	Rest []string `json:"r,omitempty"`
+}
+
+// Page returns one page of the last step's requests for owner: token ""
+// reads First and the steps before the last, then the first page.
+func (c *chainSource) Page(ctx context.Context, owner, token string) (sources.Page, error) {
+	var t chainToken
+	if token == "" {
+		first := c.First(owner)
+		reqs := []string{first}
+		for i, step := range c.steps {
+			var next []string
+			for _, req := range reqs {
+				err := c.each(ctx, owner, req, i > 0, func(rec []byte) {
+					if p := step(owner, req, rec); p != "" {
+						next = append(next, p)
+					}
+				})
+				if err != nil {
+					return sources.Page{}, err
+				}
+			}
+			reqs = next
+		}
+		if len(reqs) == 0 {
+			// Nothing to read (no meeting, no report): an empty page of the
+			// first request, which its rules allow.
+			return sources.Page{URL: first, Body: []byte(`{"value":[]}`)}, nil
+		}
+		t = chainToken{Next: reqs[0], Rest: reqs[1:]}
+	} else if err := json.Unmarshal([]byte(token), &t); err != nil {
+		return sources.Page{}, fmt.Errorf("chained read: bad paging state: %w", err)
+	}
+	for {
+		pg, err := c.Collection.Page(ctx, owner, t.Next)
+		if gone(err) {
+			// The thing the request names went away since it was listed
+			// (a report deleted): it has no rows.
+			if len(t.Rest) == 0 {
+				return sources.Page{URL: c.First(owner), Body: []byte(`{"value":[]}`)}, nil
+			}
+			t = chainToken{Next: t.Rest[0], Rest: t.Rest[1:]}
+			continue
+		}
+		if err != nil {
+			return sources.Page{}, err
+		}
+		switch {
+		case pg.Next != "":
+			t.Next = pg.Next
+		case len(t.Rest) > 0:
+			t = chainToken{Next: t.Rest[0], Rest: t.Rest[1:]}
+		default:
+			return pg, nil
+		}
+		b, err := json.Marshal(t)
+		if err != nil {
+			return sources.Page{}, err
+		}
+		pg.Next = string(b)
+		return pg, nil
+	}
+}
+
+// each calls fn with every record of every page of request req; a 404 of
+// a later step's request (mayBeGone) gives none.
+func (c *chainSource) each(ctx context.Context, owner, req string, mayBeGone bool, fn func([]byte)) error {
+	n := 0
+	for pg, err := range sources.Pages(ctx, c.Collection, owner, req) {
+		if err != nil {
+			if mayBeGone && gone(err) {
+				return nil
+			}
+			return fmt.Errorf("chained request page %d: %w", n, err) // its path holds raw ids
+		}
+		n++
+		var body struct {
+			Value []json.RawMessage `json:"value"`
+		}
+		if err := json.Unmarshal(pg.Body, &body); err != nil {
+			return fmt.Errorf("page %d: %w", n, err)
+		}
+		for _, rec := range body.Value {
+			fn(rec)
+		}
+	}
+	return nil
+}
+
+// gone reports whether err is Graph's 404.
+func gone(err error) bool {
+	var ge *graph.Error
+	return errors.As(err, &ge) && ge.Status == http.StatusNotFound
+}
+
+// ownShard reports whether the pipeline must keep every owner the
+// collection's source lists on this shard (Derived owners: the source
+// lists them on the first shard only).
+func ownShard(cs *connector.Collection) bool { return cs.Owners == connector.Derived }
