@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"gocloud.dev/blob"
 
+	"m365export/internal/membudget"
 	"m365export/jobs/connector"
 	"m365export/pipeline"
 	"m365export/rules"
@@ -46,6 +47,9 @@ type RunOptions struct {
 	// Graph: with --demo, the built-in emulator, which the command (or a
 	// test) starts; --demo without it is an error.
 	Endpoint *Endpoint
+	// Budget is the process's byte budget (MemoryBudget): pages in flight
+	// and Parquet writers acquire from it. nil: unlimited.
+	Budget *membudget.Budget
 
 	// tuneGraph, if set, adjusts the Graph client's options (tests scale
 	// down backoffs and timeouts).
@@ -217,6 +221,7 @@ func (r *runner) openOutputs(ctx context.Context) error {
 		TargetFileSize: int64(cfg.FileSizeMiB) << 20,
 		Compat:         cfg.ParquetCompat,
 		CreatedBy:      "m365export " + Version,
+		Budget:         r.o.Budget,
 	})
 	if err != nil {
 		return fmt.Errorf("--dest: %w", err)
@@ -414,6 +419,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 			First:     func(owner string) string { return first(owner, w, set) },
 			Owners:    owners.lister(&cs, w),
 			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
+			PageBytes: maxPageBytes(r.o.Budget),
 		}
 		cols = append(cols, pipeline.Collection{
 			Name: cs.Name, Source: src, Sanitizer: rs,
@@ -430,7 +436,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		Window:    w, SnapshotDay: now.UTC().Format("2006-01-02"), RunID: runID,
 		Shard: cfg.Shard, Shards: cfg.Shards, Concurrency: cfg.Concurrency,
 		OwnerID: ownerIDFunc(rs), Done: st.Pending.committed,
-		Logger: log, Progress: prog,
+		Logger: log, Progress: prog, Budget: r.o.Budget,
 	}
 	if store != nil {
 		job.Checkpoints = newCheckpointStore(r.state, connector, cfg.Shard, cfg.Shards, st.Pending.ID)

@@ -44,6 +44,7 @@ import (
 	"time"
 
 	"m365export/internal/jsonscan"
+	"m365export/internal/membudget"
 	"m365export/rules"
 	"m365export/sinks"
 	"m365export/sources"
@@ -145,6 +146,10 @@ type Job struct {
 	// committed (jobs records it so that a resumed run skips the
 	// collection); an error fails the run.
 	OnCommit func(ctx context.Context, collection string) error
+	// Budget is the process's byte budget: each page in flight acquires
+	// its estimated cost before it is fetched and holds its cost (see
+	// PageCost) until its records are written. nil: unlimited.
+	Budget *membudget.Budget
 
 	lastOwners *sources.IDs // the previous collection's owners
 }

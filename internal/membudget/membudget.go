@@ -6,10 +6,11 @@
 // Two kinds of holders share it:
 //
 //   - Work that can wait (a page about to be fetched) calls Acquire, which
-//     blocks while the budget is short. A caller of Acquire must hold no
-//     other grant of the budget. An Acquire larger than the whole budget is
-//     admitted when no other waitable grant is outstanding: a single page
-//     larger than the budget proceeds, alone.
+//     blocks while the budget is short. Acquires together hold at most
+//     AcquireShare of the budget. A caller of Acquire must hold no other
+//     grant of the budget. An Acquire larger than the budget is admitted
+//     when no other waitable grant is outstanding: a single page larger
+//     than the budget proceeds, alone.
 //   - Work that must not wait (a writer called by a page holder, which
 //     would otherwise wait on itself) calls Take, which never blocks and
 //     may overdraw; such holders watch Short and shed what they hold (a
@@ -30,12 +31,16 @@ import (
 // no-op that never blocks, so callers need not check.
 type Budget struct {
 	total int64
+	// acquireCap bounds what Acquires hold together, so that the holders
+	// that cannot wait keep the rest before they must shed.
+	acquireCap int64
 
-	mu      sync.Mutex
-	used    int64 // bytes held by every grant, Take included
-	holders int   // waitable grants outstanding (Acquire)
-	waiters []*waiter
-	stats   Stats
+	mu       sync.Mutex
+	used     int64 // bytes held by every grant, Take included
+	acquired int64 // bytes held by Acquires
+	holders  int   // waitable grants outstanding (Acquire)
+	waiters  []*waiter
+	stats    Stats
 }
 
 type waiter struct {
@@ -50,16 +55,21 @@ type Stats struct {
 	Peak     int64         // most held at once
 	Waits    int64         // Acquires that had to wait
 	Waited   time.Duration // total time Acquires waited
-	Oversize int64         // Acquires larger than the budget, admitted alone
+	Oversize int64         // Acquires larger than the Acquires' share, admitted alone
 	Overdraw int64         // Takes that went over the budget
 }
+
+// AcquireShare is the share of the budget that Acquires may hold together
+// (pages in flight); the rest is left to Takes (writers) before they must
+// shed.
+const AcquireShare = 0.6
 
 // New returns a budget of total bytes (total ≤ 0: nil, unlimited).
 func New(total int64) *Budget {
 	if total <= 0 {
 		return nil
 	}
-	return &Budget{total: total}
+	return &Budget{total: total, acquireCap: max(1, int64(float64(total)*AcquireShare))}
 }
 
 // Total is the budget in bytes (0: unlimited).
@@ -115,16 +125,18 @@ func (b *Budget) Acquire(ctx context.Context, n int64) error {
 	}
 }
 
-// fits reports whether an Acquire of n is admitted now.
+// fits reports whether an Acquire of n is admitted now: within both the
+// Acquires' share and the whole budget, or alone.
 func (b *Budget) fits(n int64) bool {
-	return b.used+n <= b.total || b.holders == 0
+	return b.acquired+n <= b.acquireCap && b.used+n <= b.total || b.holders == 0
 }
 
 func (b *Budget) grant(n int64) {
-	if n > b.total {
+	if n > b.acquireCap {
 		b.stats.Oversize++
 	}
 	b.used += n
+	b.acquired += n
 	b.holders++
 	b.stats.Peak = max(b.stats.Peak, b.used)
 }
@@ -142,6 +154,7 @@ func (b *Budget) Release(n int64) {
 func (b *Budget) release(n int64, holder bool) {
 	b.used -= n
 	if holder {
+		b.acquired -= n
 		b.holders--
 	}
 	b.wake()
@@ -167,6 +180,7 @@ func (b *Budget) Resize(old, n int64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.used += n - old
+	b.acquired += n - old
 	b.stats.Peak = max(b.stats.Peak, b.used)
 	if n < old {
 		b.wake()
@@ -201,14 +215,14 @@ func (b *Budget) Put(n int64) {
 }
 
 // Short reports whether holders that can shed memory should: the budget
-// is more than three quarters used, or work is waiting for it.
+// is more than seven eighths used.
 func (b *Budget) Short() bool {
 	if b == nil {
 		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return len(b.waiters) > 0 || b.used > b.total/4*3
+	return b.used > b.total/8*7
 }
 
 // Stats returns the counters.

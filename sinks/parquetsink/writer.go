@@ -51,6 +51,7 @@ type writer struct {
 	cur        *batch
 	groupRows  int64
 	groupBytes int64
+	held       int64 // taken from the byte budget for the group filling
 	records    int64
 	err        error // sticky: the writer can only be closed
 	closed     bool
@@ -174,19 +175,36 @@ func (w *writer) Write(rec sinks.Record) error {
 	w.groupBytes += int64(len(rec.JSON))
 	total := w.s.buffered.Add(int64(len(rec.JSON)))
 	o := &w.s.opts
+	cost := writerFactor * int64(len(rec.JSON)+len(rec.Owner)+len(rec.RunID))
+	fits := o.Budget.Take(cost)
+	w.held += cost
 	if w.groupRows >= o.RowGroupRows || w.groupBytes >= o.RowGroupBytes ||
-		(total > o.BufferBytes && w.groupBytes >= o.RowGroupBytes/8) {
+		(total > o.BufferBytes && w.groupBytes >= o.RowGroupBytes/8) ||
+		((!fits || o.Budget.Short()) && w.groupBytes >= o.RowGroupBytes/32) {
 		// Full, or the Sink's writers together hold more than
-		// BufferBytes (a window of many days opens a writer per day):
-		// end the group early, unless it is tiny.
-		w.s.buffered.Add(-w.groupBytes)
-		w.groupRows, w.groupBytes = 0, 0
+		// BufferBytes (a window of many days opens a writer per day), or
+		// the process's byte budget is short: end the group early,
+		// unless it is tiny.
+		w.endBuffered()
 		return w.send(true)
 	}
 	if len(b.rows) >= batchRows || len(b.vals) >= batchValues {
 		return w.send(false)
 	}
 	return nil
+}
+
+// writerFactor is what a writer holds per byte of record JSON in the
+// group filling: the JSON in the batch's arena, the decoded values that
+// point into it, and the row group's column buffers.
+const writerFactor = 3
+
+// endBuffered gives back what the group filling held, in the Sink's
+// count and in the byte budget: the group is handed to the worker.
+func (w *writer) endBuffered() {
+	w.s.buffered.Add(-w.groupBytes)
+	w.s.opts.Budget.Put(w.held)
+	w.groupRows, w.groupBytes, w.held = 0, 0, 0
 }
 
 // meta appends a string value of one of the sink's columns, copied into
@@ -357,8 +375,7 @@ func (w *writer) Close() error {
 		return errors.New("close of closed writer")
 	}
 	w.closed = true
-	w.s.buffered.Add(-w.groupBytes)
-	w.groupRows, w.groupBytes = 0, 0
+	w.endBuffered()
 	if w.err == nil {
 		if err := w.ctx.Err(); err != nil {
 			w.err = fmt.Errorf("close %s dt=%s: %w", w.k.collection, w.k.day, err)
