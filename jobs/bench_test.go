@@ -2,7 +2,6 @@ package jobs
 
 import (
 	"io"
-	"log/slog"
 	"math"
 	"os"
 	"runtime"
@@ -85,7 +84,7 @@ func benchExport(b *testing.B, limits graphsim.Limits) {
 	// The soft memory limit the CLI applies (--memory-limit auto), once
 	// per process as the CLI does; the emulator shares this process, so
 	// the figure is conservative.
-	if _, _, err := ApplyMemoryLimit(b.Context(), &Config{MemoryLimit: "auto"}, os.Getenv, slog.New(slog.DiscardHandler)); err != nil {
+	if _, _, err := ApplyMemoryLimit(&Config{MemoryLimit: "auto"}, os.Getenv); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { debug.SetMemoryLimit(math.MaxInt64) })

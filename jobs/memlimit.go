@@ -1,15 +1,15 @@
 package jobs
 
 import (
-	"context"
 	"fmt"
-	"log/slog"
+	"math"
 	"os"
 	"runtime/debug"
-	"runtime/metrics"
 	"strconv"
 	"strings"
-	"time"
+
+	"m365export/internal/membudget"
+	"m365export/pipeline"
 )
 
 // The exporter's working set hardly grows with the tenant (owners are
@@ -19,8 +19,8 @@ import (
 // a long run meets more unlucky moments (many large pages in flight). A
 // soft memory limit clips those peaks, so that the footprint no longer
 // depends on the tenant's size, and keeps a container clear of the OOM
-// killer. A window of many days (a Parquet writer per day) needs more:
-// raiseWhenOutgrown gives it room rather than slow it down.
+// killer. Large pages and a window of many days (a Parquet writer per day)
+// are held inside it by the byte budget, never by raising it.
 
 // defaultMemoryLimit is the automatic soft limit outside a container: the
 // exporter then fits a 256 MiB container with room for what the Go runtime
@@ -78,70 +78,44 @@ func cgroupMemoryLimit() int64 {
 }
 
 // ApplyMemoryLimit sets the Go runtime's soft memory limit from
-// --memory-limit, unless the environment's GOMEMLIMIT already set one, and
-// until ctx ends raises an automatic limit that the working set outgrew
-// (see raiseWhenOutgrown). It returns the limit set (0: none) and where it
-// came from.
-func ApplyMemoryLimit(ctx context.Context, cfg *Config, env func(string) string, log *slog.Logger) (int64, string, error) {
+// --memory-limit, unless the environment's GOMEMLIMIT already set one. It
+// returns the limit set (0: none) and where it came from. The limit is a
+// limit: nothing raises it afterwards. What keeps the process inside it
+// is the byte budget (MemoryBudget) that pages and writers acquire from,
+// which slows the run down rather than let it grow.
+func ApplyMemoryLimit(cfg *Config, env func(string) string) (int64, string, error) {
 	if env("GOMEMLIMIT") != "" {
-		return debug.SetMemoryLimit(-1), "GOMEMLIMIT", nil
+		l := debug.SetMemoryLimit(-1)
+		if l == math.MaxInt64 {
+			l = 0
+		}
+		return l, "GOMEMLIMIT", nil
 	}
-	container := cgroupMemoryLimit()
-	l, err := memoryLimit(cfg.MemoryLimit, func() int64 { return container })
+	l, err := memoryLimit(cfg.MemoryLimit, cgroupMemoryLimit)
 	if err != nil {
 		return 0, "", err
 	}
 	if l == 0 {
-		debug.SetMemoryLimit(1<<63 - 1)
+		debug.SetMemoryLimit(math.MaxInt64)
 		return 0, "--memory-limit", nil
 	}
 	debug.SetMemoryLimit(l)
-	if a := strings.ToLower(strings.TrimSpace(cfg.MemoryLimit)); a == "" || a == "auto" {
-		go raiseWhenOutgrown(ctx, l, container, log)
-	}
 	return l, "--memory-limit", nil
 }
 
-// raiseWhenOutgrown watches the garbage collector: when the live heap
-// nears the automatic limit and collection takes more than a quarter of
-// the CPU (a window of many days holds a Parquet writer per day, say), the
-// limit costs more time than the memory is worth, so it is raised to two
-// and a half times the live heap (at least by half), up to 95% of the
-// container's limit if there is one. A soft limit thus stays a
-// footprint target, never a slowdown.
-func raiseWhenOutgrown(ctx context.Context, limit, ceiling int64, log *slog.Logger) {
-	s := []metrics.Sample{{Name: "/cpu/classes/gc/total:cpu-seconds"}, {Name: "/cpu/classes/total:cpu-seconds"}, {Name: "/gc/heap/live:bytes"}}
-	t := time.NewTicker(250 * time.Millisecond)
-	defer t.Stop()
-	var gc0, total0 float64
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-		metrics.Read(s)
-		if s[0].Value.Kind() != metrics.KindFloat64 || s[1].Value.Kind() != metrics.KindFloat64 || s[2].Value.Kind() != metrics.KindUint64 {
-			return
-		}
-		gc, total, live := s[0].Value.Float64(), s[1].Value.Float64(), s[2].Value.Uint64()
-		dgc, dtotal := gc-gc0, total-total0
-		gc0, total0 = gc, total
-		if dtotal <= 0 || dgc/dtotal < 0.25 || float64(live) < 0.6*float64(limit) {
-			continue
-		}
-		// Enough for this working set at the collector's usual pace
-		// (GOGC=100: the heap grows to twice the live heap), at least half
-		// again the limit.
-		next := max(limit/2*3, int64(live)/2*5)
-		if ceiling > 0 {
-			next = min(next, ceiling/20*19)
-		}
-		if next <= limit {
-			return
-		}
-		limit = next
-		debug.SetMemoryLimit(limit)
-		log.Info("raised the soft memory limit: the working set outgrew it", "limit_mib", limit>>20, "live_mib", live>>20, "gc_cpu_share", dgc/dtotal)
-	}
+// budgetShare is the share of the memory limit that the byte budget
+// hands out to pages in flight and Parquet writers. The rest is the
+// runtime's and what the budget does not count: the garbage collector's
+// headroom over the live heap, owner lists, pseudonym caches, connection
+// buffers, the binary.
+const budgetShare = 0.5
+
+// MemoryBudget is the process's byte budget for a memory limit (see
+// internal/membudget): half the limit, nil (unlimited) without one.
+func MemoryBudget(limit int64) *membudget.Budget {
+	return membudget.New(int64(float64(limit) * budgetShare))
 }
+
+// maxPageBytes is the page size a collection's $top is lowered to fit
+// (graph.Collection.PageBytes; 0 without a budget).
+func maxPageBytes(b *membudget.Budget) int64 { return pipeline.MaxPageBytes(b) }

@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/config"
 	"gocloud.dev/blob"
 
+	"m365export/internal/membudget"
 	"m365export/jobs/connector"
 	"m365export/pipeline"
 	"m365export/rules"
@@ -47,6 +48,9 @@ type RunOptions struct {
 	// Graph: with --demo, the built-in emulator, which the command (or a
 	// test) starts; --demo without it is an error.
 	Endpoint *Endpoint
+	// Budget is the process's byte budget (MemoryBudget): pages in flight
+	// and Parquet writers acquire from it. nil: unlimited.
+	Budget *membudget.Budget
 
 	// tuneGraph, if set, adjusts the Graph client's options (tests scale
 	// down backoffs and timeouts).
@@ -218,6 +222,7 @@ func (r *runner) openOutputs(ctx context.Context) error {
 		TargetFileSize: int64(cfg.FileSizeMiB) << 20,
 		Compat:         cfg.ParquetCompat,
 		CreatedBy:      "m365export " + Version,
+		Budget:         r.o.Budget,
 	})
 	if err != nil {
 		return fmt.Errorf("--dest: %w", err)
@@ -416,6 +421,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 			Owners:    owners.lister(&cs, w),
 			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
 			DeniedAdvice: cs.DeniedAdvice,
+			PageBytes:    maxPageBytes(r.o.Budget),
 		}
 		var src sources.Source = gsrc
 		if len(cs.Steps) > 0 {
@@ -436,7 +442,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		Window:    w, SnapshotDay: now.UTC().Format("2006-01-02"), RunID: runID,
 		Shard: cfg.Shard, Shards: cfg.Shards, Concurrency: cfg.Concurrency,
 		OwnerID: ownerIDFunc(rs), Done: st.Pending.committed,
-		Logger: log, Progress: prog,
+		Logger: log, Progress: prog, Budget: r.o.Budget,
 	}
 	if store != nil {
 		job.Checkpoints = newCheckpointStore(r.state, connector, cfg.Shard, cfg.Shards, st.Pending.ID)

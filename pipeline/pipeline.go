@@ -22,6 +22,17 @@
 // record, so it changes neither the owner's status nor the run's. No
 // value of the record is ever logged or written.
 //
+// # Memory
+//
+// With a Job.Budget, each page acquires its estimated cost (PageCost of
+// the collection's recent largest page) before it is fetched, holds its
+// real cost until its records are in the writers, and gives it back
+// before the owner's next page waits again: when the budget is short,
+// fewer pages are in flight, and a single page larger than the budget
+// proceeds alone. Sources lower their page size to MaxPageBytes, and the
+// writers take from the same budget (see internal/membudget). Each
+// collection that had to wait logs the figures.
+//
 // # Errors
 //
 // Run returns an error wrapping sources.ErrConfig when the configuration is
@@ -44,6 +55,7 @@ import (
 	"time"
 
 	"m365export/internal/jsonscan"
+	"m365export/internal/membudget"
 	"m365export/rules"
 	"m365export/sinks"
 	"m365export/sources"
@@ -149,6 +161,10 @@ type Job struct {
 	// committed (jobs records it so that a resumed run skips the
 	// collection); an error fails the run.
 	OnCommit func(ctx context.Context, collection string) error
+	// Budget is the process's byte budget: each page in flight acquires
+	// its estimated cost before it is fetched and holds its cost (see
+	// PageCost) until its records are written. nil: unlimited.
+	Budget *membudget.Budget
 
 	lastOwners *sources.IDs // the previous collection's owners
 }

@@ -26,17 +26,18 @@ func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 	}
 	tty := isTerminal(stderr)
 	log := newLogger(stderr, cfg.LogLevel, cfg.LogFormat, tty)
-	limit, from, err := jobs.ApplyMemoryLimit(ctx, cfg, os.Getenv, log)
+	limit, from, err := jobs.ApplyMemoryLimit(cfg, os.Getenv)
 	if err != nil {
 		return fmt.Errorf("%w: %w", jobs.ErrUsage, err)
 	}
-	log.Debug("memory limit", "mib", limit>>20, "from", from)
+	budget := jobs.MemoryBudget(limit)
+	log.Debug("memory limit", "mib", limit>>20, "from", from, "budget_mib", budget.Total()>>20)
 	endpoint, stopDemo, err := startDemo(cfg, log)
 	if err != nil {
 		return err
 	}
 	defer stopDemo()
-	o := jobs.RunOptions{Env: os.Getenv, Logger: log, Out: stdout, Endpoint: endpoint}
+	o := jobs.RunOptions{Env: os.Getenv, Logger: log, Out: stdout, Endpoint: endpoint, Budget: budget}
 	if tty {
 		o.Progress = func(p jobs.ProgressReport) { printProgress(stderr, p) }
 	}

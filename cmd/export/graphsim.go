@@ -27,6 +27,7 @@ func runGraphsim(ctx context.Context, args []string, _ io.Reader, stdout, _ io.W
 	now := fs.String("now", graphsim.DefaultNow.Format(time.RFC3339), "emulated clock (RFC 3339): data exists in the days before it")
 	fs.IntVar(&o.HistoryDays, "history-days", 14, "days of data before --now")
 	fs.Float64Var(&o.MessagesPerUserDay, "messages-per-user-day", 20, "mean SentItems messages per user per weekday")
+	fs.IntVar(&o.EventBodyBytes, "event-body-bytes", 0, "pad each event's HTML body to about this many bytes (0: a one-line agenda)")
 	fs.BoolVar(&o.PlainGraph, "plain-graph", false, "also serve Graph over plain HTTP on a second loopback port")
 	fs.BoolVar(&o.Auth.Anonymous, "anonymous", false, "accept Graph requests without a token")
 	fs.BoolVar(&o.Limits.Disabled, "no-limits", false, "disable throttling limits")

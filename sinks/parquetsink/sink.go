@@ -142,6 +142,7 @@ import (
 	_ "gocloud.dev/blob/s3blob"   // s3:// URLs
 	"gocloud.dev/gcerrors"
 
+	"m365export/internal/membudget"
 	"m365export/sinks"
 )
 
@@ -168,6 +169,12 @@ type Options struct {
 	// RowGroupBytes/8), so that a window of many days, a writer per day,
 	// needs no more memory than a few.
 	BufferBytes int64
+	// Budget is the process's byte budget: a writer takes from it what
+	// its row group still filling holds (writerFactor bytes per byte of
+	// record JSON) without ever waiting, and ends the group early, once
+	// it holds at least RowGroupBytes/32, when the budget is short. nil:
+	// only BufferBytes bounds the writers.
+	Budget *membudget.Budget
 	// PageBufferSize is the Parquet page buffer size (default 1 MiB).
 	PageBufferSize int
 	// Compat writes data page v1 and PLAIN strings for readers without

@@ -7,6 +7,10 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"m365export/sources"
 )
@@ -44,7 +48,70 @@ type Collection struct {
 	// (online meetings need a Teams application access policy): the owner
 	// is skipped as denied, with this advice.
 	DeniedAdvice string
+
+	// PageBytes, if set, is the size a page should stay under (the
+	// process's byte budget decides it). Once the collection has read
+	// pages with records, each owner's first request asks for no more
+	// records than fit: its $top is lowered (never raised) to PageBytes
+	// over the bytes a record took so far, at least minTop. Graph honours
+	// a smaller $top on every collection the exporter reads and carries
+	// it into its nextLinks, which are used verbatim.
+	//
+	// Until then, one owner's first request goes alone (a probe) and the
+	// others wait for its page: owners started together would otherwise
+	// all page at the connector's $top, since nextLinks are used verbatim.
+	PageBytes int64
+
+	seenBytes, seenRecords atomic.Int64
+
+	probeMu sync.Mutex
+	probe   chan struct{} // closed when the probe in flight ends; nil: none in flight
+	probes  int           // probes that ended without records
 }
+
+// maxProbes bounds the probes that end without records (owners with
+// nothing to read, or refused) before first requests stop waiting.
+const maxProbes = 16
+
+// awaitProbe makes the caller the probe (done must be called when its
+// request ends) or waits for the probe in flight, until the collection
+// has seen records.
+func (c *Collection) awaitProbe(ctx context.Context) (done func(), err error) {
+	for {
+		if c.PageBytes <= 0 || c.seenRecords.Load() > 0 {
+			return func() {}, nil
+		}
+		c.probeMu.Lock()
+		if c.probes >= maxProbes {
+			c.probeMu.Unlock()
+			return func() {}, nil
+		}
+		if c.probe == nil {
+			ch := make(chan struct{})
+			c.probe = ch
+			c.probeMu.Unlock()
+			return func() {
+				c.probeMu.Lock()
+				defer c.probeMu.Unlock()
+				if c.seenRecords.Load() == 0 {
+					c.probes++
+				}
+				c.probe = nil
+				close(ch)
+			}, nil
+		}
+		ch := c.probe
+		c.probeMu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("waiting for the collection's first page: %w", ctx.Err())
+		}
+	}
+}
+
+// minTop is the fewest records a lowered $top asks for.
+const minTop = 10
 
 var (
 	_ sources.Source  = (*Collection)(nil)
@@ -67,7 +134,12 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 		if c.First == nil {
 			return sources.Page{}, fmt.Errorf("collection has no First URL: %w", sources.ErrConfig)
 		}
-		u = c.First(p)
+		done, err := c.awaitProbe(ctx)
+		if err != nil {
+			return sources.Page{}, err
+		}
+		defer done()
+		u = c.lowerTop(c.First(p))
 	}
 	var l links
 	opts := make([]RequestOption, 0, 3)
@@ -90,7 +162,46 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 		// A page that links to itself would be read forever.
 		return sources.Page{}, fmt.Errorf("next page: the nextLink repeats the request (request-id %s)", resp.RequestID)
 	}
+	if l.records > 0 {
+		c.seenBytes.Add(int64(len(resp.Body)))
+		c.seenRecords.Add(int64(l.records))
+	}
 	return sources.Page{URL: resp.URL, Body: resp.Body, Next: l.next, Delta: l.delta}, nil
+}
+
+// lowerTop lowers the $top of a first page's URL so that a page stays
+// under PageBytes, by the bytes per record seen so far.
+func (c *Collection) lowerTop(u string) string {
+	if c.PageBytes <= 0 {
+		return u
+	}
+	recs := c.seenRecords.Load()
+	if recs == 0 {
+		return u
+	}
+	per := max(1, c.seenBytes.Load()/recs)
+	want := max(minTop, c.PageBytes/per)
+	q := strings.IndexByte(u, '?')
+	if q < 0 {
+		return u
+	}
+	for _, key := range []string{"$top=", "%24top="} {
+		i := strings.Index(u[q:], key)
+		if i < 0 || (u[q+i-1] != '?' && u[q+i-1] != '&') {
+			continue
+		}
+		vs := q + i + len(key)
+		ve := vs
+		for ve < len(u) && u[ve] >= '0' && u[ve] <= '9' {
+			ve++
+		}
+		top, err := strconv.ParseInt(u[vs:ve], 10, 64)
+		if err != nil || top <= want {
+			return u
+		}
+		return u[:vs] + strconv.FormatInt(want, 10) + u[ve:]
+	}
+	return u
 }
 
 // classifySkip applies the collection's own skip decisions to a Graph

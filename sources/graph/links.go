@@ -14,6 +14,8 @@ var errMalformed = errors.New("malformed or truncated JSON body")
 // links holds the paging members of a Graph collection response.
 type links struct {
 	next, delta string
+	// records counts the elements of the top-level value array (0: none).
+	records int
 }
 
 // scanLinks reads the top-level @odata.nextLink and @odata.deltaLink of a
@@ -46,7 +48,12 @@ func scanLinks(b []byte) (links, error) {
 		}
 		i = jsonscan.SkipWS(b, i+1)
 		vs := i
-		if i, err = jsonscan.SkipValue(b, i); err != nil {
+		if string(key) == "value" && i < len(b) && b[i] == '[' {
+			i, l.records, err = skipArray(b, i)
+		} else {
+			i, err = jsonscan.SkipValue(b, i)
+		}
+		if err != nil {
 			return l, errMalformed
 		}
 		if len(key) > 6 && key[0] == '@' {
@@ -72,6 +79,32 @@ func scanLinks(b []byte) (links, error) {
 			return l, checkEnd(b, i+1)
 		default:
 			return l, errMalformed
+		}
+	}
+}
+
+// skipArray skips the array at b[i] and counts its elements.
+func skipArray(b []byte, i int) (end, n int, err error) {
+	i = jsonscan.SkipWS(b, i+1)
+	if i < len(b) && b[i] == ']' {
+		return i + 1, 0, nil
+	}
+	for {
+		if i, err = jsonscan.SkipValue(b, i); err != nil {
+			return i, n, err
+		}
+		n++
+		i = jsonscan.SkipWS(b, i)
+		if i >= len(b) {
+			return i, n, errMalformed
+		}
+		switch b[i] {
+		case ',':
+			i = jsonscan.SkipWS(b, i+1)
+		case ']':
+			return i + 1, n, nil
+		default:
+			return i, n, errMalformed
 		}
 	}
 }

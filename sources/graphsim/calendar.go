@@ -229,7 +229,7 @@ func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 	}
 	if ob.field("body") {
 		ob.b = append(ob.b, `{"contentType":"html","content":`...)
-		ob.b = appendStrRaw(ob.b, "<html><body><p>"+preview+"</p></body></html>")
+		ob.b = appendStrRaw(ob.b, eventBody(preview, t.opts.eventBodyBytes))
 		ob.b = append(ob.b, '}')
 	}
 	if ob.field("start") {

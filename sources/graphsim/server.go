@@ -40,6 +40,10 @@ type Options struct {
 	ChannelMessagesPerChannelDay float64 // messages per channel (6)
 	CallsPerUserDay              float64 // call records per user (0.5)
 	CopilotPerUserDay            float64 // Copilot prompts (each with a response) per licensed user (3)
+	// EventBodyBytes pads each event's HTML body to about this many bytes
+	// (0: a one-line agenda), for pages large in bytes rather than in
+	// records.
+	EventBodyBytes int
 
 	// Listen is the loopback address to listen on (default 127.0.0.1:0);
 	// other addresses are refused.

@@ -43,6 +43,7 @@ type tenantOpts struct {
 	tenantID        string
 	domain          string
 	malformedTS     bool // Options.MalformedTimestamp
+	eventBodyBytes  int  // Options.EventBodyBytes
 }
 
 // Chat kinds: size and type of the chats built over the user ring.
@@ -67,6 +68,7 @@ func newTenant(o *Options) *Tenant {
 		callsPerUserDay: o.CallsPerUserDay,
 		copilotPerDay:   o.CopilotPerUserDay,
 		malformedTS:     o.MalformedTimestamp,
+		eventBodyBytes:  o.EventBodyBytes,
 	}
 	t.now.Store(o.Now.UnixMilli())
 	t.mask = uint32(t.h(kMask, 0, 0, 0))

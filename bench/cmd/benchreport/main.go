@@ -48,7 +48,9 @@ func main() {
 	flag.IntVar(&o.days, "days", 7, "days in the window of the end-to-end and SDK runs")
 	flag.IntVar(&o.e2eRuns, "e2e-runs", 3, "end-to-end runs (benchtime)")
 	flag.StringVar(&o.rssUsers, "rss-users", "10000,100000", "tenant sizes of the peak-RSS runs (comma-separated)")
-	flag.StringVar(&o.only, "only", "", "run only these steps (comma-separated: sanitize,parquet,e2e,sdk,throttle,rss)")
+	flag.StringVar(&o.only, "only", "", "run only these steps (comma-separated: sanitize,parquet,e2e,sdk,throttle,rss,budget)")
+	flag.StringVar(&o.scenarios, "scenario", "mail-100k-1d,mail-200-30d,shared-10-30d,cal-bodies", "memory-budget scenarios of the budget step (comma-separated)")
+	flag.StringVar(&o.limits, "limits", "192MiB,off", "--memory-limit of the budget step's exporter runs (the first is held to the targets; off is the run throughput is compared with)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "keep the end-to-end CPU profile here (default: a temporary file)")
 	flag.Parse()
 	if err := run(context.Background(), o); err != nil {
@@ -59,6 +61,7 @@ func main() {
 
 type options struct {
 	out, rssUsers, only, profile string
+	scenarios, limits            string
 	users, days, e2eRuns         int
 }
 
@@ -231,6 +234,17 @@ func run(ctx context.Context, o options) error {
 			rows = append(rows, row{"  100k ÷ 10k", fmt.Sprintf("%.2f", b/a), "≤ 1.10"})
 		}
 	}
+	if want("budget") {
+		bin := filepath.Join(tmp, "m365export")
+		if err := run1(ctx, "go", "build", "-o", bin, "./cmd/export"); err != nil {
+			return fmt.Errorf("build m365export: %w", err)
+		}
+		r, err := runBudgetScenarios(ctx, bin, tmp, strings.Split(o.scenarios, ","), strings.Split(o.limits, ","), res)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, r...)
+	}
 	res["bench_seconds"] = time.Since(started).Seconds()
 
 	printTable(os.Stdout, rows)
@@ -250,7 +264,20 @@ func printTable(w io.Writer, rows []row) {
 	}
 }
 
+// writeResults writes res into path, keeping the figures of steps this
+// run did not take (-only, -scenario) from the file as it was.
 func writeResults(path string, res results) error {
+	if b, err := os.ReadFile(path); err == nil {
+		old := results{}
+		if err := json.Unmarshal(b, &old); err != nil {
+			return fmt.Errorf("read %s: %w", path, err)
+		}
+		for k, v := range old {
+			if _, ok := res[k]; !ok {
+				res[k] = v
+			}
+		}
+	}
 	keys := make([]string, 0, len(res))
 	for k := range res {
 		keys = append(keys, k)
