@@ -323,8 +323,12 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 		return
 	}
 	f := r.PostForm
-	if isDeviceCodeGrant(f.Get("grant_type")) {
-		a.deviceToken(w, f, tenant) // devicecode.go
+	switch g := f.Get("grant_type"); { // devicecode.go
+	case isDeviceCodeGrant(g):
+		a.deviceToken(w, f, tenant)
+		return
+	case g == "refresh_token":
+		a.refreshToken(w, f, tenant)
 		return
 	}
 	if !a.knownTenant(tenant) {

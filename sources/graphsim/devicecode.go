@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,8 +31,10 @@ import (
 //     (AADSTS70016); if they refuse: 400 authorization_declined; an unknown
 //     device code: 400 bad_verification_code; once expires_in has passed:
 //     400 expired_token (AADSTS70019). Then: the token response (token_type,
-//     scope, expires_in, access_token, and an id_token since the scope holds
-//     openid, which MSAL always adds).
+//     scope, expires_in, access_token, an id_token since the scope holds
+//     openid and a refresh_token since it holds offline_access, both of
+//     which MSAL always adds). grant_type refresh_token with that refresh
+//     token gives the person new tokens.
 //   - {tenant} is the tenant's id or domain, or organizations or common
 //     (documented for this flow; consumers is not: no personal accounts here);
 //     their OpenID configuration names the token endpoint under the same
@@ -46,14 +49,16 @@ import (
 // public client flows (other client ids: AADSTS700016, as for an unknown
 // application); the user code is 9 characters from A–Z and 0–9 (the
 // documented examples show 8 or 9); the AADSTS codes of
-// authorization_declined and bad_verification_code (70000) and of a device
-// code redeemed twice (invalid_grant, 54005) are modelled; the token
-// response carries client_info (MSAL asks for it with client_info=1) but no
-// refresh_token (Entra issues one for offline_access; the emulator has no
-// refresh grant, so a client signs in again after the hour); the granted
-// scope echoes the requested one; polling faster than interval is not
-// answered slow_down (MSAL Go polls from 50 ms up to 5 s whatever the
-// interval, and Entra is not documented to refuse it).
+// authorization_declined and bad_verification_code (70000) and of an
+// unknown refresh token (invalid_grant, 9002313) are modelled; a device
+// code answered once (approved, declined or expired) is spent and then
+// answers bad_verification_code; the id_token and refresh_token are issued
+// whether or not the scope names openid and offline_access; refresh tokens
+// do not expire and are not single-use; the token response carries
+// client_info (MSAL asks for it with client_info=1); the granted scope
+// echoes the requested one; polling faster than interval is not answered
+// slow_down (MSAL Go polls from 50 ms up to 5 s whatever the interval, and
+// Entra is not documented to refuse it).
 
 // AzureCLIClientID is the Application (client) ID of the Microsoft Azure
 // CLI, the public client Microsoft publishes in every tenant.
@@ -95,6 +100,15 @@ type deviceGrant struct {
 	expires      time.Time
 	state        deviceState
 	token        string // the person's access token, once approved
+	upn          string
+	roles        []string
+}
+
+// personSession is what a refresh token stands for: a person signed in
+// through a public client, with their directory roles.
+type personSession struct {
+	clientID, scope, upn string
+	roles                []string
 }
 
 // deviceCodes are the device authorizations of an authority, by device
@@ -103,6 +117,7 @@ type deviceCodes struct {
 	mu       sync.Mutex
 	byDevice map[string]*deviceGrant
 	byUser   map[string]*deviceGrant
+	refresh  map[string]personSession // by refresh token
 }
 
 // multiTenant reports whether tenant is one of the authority's segments
@@ -168,7 +183,7 @@ func (a *authority) deviceAuthorization(w http.ResponseWriter, r *http.Request, 
 	dc := &a.devices
 	dc.mu.Lock()
 	if dc.byDevice == nil {
-		dc.byDevice, dc.byUser = map[string]*deviceGrant{}, map[string]*deviceGrant{}
+		dc.byDevice, dc.byUser, dc.refresh = map[string]*deviceGrant{}, map[string]*deviceGrant{}, map[string]personSession{}
 	}
 	dc.byDevice[g.device], dc.byUser[g.user] = g, g
 	dc.mu.Unlock()
@@ -226,7 +241,8 @@ func (a *authority) deviceToken(w http.ResponseWriter, f url.Values, tenant stri
 		a.oauthError(w, 400, "expired_token", 70019, "Verification code expired.")
 		return
 	}
-	state, tok, scope := g.state, g.token, g.scope
+	state, tok := g.state, g.token
+	sess := personSession{clientID: g.clientID, scope: g.scope, upn: g.upn, roles: g.roles}
 	if state != devicePending {
 		// Answered once: the device code is spent.
 		delete(dc.byDevice, g.device)
@@ -241,25 +257,70 @@ func (a *authority) deviceToken(w http.ResponseWriter, f url.Values, tenant stri
 		a.oauthError(w, 400, "authorization_declined", 70000, "The user declined the authorization request.")
 		return
 	}
+	a.personTokens(w, tok, sess)
+}
+
+// refreshToken answers the refresh token grant for a person signed in
+// with a device code: a new access token (PersonToken's, with the same
+// directory roles), id token and refresh token. The old refresh token stays
+// valid (Entra's are not single-use).
+func (a *authority) refreshToken(w http.ResponseWriter, f url.Values, tenant string) {
+	if !a.knownTenant(tenant) && !multiTenant(tenant) {
+		a.oauthError(w, 400, "invalid_request", 90002, "Tenant '"+tenant+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
+		return
+	}
+	dc := &a.devices
+	dc.mu.Lock()
+	sess, ok := dc.refresh[f.Get("refresh_token")]
+	dc.mu.Unlock()
+	if !ok || sess.clientID != f.Get("client_id") {
+		a.oauthError(w, 400, "invalid_grant", 9002313, "Invalid request. Request is malformed or invalid.")
+		return
+	}
+	if sc := f.Get("scope"); sc != "" {
+		sess.scope = sc
+	}
+	tok, err := a.s.PersonToken(sess.upn, sess.roles...)
+	if err != nil {
+		a.oauthError(w, 500, "server_error", 90033, "A transient error has occurred.")
+		return
+	}
+	a.personTokens(w, tok, sess)
+}
+
+// personTokens answers the token response of a person's sign-in: the
+// access token tok, an id token and client_info for the person, and a new
+// refresh token for sess.
+func (a *authority) personTokens(w http.ResponseWriter, tok string, sess personSession) {
 	_, claims, _, _, err := parseJWT(tok)
 	if err != nil {
 		a.oauthError(w, 500, "server_error", 90033, "A transient error has occurred.")
 		return
 	}
 	oid, _ := claims["oid"].(string)
-	upn, _ := claims["upn"].(string)
 	exp, _ := claims["exp"].(float64)
-	idTok, err := signES256(a.signKey, map[string]any{"aud": g.clientID, "iss": a.s.base + "/" + a.tenantID + "/v2.0",
+	now := a.s.opts.Clock()
+	idTok, err := signES256(a.signKey, map[string]any{"aud": sess.clientID, "iss": a.s.base + "/" + a.tenantID + "/v2.0",
 		"iat": now.Unix(), "nbf": now.Unix() - 300, "exp": int64(exp), "oid": oid, "sub": oid, "tid": a.tenantID,
-		"preferred_username": upn, "name": upn, "ver": "2.0"}, map[string]any{"kid": a.signKeyID()})
+		"preferred_username": sess.upn, "name": sess.upn, "ver": "2.0"}, map[string]any{"kid": a.signKeyID()})
 	if err != nil {
 		a.oauthError(w, 500, "server_error", 90033, "A transient error has occurred.")
 		return
 	}
+	rb := make([]byte, 96)
+	if _, err := rand.Read(rb); err != nil {
+		a.oauthError(w, 500, "server_error", 90033, "A transient error has occurred.")
+		return
+	}
+	rt := base64.RawURLEncoding.EncodeToString(rb)
+	dc := &a.devices
+	dc.mu.Lock()
+	dc.refresh[rt] = sess
+	dc.mu.Unlock()
 	ci, _ := json.Marshal(map[string]string{"uid": oid, "utid": a.tenantID})
 	life := int64(exp) - now.Unix()
-	writeJSONValue(w, 200, map[string]any{"token_type": "Bearer", "scope": scope, "expires_in": life,
-		"ext_expires_in": life, "access_token": tok, "id_token": idTok,
+	writeJSONValue(w, 200, map[string]any{"token_type": "Bearer", "scope": sess.scope, "expires_in": life,
+		"ext_expires_in": life, "access_token": tok, "id_token": idTok, "refresh_token": rt,
 		"client_info": base64.RawURLEncoding.EncodeToString(ci)})
 }
 
@@ -294,7 +355,7 @@ func (s *Server) ApproveDeviceCode(userCode, upn string, roles ...string) error 
 	if g.state != devicePending {
 		return fmt.Errorf("graphsim: device code %s is no longer pending", userCode)
 	}
-	g.state, g.token = deviceApproved, tok
+	g.state, g.token, g.upn, g.roles = deviceApproved, tok, upn, slices.Clone(roles)
 	return nil
 }
 

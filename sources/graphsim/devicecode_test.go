@@ -68,7 +68,8 @@ func TestDeviceCode_ApproveGivesPersonToken(t *testing.T) {
 				ten = tenant
 			}
 			codes := make(chan azidentity.DeviceCodeMessage, 1)
-			res := getToken(deviceCred(t, s, ten, codes))
+			cred := deviceCred(t, s, ten, codes)
+			res := getToken(cred)
 			var m azidentity.DeviceCodeMessage
 			select {
 			case m = <-codes:
@@ -94,6 +95,23 @@ func TestDeviceCode_ApproveGivesPersonToken(t *testing.T) {
 			}
 			if err := s.ApproveDeviceCode(m.UserCode, "admin@contoso.example"); err == nil {
 				t.Error("a redeemed code approved again")
+			}
+			// Another scope: MSAL redeems the refresh token, without a prompt.
+			// (A prompt instead would poll until the deadline.)
+			ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+			defer cancel()
+			tok2, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{"https://graph.microsoft.com/Application.ReadWrite.All"}})
+			if err != nil {
+				t.Fatalf("GetToken through the refresh token: %v", err)
+			}
+			if len(codes) != 0 {
+				t.Error("prompted again instead of redeeming the refresh token")
+			}
+			if _, c2, _, _, err := parseJWT(tok2.Token); err != nil || c2["upn"] != "admin@contoso.example" || tok2.Token == r.tok {
+				t.Errorf("refreshed token claims %v (%v)", c2, err)
+			}
+			if code, body := graphGet(t, s, tok2.Token, "/v1.0/applications"); code != 200 {
+				t.Fatalf("applications with the refreshed token: %d %s", code, body)
 			}
 		})
 	}
@@ -190,6 +208,7 @@ func TestDeviceCode_Errors(t *testing.T) {
 		{"consumers/oauth2/v2.0/devicecode", url.Values{"client_id": {AzureCLIClientID}, "scope": {"openid"}}, "invalid_request"},
 		{s.TenantID() + "/oauth2/v2.0/token", url.Values{"grant_type": {DeviceCodeGrantType}, "client_id": {AzureCLIClientID}, "device_code": {"nope"}}, "bad_verification_code"},
 		{s.TenantID() + "/oauth2/v2.0/token", url.Values{"grant_type": {DeviceCodeGrantType}, "client_id": {AzureCLIClientID}}, "invalid_request"},
+		{s.TenantID() + "/oauth2/v2.0/token", url.Values{"grant_type": {"refresh_token"}, "client_id": {AzureCLIClientID}, "refresh_token": {"nope"}}, "invalid_grant"},
 		// client credentials stay refused outside the tenant
 		{"organizations/oauth2/v2.0/token", url.Values{"grant_type": {"client_credentials"}, "client_id": {s.ClientID()}, "client_secret": {s.ClientSecret()}, "scope": {"https://graph.microsoft.com/.default"}}, "invalid_request"},
 	} {

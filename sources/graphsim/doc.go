@@ -112,8 +112,9 @@
 // /{tenant}/oauth2/v2.0/devicecode for the Azure CLI's public client, then
 // the token endpoint's device code grant answers authorization_pending until
 // a test approves the user code (Server.ApproveDeviceCode: PersonToken's
-// token) or declines it (DeclineDeviceCode), expired_token after 15
-// minutes; {tenant} may also be organizations or common. Clients use
+// token, with an id token and a refresh token for the refresh_token grant)
+// or declines it (DeclineDeviceCode), expired_token after 15 minutes;
+// {tenant} may also be organizations or common. Clients use
 //
 //	azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{
 //		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: s.AuthorityHost()},
