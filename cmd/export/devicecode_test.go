@@ -47,7 +47,8 @@ func (p *promptWriter) String() string {
 // the emulator's device authorization grant: the prompt on stderr names
 // the verification page and the user code; a Cloud Application
 // Administrator signing in with that code makes apply succeed (the
-// application created, the person its owner); a declined sign-in exits 2
+// application created, the person its owner, who then plans without a role
+// and without --tenant-id, through the organizations authority); a declined sign-in exits 2
 // and an expired code exits 1, each saying so, with nothing created.
 func TestSetup_DeviceCodeSignIn(t *testing.T) {
 	var skew atomic.Int64
@@ -60,11 +61,15 @@ func TestSetup_DeviceCodeSignIn(t *testing.T) {
 	ca := filepath.Join(t.TempDir(), "ca.pem")
 	writeFile(t, ca, sim.CACertPEM())
 	// person acts on the user code while setup waits for the sign-in.
-	setup := func(verb string, person func(userCode string)) (runResult, string) {
+	// tenant: --tenant-id, or "" for none (the authority's organizations).
+	setupIn := func(tenant, verb string, person func(userCode string)) (runResult, string) {
 		t.Helper()
-		args := []string{"setup", verb, "--connector", strings.Join(jobs.ConnectorNames(), ","), "--tenant-id", sim.TenantID(),
-			"--oidc-issuer", sim.TestIssuer(), "--oidc-subject", graphsim.DefaultSubject, "--sign-in", "device-code",
-			"--graph-url", sim.GraphURL(), "--authority-host", sim.AuthorityHost(), "--ca-file", ca}
+		args := []string{"setup", verb, "--connector", strings.Join(jobs.ConnectorNames(), ",")}
+		if tenant != "" {
+			args = append(args, "--tenant-id", tenant)
+		}
+		args = append(args, "--oidc-issuer", sim.TestIssuer(), "--oidc-subject", graphsim.DefaultSubject, "--sign-in", "device-code",
+			"--graph-url", sim.GraphURL(), "--authority-host", sim.AuthorityHost(), "--ca-file", ca)
 		stderr := &promptWriter{codes: make(chan string, 1)}
 		var stdout bytes.Buffer
 		done := make(chan int, 1)
@@ -77,6 +82,10 @@ func TestSetup_DeviceCodeSignIn(t *testing.T) {
 			t.Fatalf("setup %s ended before prompting: %s", verb, runResult{c, stdout.String(), stderr.String()})
 		}
 		return runResult{<-done, stdout.String(), stderr.String()}, code
+	}
+	setup := func(verb string, person func(userCode string)) (runResult, string) {
+		t.Helper()
+		return setupIn(sim.TenantID(), verb, person)
 	}
 
 	r, code := setup("apply", func(code string) {
@@ -92,12 +101,12 @@ func TestSetup_DeviceCodeSignIn(t *testing.T) {
 	if len(apps) != 1 {
 		t.Fatalf("%d applications after apply", len(apps))
 	}
-	if r, _ = setup("plan", func(code string) {
+	if r, _ = setupIn("", "plan", func(code string) {
 		if err := sim.ApproveDeviceCode(code, "admin@contoso.example"); err != nil {
 			t.Error(err)
 		}
 	}); r.code != exitOK || !strings.Contains(r.stdout, "up to date") {
-		t.Fatalf("plan after apply, as the application's owner: %s", r)
+		t.Fatalf("plan after apply, as the application's owner signed in through organizations: %s", r)
 	}
 
 	r, _ = setup("apply", func(code string) {

@@ -179,7 +179,7 @@ func (o *oauthRefusals) Do(req *http.Request) (*http.Response, error) {
 	_ = resp.Body.Close() // read to the end; a close error changes nothing
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	if rerr != nil {
-		return resp, fmt.Errorf("reading the token endpoint's answer: %w", rerr)
+		return nil, fmt.Errorf("reading the token endpoint's answer: %w", rerr)
 	}
 	var e struct {
 		Error string `json:"error"`
