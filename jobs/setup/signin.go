@@ -1,6 +1,7 @@
 package setup
 
 import (
+	"bytes"
 	"context"
 	"crypto/x509"
 	"encoding/json"
@@ -97,9 +98,14 @@ func (s SignIn) tokenFunc(hc *http.Client) (func(context.Context) (string, error
 		if prompt == nil {
 			prompt = os.Stderr
 		}
+		refusals := &oauthRefusals{next: hc}
 		cred, err := azidentity.NewDeviceCodeCredential(&azidentity.DeviceCodeCredentialOptions{
 			ClientID: AzureCLIClientID, TenantID: tenant,
-			ClientOptions: azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: host}, Transport: hc},
+			ClientOptions: azcore.ClientOptions{Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: host}, Transport: refusals},
+			// Instance discovery asks login.microsoftonline.com about the
+			// authority: needless for the known clouds' hosts (MSAL trusts
+			// them) and impossible for an overridden one (an emulator).
+			DisableInstanceDiscovery: s.AuthorityHost != "",
 			UserPrompt: func(_ context.Context, m azidentity.DeviceCodeMessage) error {
 				_, err := fmt.Fprintln(prompt, m.Message)
 				return err
@@ -109,7 +115,12 @@ func (s SignIn) tokenFunc(hc *http.Client) (func(context.Context) (string, error
 			return nil, fmt.Errorf("device-code sign-in: %w", err)
 		}
 		get = func(ctx context.Context) (azcore.AccessToken, error) {
-			return cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+			refusals.reset()
+			t, err := cred.GetToken(ctx, policy.TokenRequestOptions{Scopes: []string{scope}})
+			if err != nil {
+				return t, deviceCodeError(ctx, err, refusals)
+			}
+			return t, nil
 		}
 	default:
 		return nil, fmt.Errorf("%w: --sign-in %q: want az or device-code", jobs.ErrUsage, s.Method)
@@ -129,6 +140,72 @@ func (s SignIn) tokenFunc(hc *http.Client) (func(context.Context) (string, error
 		cur = t
 		return t.Token, nil
 	}, nil
+}
+
+// deviceCodeError says what went wrong with a device-code sign-in: the
+// person declined it (a refusal: exit 2, as Graph's 403s), the code expired
+// before anyone signed in with it (exit 1: run again), or another refusal
+// of the token endpoint, named by its OAuth error and AADSTS message.
+func deviceCodeError(ctx context.Context, err error, r *oauthRefusals) error {
+	code, desc := r.last()
+	switch {
+	case code == "authorization_declined":
+		return fmt.Errorf("%w: device-code sign-in: the sign-in was declined (%s); run the command again and accept it", jobs.ErrUsage, desc)
+	case code == "expired_token" || (errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil):
+		return fmt.Errorf("device-code sign-in: the code expired before anyone signed in with it (Entra gives 15 minutes); run the command again and sign in promptly")
+	case code != "":
+		return fmt.Errorf("device-code sign-in refused: %s: %s", code, desc)
+	}
+	return fmt.Errorf("device-code sign-in: %w", err)
+}
+
+// oauthRefusals passes requests to next and remembers the OAuth error of
+// the last 400 from a token endpoint. MSAL Go reads the body of every 400
+// while it polls for a device code (to tell authorization_pending from the
+// rest) and leaves it empty, so azidentity's error cannot tell a declined
+// sign-in from an expired code. Error responses hold no token.
+type oauthRefusals struct {
+	next       policy.Transporter
+	mu         sync.Mutex
+	code, desc string
+}
+
+func (o *oauthRefusals) Do(req *http.Request) (*http.Response, error) {
+	resp, err := o.next.Do(req)
+	if err != nil || resp.StatusCode != http.StatusBadRequest || !strings.HasSuffix(req.URL.Path, "/oauth2/v2.0/token") {
+		return resp, err
+	}
+	body, rerr := io.ReadAll(resp.Body)
+	_ = resp.Body.Close() // read to the end; a close error changes nothing
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if rerr != nil {
+		return nil, fmt.Errorf("reading the token endpoint's answer: %w", rerr)
+	}
+	var e struct {
+		Error string `json:"error"`
+		Desc  string `json:"error_description"`
+	}
+	if json.Unmarshal(body, &e) == nil && e.Error != "" {
+		// The description's first line, without trace and correlation ids.
+		desc, _, _ := strings.Cut(e.Desc, "\n")
+		desc, _, _ = strings.Cut(desc, " Trace ID:")
+		o.mu.Lock()
+		o.code, o.desc = e.Error, strings.TrimSpace(desc)
+		o.mu.Unlock()
+	}
+	return resp, nil
+}
+
+func (o *oauthRefusals) reset() {
+	o.mu.Lock()
+	o.code, o.desc = "", ""
+	o.mu.Unlock()
+}
+
+func (o *oauthRefusals) last() (code, desc string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.code, o.desc
 }
 
 // azToken runs `az account get-access-token` for Graph. The token never

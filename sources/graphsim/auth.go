@@ -99,6 +99,7 @@ type authority struct {
 	federated                  []Federation
 	lifetime                   time.Duration
 	servicePrincipal           string
+	devices                    deviceCodes // devicecode.go
 }
 
 func newAuthority(s *Server, ip net.IP) (*authority, error) {
@@ -261,8 +262,12 @@ func (s *Server) SetConsent(granted bool) {
 func (a *authority) serve(w http.ResponseWriter, r *http.Request) {
 	segs := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	switch {
+	case len(segs) == 4 && segs[1] == "v2.0" && segs[2] == ".well-known" && segs[3] == "openid-configuration" && multiTenant(segs[0]):
+		a.openIDMulti(w, segs[0]) // devicecode.go
 	case len(segs) == 4 && segs[1] == "v2.0" && segs[2] == ".well-known" && segs[3] == "openid-configuration":
 		a.openID(w, segs[0])
+	case len(segs) == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "devicecode":
+		a.deviceAuthorization(w, r, segs[0]) // devicecode.go
 	case len(segs) == 4 && segs[1] == "oauth2" && segs[2] == "v2.0" && segs[3] == "token":
 		a.token(w, r, segs[0])
 	default:
@@ -314,15 +319,23 @@ func (a *authority) token(w http.ResponseWriter, r *http.Request, tenant string)
 		a.oauthError(w, 405, "invalid_request", 900561, "The endpoint only accepts POST requests.")
 		return
 	}
-	if !a.knownTenant(tenant) {
-		a.oauthError(w, 400, "invalid_request", 90002, "Tenant '"+tenant+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
-		return
-	}
 	if err := r.ParseForm(); err != nil {
 		a.oauthError(w, 400, "invalid_request", 900144, "The request body must contain the following parameter: 'grant_type'.")
 		return
 	}
 	f := r.PostForm
+	switch g := f.Get("grant_type"); { // devicecode.go
+	case isDeviceCodeGrant(g):
+		a.deviceToken(w, f, tenant)
+		return
+	case g == "refresh_token":
+		a.refreshToken(w, f, tenant)
+		return
+	}
+	if !a.knownTenant(tenant) {
+		a.oauthError(w, 400, "invalid_request", 90002, "Tenant '"+tenant+"' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.")
+		return
+	}
 	if f.Get("grant_type") != "client_credentials" {
 		a.oauthError(w, 400, "unsupported_grant_type", 70003, "The app requested an unsupported grant type '"+f.Get("grant_type")+"'.")
 		return

@@ -115,7 +115,14 @@
 // without consent (Auth.NoConsent, SetConsent) they carry none and Graph
 // answers 401 Authorization_IdentityNotFound; a missing role answers 403
 // Authorization_RequestDenied; no or bad token answers 401
-// InvalidAuthenticationToken (unless Auth.Anonymous). Clients use
+// InvalidAuthenticationToken (unless Auth.Anonymous). A person signs in
+// with the device authorization grant (devicecode.go): POST
+// /{tenant}/oauth2/v2.0/devicecode for the Azure CLI's public client, then
+// the token endpoint's device code grant answers authorization_pending until
+// a test approves the user code (Server.ApproveDeviceCode: PersonToken's
+// token, with an id token and a refresh token for the refresh_token grant)
+// or declines it (DeclineDeviceCode), expired_token after 15 minutes;
+// {tenant} may also be organizations or common. Clients use
 //
 //	azidentity.ClientSecretCredentialOptions{ClientOptions: azcore.ClientOptions{
 //		Cloud: cloud.Configuration{ActiveDirectoryAuthorityHost: s.AuthorityHost()},
