@@ -305,16 +305,21 @@ func TestNoLeaks_HostileTenant(t *testing.T) {
 // TestAllowList_MutationLeaks proves that the hostile-tenant scan can
 // fail: it widens each entry of each table's allow-list in turn (every
 // object the table keeps, the record itself, nested objects, elements of
-// arrays, the contents of JSON columns, gets graphsim.HostileKey added to
-// its generated shape, in both the built-in rules' responseSchema and the
-// job's allow-list) and asserts that the value the hostile tenant planted
-// there then reaches the rows as the sink writes them (a column or
+// arrays, the contents of JSON columns), in both the built-in rules'
+// responseSchema and the job's allow-list, in two ways: graphsim.HostileKey
+// added to the object's generated shape, and the object replaced by a
+// pass-through (the shape of its full raw value as the hostile tenant
+// serves it, so everything in it is kept). Each widening runs in every
+// --ids variant, and the test asserts that the value the hostile tenant
+// planted there then reaches the rows as the sink writes them (a column or
 // _extra). Objects the rules remove whole (attachments of messages, say)
 // are absent from the output either way; they are counted, not tested.
 func TestAllowList_MutationLeaks(t *testing.T) {
 	sim := startSimWith(t, graphsim.Options{Users: 12, Hostile: true, Auth: graphsim.Auth{Anonymous: true}})
 	w := connector.Window{From: time.Date(2026, 11, 24, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
-	tested, absent := 0, 0
+	variants := []rules.IDs{rules.IDsPseudonymized, rules.IDsKept, rules.IDsHashOnly}
+	tested := map[string]int{}
+	absent := 0
 	for _, tb := range connector.Tables() {
 		cs := tb.Collection
 		pages := hostilePages(t, sim, cs, w)
@@ -325,59 +330,200 @@ func TestAllowList_MutationLeaks(t *testing.T) {
 		base := cs.Shape()
 		for _, path := range objectPaths(base, "$") {
 			segs := strings.Split(path, ".")[1:]
-			wide := widen(base, segs)
-			reqs := []rules.Request{}
-			for _, o := range connector.Tables() {
-				s := o.ResponseShape()
-				if o.Collection == cs {
-					s = wide
-					if !cs.Single {
-						s = rules.Object(map[string]*rules.Shape{"value": rules.Array(wide)})
+			raw := rawShape(t, pages, cs.Single, segs)
+			mutations := []struct {
+				kind string
+				wide *rules.Shape
+			}{
+				{"an extra key", widen(base, segs)},
+				{"a pass-through", replaceAt(base, segs, raw)},
+			}
+			for _, m := range mutations {
+				for _, ids := range variants {
+					leaked, present := mutationLeaks(t, tb, pages, m.wide, path, segs, rules.Variant{IDs: ids})
+					switch {
+					case leaked:
+						tested[m.kind+" --ids "+string(ids)]++
+					case present:
+						t.Errorf("%s/%s --ids %s: widening the allow-list at %s with %s does not show its planted value: the scan cannot see a leak there",
+							tb.Connector.Name, cs.Name, ids, path, m.kind)
+					default:
+						absent++
 					}
 				}
-				reqs = append(reqs, rules.Request{URL: o.First("00000000-0000-0000-0000-000000000000", connector.Window{}, connector.Settings{}), Shape: s})
-			}
-			name, src, err := tb.Connector.RenderRulesWith(rules.Variant{}, reqs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rs, err := rules.Compile(name, src, testEnvSecrets())
-			if err != nil {
-				t.Fatal(err)
-			}
-			guard := &allowListed{rs: rs, shape: wide, table: cs.Name}
-			leaked, present := false, false
-			for _, pg := range pages {
-				page, err := guard.SanitizePage(pg.url, pg.body)
-				if err != nil {
-					t.Fatalf("%s/%s %s: %v", tb.Connector.Name, cs.Name, path, err)
-				}
-				for _, rec := range page.Records {
-					row, err := sinktest.Expect(cs.Schema, sinks.Record{JSON: rec.Sanitized})
-					if err != nil {
-						t.Fatal(err)
-					}
-					b, _ := json.Marshal(row)
-					leaked = leaked || strings.Contains(string(b), graphsim.Planted(path))
-					var v any
-					_ = json.Unmarshal(rec.Sanitized, &v)
-					present = present || hasObject(v, segs)
-				}
-			}
-			switch {
-			case leaked:
-				tested++
-			case present:
-				t.Errorf("%s/%s: widening the allow-list at %s does not show its planted value: the scan cannot see a leak there", tb.Connector.Name, cs.Name, path)
-			default:
-				absent++
 			}
 		}
 	}
-	t.Logf("%d allow-list entries widened and caught, %d objects absent from the output (removed by the rules or not served)", tested, absent)
-	if tested < 50 {
-		t.Errorf("only %d mutations caught: the test proves little", tested)
+	t.Logf("allow-list entries widened and caught: %v; %d widenings of objects absent from the output (removed by the rules or not served)", tested, absent)
+	for _, m := range []string{"an extra key", "a pass-through"} {
+		for _, ids := range variants {
+			if n := tested[m+" --ids "+string(ids)]; n < 50 {
+				t.Errorf("%s --ids %s: only %d mutations caught: the test proves little", m, ids, n)
+			}
+		}
 	}
+}
+
+// mutationLeaks sanitizes pages as an export in variant v would with the
+// table's allow-list replaced by wide (in the built-in rules'
+// responseSchema and the job's allow-list), and reports whether the value
+// planted at path reaches the rows the sink writes, and whether the
+// object at segs is present in a sanitized record at all.
+func mutationLeaks(t *testing.T, tb connector.Table, pages []rawPage, wide *rules.Shape, path string, segs []string, v rules.Variant) (leaked, present bool) {
+	t.Helper()
+	cs := tb.Collection
+	reqs := []rules.Request{}
+	for _, o := range connector.Tables() {
+		s := o.ResponseShape()
+		if o.Collection == cs {
+			s = wide
+			if !cs.Single {
+				s = rules.Object(map[string]*rules.Shape{"value": rules.Array(wide)})
+			}
+		}
+		reqs = append(reqs, rules.Request{URL: o.SampleRequest(), Shape: s})
+	}
+	name, src, err := tb.Connector.RenderRulesWith(v, reqs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, err := rules.Compile(name, src, testEnvSecrets())
+	if err != nil {
+		t.Fatal(err)
+	}
+	guard := &allowListed{rs: rs, shape: wide, table: cs.Name}
+	for _, pg := range pages {
+		page, err := guard.SanitizePage(pg.url, pg.body)
+		if err != nil {
+			t.Fatalf("%s/%s %s: %v", tb.Connector.Name, cs.Name, path, err)
+		}
+		for _, rec := range page.Records {
+			row, err := sinktest.Expect(cs.Schema, sinks.Record{JSON: rec.Sanitized})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := json.Marshal(row)
+			leaked = leaked || strings.Contains(string(b), graphsim.Planted(path))
+			var x any
+			_ = json.Unmarshal(rec.Sanitized, &x)
+			present = present || hasObject(x, segs)
+		}
+	}
+	return leaked, present
+}
+
+// rawShape is the shape of the full raw values the hostile pages hold at
+// segs (see widen) in their records: every key at every depth, as the
+// tenant sent it.
+func rawShape(t *testing.T, pages []rawPage, single bool, segs []string) *rules.Shape {
+	t.Helper()
+	var out *rules.Shape
+	for _, pg := range pages {
+		var recs []any
+		if single {
+			var v any
+			if err := json.Unmarshal(pg.body, &v); err != nil {
+				t.Fatal(err)
+			}
+			recs = []any{v}
+		} else {
+			var env struct{ Value []any }
+			if err := json.Unmarshal(pg.body, &env); err != nil {
+				t.Fatal(err)
+			}
+			recs = env.Value
+		}
+		for _, r := range recs {
+			for _, v := range valuesAt(r, segs) {
+				out = rules.Union(out, shapeOf(v))
+			}
+		}
+	}
+	if out == nil {
+		return rules.Object(nil)
+	}
+	return out
+}
+
+// valuesAt lists the values v holds at segs (see widen).
+func valuesAt(v any, segs []string) []any {
+	if len(segs) == 0 {
+		return []any{v}
+	}
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	key, arr := strings.CutSuffix(segs[0], "[]")
+	if !arr {
+		return valuesAt(m[key], segs[1:])
+	}
+	list, _ := m[key].([]any)
+	var out []any
+	for _, e := range list {
+		out = append(out, valuesAt(e, segs[1:])...)
+	}
+	return out
+}
+
+// shapeOf is the shape that keeps all of v.
+func shapeOf(v any) *rules.Shape {
+	switch x := v.(type) {
+	case map[string]any:
+		props := make(map[string]*rules.Shape, len(x))
+		for k, e := range x {
+			props[k] = shapeOf(e)
+		}
+		return rules.Object(props)
+	case []any:
+		var items *rules.Shape
+		for _, e := range x {
+			items = rules.Union(items, shapeOf(e))
+		}
+		if items == nil {
+			items = rules.Leaf()
+		}
+		return rules.Array(items)
+	}
+	return rules.Leaf()
+}
+
+// replaceAt returns a copy of s whose object at segs (see widen) passes
+// through what raw holds (passThrough).
+func replaceAt(s *rules.Shape, segs []string, raw *rules.Shape) *rules.Shape {
+	if len(segs) == 0 {
+		return passThrough(s, raw)
+	}
+	props := maps.Clone(s.Props)
+	key, arr := strings.CutSuffix(segs[0], "[]")
+	if arr {
+		props[key] = rules.Array(replaceAt(s.Props[key].Items, segs[1:], raw))
+	} else {
+		props[key] = replaceAt(s.Props[key], segs[1:], raw)
+	}
+	return rules.Object(props)
+}
+
+// passThrough keeps the whole raw value of every member s does not name,
+// at every depth, and what s keeps of the members it names (a scalar
+// column stays a leaf: the rules' transforms of a column expect its
+// scalar, and an object planted in it is not a column's value).
+func passThrough(s, raw *rules.Shape) *rules.Shape {
+	switch {
+	case s.IsObject() && raw.IsObject():
+		props := maps.Clone(s.Props)
+		for k, r := range raw.Props {
+			if p, ok := s.Props[k]; ok {
+				props[k] = passThrough(p, r)
+			} else {
+				props[k] = r
+			}
+		}
+		return rules.Object(props)
+	case s.IsArray() && raw.IsArray():
+		return rules.Array(passThrough(s.Items, raw.Items))
+	}
+	return s
 }
 
 type rawPage struct {

@@ -12,8 +12,14 @@ func MailboxSettings() Collection {
 	return Collection{Name: "mailbox_settings", Owners: User, Scopes: []string{"MailboxSettings.Read"}, Incremental: "snapshot", Throttle: graph.ScopeMailbox,
 		Doc:    "each user's time zone, working hours and language",
 		Schema: mailboxSettings, Single: true,
+		// learn.microsoft.com/graph/api/user-get-mailboxsettings names
+		// no query parameter ("some of the OData query parameters"); the
+		// table keeps every top-level property anyway, so a $select would
+		// ask for nothing less (automaticRepliesSetting's reply texts are
+		// dropped by the allow-list).
+		NoSelect: "Get mailboxSettings documents no $select (user-get-mailboxsettings), and the table keeps every top-level property",
 		First: func(u string, _ Window, _ Settings) string {
-			return "/v1.0/users/" + u + "/mailboxSettings?$select=" + Select(mailboxSettings)
+			return "/v1.0/users/" + u + "/mailboxSettings"
 		}}
 }
 

@@ -150,9 +150,10 @@ func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 	ob.b = append(ob.b, `AAA="`...)
 	ob.time("createdDateTime", created, tsSeven)
 	ob.time("lastModifiedDateTime", modified, tsSeven)
+	changeKey := r.next() // drawn whether selected or not: values never depend on $select
 	if ob.field("changeKey") {
 		ob.b = append(ob.b, '"')
-		ob.b = appendB64(ob.b, r.next())
+		ob.b = appendB64(ob.b, changeKey)
 		ob.b = append(ob.b, `=="`...)
 	}
 	ob.raw("categories", "[]")
@@ -218,11 +219,11 @@ func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 	// v1.0 has no occurrenceId (beta does).
 	ob.boolean("isDraft", false)
 	ob.boolean("hideAttendees", false)
+	resp := "organizer"
+	if k > 0 {
+		resp = []string{"accepted", "tentativelyAccepted", "none", "accepted"}[r.intn(4)]
+	}
 	if ob.field("responseStatus") {
-		resp := "organizer"
-		if k > 0 {
-			resp = []string{"accepted", "tentativelyAccepted", "none", "accepted"}[r.intn(4)]
-		}
 		ob.b = append(ob.b, `{"response":"`...)
 		ob.b = append(ob.b, resp...)
 		ob.b = append(ob.b, `","time":"0001-01-01T00:00:00Z"}`...)

@@ -135,11 +135,13 @@ func renderCall(t *Tenant, b []byte, _ int, q *query, c cursor) []byte {
 	o.time("lastModifiedDateTime", end+int64(60+r.intn(600))*1000, tsSeconds)
 	o.time("startDateTime", start, tsSeconds)
 	o.time("endDateTime", end, tsSeconds)
+	if parts != 2 {
+		r.next() // kept, so that the draws after it stay as they were, selected or not
+	}
 	if parts == 2 {
 		o.null("joinWebUrl")
 	} else if o.field("joinWebUrl") {
 		o.b = append(o.b, `"https://teams.microsoft.com/l/meetup-join/19%3ameeting_`...)
-		r.next()                           // kept, so that the draws after it stay as they were
 		o.b = t.appendThreadX(o.b, day, i) // its meeting's key (meetings.go)
 		o.b = append(o.b, `%40thread.v2/0"`...)
 	}

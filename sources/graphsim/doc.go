@@ -54,7 +54,7 @@
 //	GET /teams                    $top ≤ 999, $select; only id, displayName, description
 //	GET /teams/{id}               the whole team
 //	GET /teams/{id}/allChannels   (also /channels)
-//	GET /users/{id}/chats         $top ≤ 50
+//	GET /users/{id}/chats         $top ≤ 50; $select ignored (chat-list documents none)
 //	GET /users/{id}/chats/getAllMessages?$filter=lastModifiedDateTime gt X and lastModifiedDateTime lt Y&model=B
 //	                              only gt/lt; $top ≤ 1000 (default 20); each chat's message
 //	                              is served to every participant; 402 PaymentRequired for

@@ -306,11 +306,20 @@ func renderMailboxSettings(t *Tenant, b []byte, u int, q *query) []byte {
 	r := rng{t.h(kSettings, int64(u), 0, 0)}
 	tz := pick(&r, timeZones)
 	lang := pick(&r, languages)
+	// Every draw is made whether its property is selected or not: values
+	// never depend on $select.
+	archive := r.next()
+	replies := "disabled"
+	if r.chance(0.1) {
+		replies = "scheduled"
+	}
+	repliesStart := t.nowMS() + int64(r.intn(20))*dayMS
+	workStart, workEnd := byte('7'+r.intn(3)), byte('6'+r.intn(3))
 	o := obj{b: b, sel: q.sel}
 	o.open()
 	if o.field("archiveFolder") {
 		o.b = append(o.b, `"AAMkAG`...)
-		o.b = appendB64(o.b, r.next(), uint64(u))
+		o.b = appendB64(o.b, archive, uint64(u))
 		o.b = append(o.b, `AAA="`...)
 	}
 	o.str("timeZone", tz)
@@ -319,13 +328,9 @@ func renderMailboxSettings(t *Tenant, b []byte, u int, q *query) []byte {
 	o.str("timeFormat", "h:mm tt")
 	o.str("userPurpose", "user")
 	if o.field("automaticRepliesSetting") {
-		status := "disabled"
-		if r.chance(0.1) {
-			status = "scheduled"
-		}
-		start := t.nowMS() + int64(r.intn(20))*dayMS
+		start := repliesStart
 		o.b = append(o.b, `{"status":"`...)
-		o.b = append(o.b, status...)
+		o.b = append(o.b, replies...)
 		o.b = append(o.b, `","externalAudience":"all","internalReplyMessage":"I am out of the office until next week.","externalReplyMessage":"Thank you for your message; I will reply when I am back.","scheduledStartDateTime":{"dateTime":`...)
 		o.b = appendTime(o.b, floorDiv(start, dayMS)*dayMS, tsEvent)
 		o.b = append(o.b, `,"timeZone":"UTC"},"scheduledEndDateTime":{"dateTime":`...)
@@ -341,9 +346,9 @@ func renderMailboxSettings(t *Tenant, b []byte, u int, q *query) []byte {
 	}
 	if o.field("workingHours") {
 		o.b = append(o.b, `{"daysOfWeek":["monday","tuesday","wednesday","thursday","friday"],"startTime":"0`...)
-		o.b = append(o.b, byte('7'+r.intn(3)))
+		o.b = append(o.b, workStart)
 		o.b = append(o.b, `:00:00.0000000","endTime":"1`...)
-		o.b = append(o.b, byte('6'+r.intn(3)))
+		o.b = append(o.b, workEnd)
 		o.b = append(o.b, `:00:00.0000000","timeZone":{"name":"`...)
 		o.b = append(o.b, tz...)
 		o.b = append(o.b, `"}}`...)

@@ -23,18 +23,26 @@ func init() {
 			{Name: "users", Owners: connector.Tenant, Scopes: []string{"User.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory,
 				Doc:    "every user of the tenant",
 				Schema: users, Breaking: usersBreaking,
+				// List users supports $select (user-list); most properties
+				// come only when selected.
 				First: func(string, connector.Window, connector.Settings) string {
 					return "/v1.0/users?$top=999&$select=" + connector.Select(users)
 				}},
 			{Name: "groups", Owners: connector.Tenant, Scopes: []string{"GroupMember.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "every group of the tenant",
 				Schema: groups, Breaking: groupsBreaking,
+				// List groups supports $select (group-list).
 				First: func(string, connector.Window, connector.Settings) string {
 					return "/v1.0/groups?$top=999&$select=" + connector.Select(groups)
 				}},
 			{Name: "group_members", Owners: connector.Group, Scopes: []string{"GroupMember.Read.All"}, Incremental: "snapshot", Throttle: graph.ScopeDirectory, Directory: true,
 				Doc:    "the direct members of every group; _owner is the group",
 				Schema: groupMembers,
+				// List group members supports $select (group-list-members)
+				// on the directoryObject collection; the page does not say
+				// whether user properties may be selected without the
+				// microsoft.graph.user cast (an assumption: the cast would
+				// drop the members that are groups, devices or contacts).
 				First: func(g string, _ connector.Window, _ connector.Settings) string {
 					return "/v1.0/groups/" + g + "/members?$top=999&$select=" + connector.Select(groupMembers)
 				}},

@@ -55,19 +55,25 @@ func init() {
 			// (graph-api-notes §8 fact 5): each team is read on its own.
 			{Name: "teams", Owners: connector.Team, Scopes: []string{"Team.ReadBasic.All"}, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc: "every team", Schema: teams, Breaking: teamsBreaking, Single: true,
+				// Get team supports $select and $expand (team-get).
 				First: func(t string, _ connector.Window, _ connector.Settings) string {
 					return "/v1.0/teams/" + t + "?$select=" + connector.Select(teams)
 				}},
 			{Name: "channels", Owners: connector.Team, Scopes: []string{"Channel.ReadBasic.All"}, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc: "every channel of every team", Schema: channels,
+				// List allChannels supports $filter and $select (team-list-allchannels).
 				First: func(t string, _ connector.Window, _ connector.Settings) string {
 					return "/v1.0/teams/" + t + "/allChannels?$select=" + connector.Select(channels)
 				}},
 			{Name: "chats", Owners: connector.User, Scopes: []string{"Chat.ReadBasic.All"}, Incremental: "snapshot", Throttle: graph.ScopeTeams,
 				Doc:    "the chats each user takes part in: one row per user and chat, with that user's viewpoint (_owner)",
 				Schema: chats, Breaking: chatsBreaking,
+				// learn.microsoft.com/graph/api/chat-list: $expand, $top,
+				// $filter and $orderby; "other OData query parameters are
+				// not currently supported".
+				NoSelect: "List chats takes $expand, $top, $filter and $orderby only (chat-list)",
 				First: func(u string, _ connector.Window, _ connector.Settings) string {
-					return "/v1.0/users/" + u + "/chats?$top=50&$select=" + connector.Select(chats)
+					return "/v1.0/users/" + u + "/chats?$top=50"
 				}},
 			// Chat and channel getAllMessages are protected Teams APIs
 			// (Microsoft approves each application first), exist in the

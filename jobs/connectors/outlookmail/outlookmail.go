@@ -24,6 +24,8 @@ func init() {
 				Throttle: graph.ScopeMailbox,
 				Doc:      "metadata of each user's SentItems",
 				Schema:   messages,
+				// List messages supports the OData query parameters and
+				// recommends $select (user-list-messages).
 				First: func(u string, w connector.Window, _ connector.Settings) string {
 					return "/v1.0/users/" + u + "/mailFolders/SentItems/messages?$filter=" +
 						connector.Query(connector.GeLt("sentDateTime", w)) +
