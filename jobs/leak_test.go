@@ -320,40 +320,50 @@ func TestAllowList_MutationLeaks(t *testing.T) {
 	variants := []rules.IDs{rules.IDsPseudonymized, rules.IDsKept, rules.IDsHashOnly}
 	tested := map[string]int{}
 	absent := 0
-	for _, tb := range connector.Tables() {
-		cs := tb.Collection
-		pages := hostilePages(t, sim, cs, w)
-		if len(pages) == 0 {
-			t.Errorf("%s/%s: the hostile tenant served no records", tb.Connector.Name, cs.Name)
-			continue
-		}
-		base := cs.Shape()
-		for _, path := range objectPaths(base, "$") {
-			segs := strings.Split(path, ".")[1:]
-			raw := rawShape(t, pages, cs.Single, segs)
-			mutations := []struct {
-				kind string
-				wide *rules.Shape
-			}{
-				{"an extra key", widen(base, segs)},
-				{"a pass-through", replaceAt(base, segs, raw)},
+	var mu sync.Mutex
+	// The tables run in parallel (each compiles its rules once per
+	// widening); the group waits for all of them before the totals.
+	t.Run("tables", func(t *testing.T) {
+		for _, tb := range connector.Tables() {
+			cs := tb.Collection
+			pages := hostilePages(t, sim, cs, w)
+			if len(pages) == 0 {
+				t.Errorf("%s/%s: the hostile tenant served no records", tb.Connector.Name, cs.Name)
+				continue
 			}
-			for _, m := range mutations {
-				for _, ids := range variants {
-					leaked, present := mutationLeaks(t, tb, pages, m.wide, path, segs, rules.Variant{IDs: ids})
-					switch {
-					case leaked:
-						tested[m.kind+" --ids "+string(ids)]++
-					case present:
-						t.Errorf("%s/%s --ids %s: widening the allow-list at %s with %s does not show its planted value: the scan cannot see a leak there",
-							tb.Connector.Name, cs.Name, ids, path, m.kind)
-					default:
-						absent++
+			t.Run(tb.Connector.Name+"/"+cs.Name, func(t *testing.T) {
+				t.Parallel()
+				base := cs.Shape()
+				for _, path := range objectPaths(base, "$") {
+					segs := strings.Split(path, ".")[1:]
+					raw := rawShape(t, pages, cs.Single, segs)
+					mutations := []struct {
+						kind string
+						wide *rules.Shape
+					}{
+						{"an extra key", widen(base, segs)},
+						{"a pass-through", replaceAt(base, segs, raw)},
+					}
+					for _, m := range mutations {
+						for _, ids := range variants {
+							leaked, present := mutationLeaks(t, tb, pages, m.wide, path, segs, rules.Variant{IDs: ids})
+							mu.Lock()
+							switch {
+							case leaked:
+								tested[m.kind+" --ids "+string(ids)]++
+							case present:
+								t.Errorf("%s/%s --ids %s: widening the allow-list at %s with %s does not show its planted value: the scan cannot see a leak there",
+									tb.Connector.Name, cs.Name, ids, path, m.kind)
+							default:
+								absent++
+							}
+							mu.Unlock()
+						}
 					}
 				}
-			}
+			})
 		}
-	}
+	})
 	t.Logf("allow-list entries widened and caught: %v; %d widenings of objects absent from the output (removed by the rules or not served)", tested, absent)
 	for _, m := range []string{"an extra key", "a pass-through"} {
 		for _, ids := range variants {
