@@ -87,6 +87,7 @@ func run(ctx context.Context, o options) error {
 	}
 	res := results{}
 	var rows []row
+	var mismatch error // budget runs whose records differ from the ground truth
 	started := time.Now()
 
 	if want("sanitize") {
@@ -239,16 +240,22 @@ func run(ctx context.Context, o options) error {
 		if err := run1(ctx, "go", "build", "-o", bin, "./cmd/export"); err != nil {
 			return fmt.Errorf("build m365export: %w", err)
 		}
-		r, err := runBudgetScenarios(ctx, bin, tmp, strings.Split(o.scenarios, ","), strings.Split(o.limits, ","), res)
+		r, m, err := runBudgetScenarios(ctx, bin, tmp, strings.Split(o.scenarios, ","), strings.Split(o.limits, ","), res)
 		if err != nil {
 			return err
 		}
-		rows = append(rows, r...)
+		rows, mismatch = append(rows, r...), m
 	}
 	res["bench_seconds"] = time.Since(started).Seconds()
 
 	printTable(os.Stdout, rows)
-	return writeResults(o.out, res)
+	if err := writeResults(o.out, res); err != nil {
+		return err
+	}
+	if mismatch != nil {
+		return fmt.Errorf("records written differ from the emulator's ground truth:\n%w", mismatch)
+	}
+	return nil
 }
 
 func printTable(w io.Writer, rows []row) {
