@@ -47,6 +47,9 @@ type Meeting struct {
 	Organizer string
 	// ThreadID is the meeting's chat thread id, 19:meeting_…@thread.v2.
 	ThreadID string
+	// CallStart is the startDateTime of the meeting's call record (the
+	// one that finds it in a window).
+	CallStart time.Time
 	// Meeting is the onlineMeeting record.
 	Meeting json.RawMessage
 	// Attendance are the attendance records, report after report.
@@ -76,7 +79,7 @@ func Meetings(t *graphsim.Tenant, from, to time.Time) []Meeting {
 	}
 	var out []Meeting
 	for _, m := range t.Meetings(lo, hi) {
-		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports}
+		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, CallStart: time.UnixMilli(m.CallStart).UTC(), Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports}
 		if i, ok := t.UserIndex(m.Organizer); ok && t.User(i).Deleted {
 			continue // 404 for a deleted organizer
 		}
