@@ -238,11 +238,17 @@ func expectedMeetings(t *testing.T, ten *graphsim.Tenant, rs *rules.Ruleset, cs 
 		// The thread id gives the meeting key as the call record's join
 		// URL does (the rules decode either).
 		owner := msftteams.MeetingOwner(m.CallStart, m.Organizer, m.ThreadID)
-		recs, url := []json.RawMessage{m.Meeting}, cs.First(owner, w, defaultSettings())
+		recs, urls := []json.RawMessage{m.Meeting}, []string{cs.First(owner, w, defaultSettings())}
 		if len(cs.Steps) > 0 {
-			recs, url = m.Attendance, "/v1.0/users/"+m.Organizer+"/onlineMeetings/m/attendanceReports/r/attendanceRecords"
+			recs, urls = m.Attendance, nil
+			for j, n := range m.Reports {
+				for range n {
+					urls = append(urls, "/v1.0/users/"+m.Organizer+"/onlineMeetings/m/attendanceReports/"+m.ReportIDs[j]+"/attendanceRecords")
+				}
+			}
 		}
-		for _, raw := range recs {
+		for i, raw := range recs {
+			url := urls[min(i, len(urls)-1)]
 			page, err := stampPage(append(append([]byte(`{"value":[`), raw...), "]}"...), cs.Stamp(owner, url))
 			if err != nil {
 				t.Fatal(err)

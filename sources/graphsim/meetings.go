@@ -603,6 +603,7 @@ func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
 				mt.Attendance = append(mt.Attendance, t.renderAttendance(nil, m, j, k, nil))
 			}
 			mt.Reports = append(mt.Reports, len(people))
+			mt.ReportIDs = append(mt.ReportIDs, string(t.appendReportID(nil, m, j)))
 		}
 		out = append(out, mt)
 		return true
@@ -618,5 +619,6 @@ type MeetingTruth struct {
 	Meeting      []byte   // the onlineMeeting
 	Attendance   [][]byte // every attendance record of every report
 	Reports      []int    // the number of attendance records of each report
+	ReportIDs    []string // each report's id
 	PolicyDenied bool     // the organizer's meetings answer 403
 }

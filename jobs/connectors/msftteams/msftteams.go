@@ -129,7 +129,7 @@ func init() {
 				First:    meetingLookup},
 			{Name: "meeting_attendance", Owners: connector.Derived, Derive: meetingsFromCalls, Scopes: []string{"OnlineMeetingArtifact.Read.All"},
 				Retention: 30 * 24 * time.Hour, Incremental: "the attendance reports of the window's meetings, on the day of the call record that found each meeting",
-				TimeField: foundField, Stamp: stampFound,
+				TimeField: foundField, Stamp: stampAttendance,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
 				Doc:      "who attended each meeting of online_meetings: one row per attendee and attendance report (a report per session), with join and leave intervals, role and total seconds; _owner is the meeting key",
 				Schema:   meetingAttendance,
@@ -313,6 +313,27 @@ func stampFound(owner, _ string) map[string]string {
 	return map[string]string{foundField: found}
 }
 
+// reportField is the member the job stamps on every attendance record:
+// the id of the attendance report it was read from (the records list does
+// not name it), which the rules tokenize like other opaque ids.
+const reportField = "_reportId"
+
+// stampAttendance stamps an attendance record with its meeting's found
+// time and its report's id, read from request (…/attendanceReports/{id}/
+// attendanceRecords).
+func stampAttendance(owner, request string) map[string]string {
+	out := stampFound(owner, request)
+	p, _, _ := strings.Cut(request, "?")
+	if rest, ok := strings.CutSuffix(p, "/attendanceRecords"); ok {
+		if i := strings.LastIndex(rest, "/attendanceReports/"); i >= 0 {
+			if id, err := url.PathUnescape(rest[i+len("/attendanceReports/"):]); err == nil && id != "" {
+				out[reportField] = id
+			}
+		}
+	}
+	return out
+}
+
 // MeetingOwner is the Derived owner of a meeting found at found (its call
 // record's start) by organizer org and join URL joinURL:
 // "{found} {org} {url}". The least owner of a meeting's several call
@@ -462,7 +483,7 @@ func foundColumn() sinks.Column {
 
 // meetingAttendance is msft-teams' meeting_attendance table: one row per
 // attendee and attendance report.
-var meetingAttendance = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+var meetingAttendance = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.Str("id", "The attendee's id, as users.id writes it (the emulator's assumption: Graph's examples leave it out)."),
 	cols.Str("emailAddress", "Pseudonymized address."),
 	cols.Obj("identity", cols.Str("id", "The attendee's user id, as users.id writes it."), cols.Str("tenantId")),
@@ -472,4 +493,6 @@ var meetingAttendance = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Str("registrationId"),
 	// Version 2.
 	foundColumn(),
+	// Version 3.
+	cols.From(cols.Str("report_id", "Added by the exporter, not Graph: the id of the attendance report the record is of (one report per session), tokenized like other opaque ids; the attendanceRecords list does not name it."), reportField),
 }}

@@ -57,6 +57,8 @@ type Meeting struct {
 	// Reports holds the number of attendance records of each report, in
 	// the reports list's order.
 	Reports []int
+	// ReportIDs are the reports' ids, in the same order.
+	ReportIDs []string
 	// Denied: the tenant's access policy leaves the organizer out, so
 	// every request about the meeting answers 403 (an exporter records the
 	// organizer's meetings as refused and exports none of them).
@@ -79,7 +81,7 @@ func Meetings(t *graphsim.Tenant, from, to time.Time) []Meeting {
 	}
 	var out []Meeting
 	for _, m := range t.Meetings(lo, hi) {
-		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, CallStart: time.UnixMilli(m.CallStart).UTC(), Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports}
+		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, CallStart: time.UnixMilli(m.CallStart).UTC(), Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports, ReportIDs: m.ReportIDs}
 		if i, ok := t.UserIndex(m.Organizer); ok && t.User(i).Deleted {
 			continue // 404 for a deleted organizer
 		}

@@ -367,6 +367,7 @@ CREATE EXTERNAL TABLE `m365export`.`meeting_attendance` (
   `attendanceintervals` array<struct<`joindatetime`:timestamp,`leavedatetime`:timestamp,`durationinseconds`:bigint>>,
   `registrationid` string,
   `found_date_time` timestamp,
+  `report_id` string,
   `_owner` string,
   `_run_id` string,
   `_exported_at` timestamp,

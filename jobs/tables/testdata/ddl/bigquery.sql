@@ -309,6 +309,7 @@ CREATE OR REPLACE EXTERNAL TABLE `m365export.meeting_attendance` (
   `attendanceIntervals` ARRAY<STRUCT<`joinDateTime` TIMESTAMP, `leaveDateTime` TIMESTAMP, `durationInSeconds` INT64>>,
   `registrationId` STRING,
   `found_date_time` TIMESTAMP,
+  `report_id` STRING,
   `_owner` STRING,
   `_run_id` STRING,
   `_exported_at` TIMESTAMP,
