@@ -44,7 +44,7 @@ func (oc *ownerCache) derived(ctx context.Context, d *connector.Derivation, w co
 	}
 	src := &graph.Collection{Client: oc.client, First: func(string) string { return path }}
 	var out []string
-	seen := map[string]bool{}
+	seen := map[string]int{} // key → index in out
 	n := 0
 	for pg, err := range sources.Pages(ctx, src, "", "") {
 		if err != nil {
@@ -59,10 +59,16 @@ func (oc *ownerCache) derived(ctx context.Context, d *connector.Derivation, w co
 		}
 		for _, rec := range body.Value {
 			owner, key := d.Owner(rec)
-			if owner == "" || seen[key] {
+			if owner == "" {
 				continue
 			}
-			seen[key] = true
+			if i, ok := seen[key]; ok {
+				// One thing listed several times (a meeting's call
+				// records): keep the least owner, whatever the order.
+				out[i] = min(out[i], owner)
+				continue
+			}
+			seen[key] = len(out)
 			out = append(out, owner)
 		}
 	}
@@ -70,18 +76,27 @@ func (oc *ownerCache) derived(ctx context.Context, d *connector.Derivation, w co
 	return out, nil
 }
 
-// chainSource reads a collection with Steps: its pages are those of the
-// last step's requests.
+// chainSource reads a collection with Steps or Stamp: its pages are those
+// of the last step's requests (First's without steps), each record given
+// the members stamp names for its request.
 type chainSource struct {
 	*graph.Collection // First, Owners and the error classification
 	steps             []func(owner, request string, record []byte) string
+	stamp             func(owner, request string) map[string]string
 }
 
 // chainToken is a chainSource's paging state: the request being read (a
-// nextLink or a path) and those left. It lives in memory only.
+// nextLink or a path), the step request it continues, and those left. It
+// lives in memory only.
 type chainToken struct {
 	Next string   `json:"n"`
+	Req  string   `json:"q"`
 	Rest []string `json:"r,omitempty"`
+}
+
+// nextRequest is the paging state of the first of reqs.
+func nextRequest(reqs []string) chainToken {
+	return chainToken{Next: reqs[0], Req: reqs[0], Rest: reqs[1:]}
 }
 
 // Page returns one page of the last step's requests for owner: token ""
@@ -110,7 +125,7 @@ func (c *chainSource) Page(ctx context.Context, owner, token string) (sources.Pa
 			// first request, which its rules allow.
 			return sources.Page{URL: first, Body: []byte(`{"value":[]}`)}, nil
 		}
-		t = chainToken{Next: reqs[0], Rest: reqs[1:]}
+		t = nextRequest(reqs)
 	} else if err := json.Unmarshal([]byte(token), &t); err != nil {
 		return sources.Page{}, fmt.Errorf("chained read: bad paging state: %w", err)
 	}
@@ -122,17 +137,22 @@ func (c *chainSource) Page(ctx context.Context, owner, token string) (sources.Pa
 			if len(t.Rest) == 0 {
 				return sources.Page{URL: c.First(owner), Body: []byte(`{"value":[]}`)}, nil
 			}
-			t = chainToken{Next: t.Rest[0], Rest: t.Rest[1:]}
+			t = nextRequest(t.Rest)
 			continue
 		}
 		if err != nil {
 			return sources.Page{}, err
 		}
+		if c.stamp != nil {
+			if pg.Body, err = stampPage(pg.Body, c.stamp(owner, t.Req)); err != nil {
+				return sources.Page{}, err
+			}
+		}
 		switch {
 		case pg.Next != "":
 			t.Next = pg.Next
 		case len(t.Rest) > 0:
-			t = chainToken{Next: t.Rest[0], Rest: t.Rest[1:]}
+			t = nextRequest(t.Rest)
 		default:
 			return pg, nil
 		}
@@ -143,6 +163,42 @@ func (c *chainSource) Page(ctx context.Context, owner, token string) (sources.Pa
 		pg.Next = string(b)
 		return pg, nil
 	}
+}
+
+// stampPage adds members add to every record of page body's value[] (a
+// member of the same name the record has is replaced).
+func stampPage(body []byte, add map[string]string) ([]byte, error) {
+	if len(add) == 0 {
+		return body, nil
+	}
+	var env map[string]json.RawMessage
+	if err := json.Unmarshal(body, &env); err != nil {
+		return nil, fmt.Errorf("stamp page: %w", err)
+	}
+	var recs []map[string]json.RawMessage
+	if v, ok := env["value"]; ok {
+		if err := json.Unmarshal(v, &recs); err != nil {
+			return nil, fmt.Errorf("stamp page: value: %w", err)
+		}
+	}
+	for _, r := range recs {
+		if r == nil {
+			continue // a null record: nothing to stamp
+		}
+		for k, v := range add {
+			b, err := json.Marshal(v)
+			if err != nil {
+				return nil, err
+			}
+			r[k] = b
+		}
+	}
+	v, err := json.Marshal(recs)
+	if err != nil {
+		return nil, fmt.Errorf("stamp page: %w", err)
+	}
+	env["value"] = v
+	return json.Marshal(env)
 }
 
 // each calls fn with every record of every page of request req; a 404 of

@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	connectorpkg "m365export/jobs/connector"
+	"m365export/jobs/connectors/msftteams"
 	"m365export/jobs/tables"
 	"m365export/pipeline"
 	"m365export/rules"
@@ -130,7 +131,7 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 		ownerID := collectionOwnerID(rs, &cs, w)
 		schema := tables.Lookup(connector, cs.Name)
 		if cs.Owners == connectorpkg.Derived {
-			out[cs.Name] = expectedMeetings(t, ten, rs, &cs, schema, w, runID, snapshotDay)
+			out[cs.Name] = expectedMeetings(t, ten, rs, &cs, schema, w, runID)
 			continue
 		}
 		var sel []string
@@ -223,10 +224,10 @@ func expected(t *testing.T, sim *graphsim.Server, connector string, w pipeline.W
 
 // expectedMeetings computes the rows of a meeting collection (Derived
 // owners) from simtruth.Meetings: the meetings of the window's call
-// records whose organizer the access policy covers, on the snapshot day,
-// _owner the meeting key.
+// records whose organizer the access policy covers, on the day of the
+// call record that found each, _owner the meeting key.
 func expectedMeetings(t *testing.T, ten *graphsim.Tenant, rs *rules.Ruleset, cs *connectorpkg.Collection, schema *sinks.Schema,
-	w pipeline.Window, runID, snapshotDay string) []string {
+	w pipeline.Window, runID string) []string {
 	t.Helper()
 	ownerID := collectionOwnerID(rs, cs, w)
 	var out []string
@@ -236,13 +237,23 @@ func expectedMeetings(t *testing.T, ten *graphsim.Tenant, rs *rules.Ruleset, cs 
 		}
 		// The thread id gives the meeting key as the call record's join
 		// URL does (the rules decode either).
-		owner := m.Organizer + " " + m.ThreadID
-		recs, url := []json.RawMessage{m.Meeting}, cs.First(owner, w, defaultSettings())
+		owner := msftteams.MeetingOwner(m.CallStart, m.Organizer, m.ThreadID)
+		recs, urls := []json.RawMessage{m.Meeting}, []string{cs.First(owner, w, defaultSettings())}
 		if len(cs.Steps) > 0 {
-			recs, url = m.Attendance, "/v1.0/users/"+m.Organizer+"/onlineMeetings/m/attendanceReports/r/attendanceRecords"
+			recs, urls = m.Attendance, nil
+			for j, n := range m.Reports {
+				for range n {
+					urls = append(urls, "/v1.0/users/"+m.Organizer+"/onlineMeetings/m/attendanceReports/"+m.ReportIDs[j]+"/attendanceRecords")
+				}
+			}
 		}
-		for _, raw := range recs {
-			clean, err := rs.Sanitize(url, append(append([]byte(`{"value":[`), raw...), "]}"...))
+		for i, raw := range recs {
+			url := urls[min(i, len(urls)-1)]
+			page, err := stampPage(append(append([]byte(`{"value":[`), raw...), "]}"...), cs.Stamp(owner, url))
+			if err != nil {
+				t.Fatal(err)
+			}
+			clean, err := rs.Sanitize(url, page)
 			if err != nil {
 				t.Fatalf("%s: sanitize: %v", cs.Name, err)
 			}
@@ -254,7 +265,7 @@ func expectedMeetings(t *testing.T, ten *graphsim.Tenant, rs *rules.Ruleset, cs 
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, rowKey("dt="+snapshotDay, row))
+			out = append(out, rowKey("dt="+m.CallStart.Format("2006-01-02"), row))
 		}
 	}
 	sort.Strings(out)

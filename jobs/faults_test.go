@@ -27,6 +27,7 @@ import (
 	"gocloud.dev/blob/fileblob"
 	"gocloud.dev/gcerrors"
 
+	"m365export/jobs/connectors/msftteams"
 	"m365export/pipeline"
 	"m365export/sources/graph"
 	"m365export/sources/graphsim"
@@ -145,7 +146,7 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 			// id (which the rules read as they read its join URL).
 			owners = nil
 			for _, m := range simtruth.Meetings(sim.Tenant(), s.WindowFrom, s.WindowTo) {
-				owners = append(owners, m.Organizer+" "+m.ThreadID)
+				owners = append(owners, msftteams.MeetingOwner(m.CallStart, m.Organizer, m.ThreadID))
 			}
 		}
 		for _, o := range owners {

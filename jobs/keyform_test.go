@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"m365export/jobs/connector"
+	"m365export/jobs/connectors/msftteams"
 	"m365export/rules"
 	"m365export/sources/graph"
 )
@@ -52,7 +53,7 @@ func TestBuiltinRules_AllowPageTwoInKeyForm(t *testing.T) {
 		connector.Team:   "9b8a7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d",
 		connector.Listed: "004cf3a1-2b3c-4d5e-8f60-718293a4b5c6",
 		// A meeting: its organizer (the id in the path) and join URL.
-		connector.Derived: "0f7c6a8e-2b1d-4c3e-9a5f-1d2e3f4a5b6c https://teams.microsoft.com/l/meetup-join/19%3ameeting_Zm9vYmFy%40thread.v2/0",
+		connector.Derived: msftteams.MeetingOwner(time.Date(2026, 11, 26, 9, 0, 0, 0, time.UTC), "0f7c6a8e-2b1d-4c3e-9a5f-1d2e3f4a5b6c", "https://teams.microsoft.com/l/meetup-join/19%3ameeting_Zm9vYmFy%40thread.v2/0"),
 	}
 	day := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	w := connector.Window{From: day, To: day.Add(24 * time.Hour)}
@@ -71,7 +72,7 @@ func TestBuiltinRules_AllowPageTwoInKeyForm(t *testing.T) {
 				owner := owners[cs.Owners]
 				first := cs.First(owner, w, defaultSettings())
 				if cs.Owners == connector.Derived {
-					owner, _, _ = strings.Cut(owner, " ") // the id in the path: the organizer's
+					owner = strings.Fields(owner)[1] // the id in the path: the organizer's
 				}
 				wantScope, _ := graph.ScopeOf(first)
 				for _, host := range []string{"graph.microsoft.com", "graph.microsoft.us"} {

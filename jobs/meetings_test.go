@@ -154,3 +154,49 @@ func TestMeetings_PseudonymsMatchPsoxy(t *testing.T) {
 		}
 	}
 }
+
+// TestMeetings_BackfillWindowsKeepTheirMeetings: two adjacent windows
+// exported on one day (a backfill) each keep their meetings: a meeting's
+// rows lie on the day of the call record that found it, so the windows
+// write disjoint partitions rather than replace each other's under the
+// run's day. The output is the ground truth of both windows.
+func TestMeetings_BackfillWindowsKeepTheirMeetings(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 60, Limits: graphsim.Limits{Disabled: true}})
+	dir := t.TempDir()
+	want := map[string][]string{}
+	for i, day := range []string{"2026-11-24", "2026-11-25"} {
+		from, err := time.Parse(time.DateOnly, day)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w := pipeline.Window{From: from, To: from.AddDate(0, 0, 1)}
+		runID := "backfill-" + day
+		if _, err := exportTo(t, sim, dir, "--connector", "msft-teams", "--since", day, "--until", w.To.Format(time.DateOnly), "--run-id", runID); err != nil {
+			t.Fatalf("window %d: %v", i, err)
+		}
+		exp := expected(t, sim, "msft-teams", w, runID, "")
+		for _, c := range []string{"online_meetings", "meeting_attendance"} {
+			if len(exp[c]) == 0 {
+				t.Fatalf("window %s has no %s: the test proves nothing", day, c)
+			}
+			want[c] = append(want[c], exp[c]...)
+		}
+	}
+	got := readOutput(t, dir, "msft-teams")
+	for c, rows := range want {
+		slices.Sort(rows)
+		if !slices.Equal(got[c], rows) {
+			t.Errorf("%s: %d rows, want the %d of both windows; the first that differs:\n%s\nwant\n%s", c, len(got[c]), len(rows), firstDiff(got[c], rows), firstDiff(rows, got[c]))
+		}
+	}
+}
+
+// firstDiff returns the first of a not in b.
+func firstDiff(a, b []string) string {
+	for _, s := range a {
+		if !slices.Contains(b, s) {
+			return s
+		}
+	}
+	return ""
+}

@@ -424,8 +424,8 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 			PageBytes:    maxPageBytes(r.o.Budget),
 		}
 		var src sources.Source = gsrc
-		if len(cs.Steps) > 0 {
-			src = &chainSource{Collection: gsrc, steps: cs.Steps}
+		if len(cs.Steps) > 0 || cs.Stamp != nil {
+			src = &chainSource{Collection: gsrc, steps: cs.Steps, stamp: cs.Stamp}
 		}
 		cols = append(cols, pipeline.Collection{
 			Name: cs.Name, Source: src, Sanitizer: newAllowListed(rs, &cs), OwnShard: ownShard(&cs),

@@ -69,7 +69,8 @@ type Derivation struct {
 	// window, with the fields Owner reads.
 	List func(w Window) string
 	// Owner returns the owner a record of List gives ("" for none) and
-	// its key (owners with one key are one owner).
+	// its key (owners with one key are one owner: the least of them, as
+	// strings, so that the choice does not depend on the listing's order).
 	Owner func(record []byte) (owner, key string)
 	// OwnerField names a field of the collection's First records whose
 	// value, as the collection's rules write it, is an owner's _owner
@@ -142,6 +143,15 @@ type Collection struct {
 	// that answers 404 (the thing it names went away since it was
 	// listed) gives no rows; other errors are the owner's.
 	Steps []func(owner, request string, record []byte) string
+	// Stamp, if set, gives members the job adds to every record of a page
+	// before the rules, from the owner and the request the page answers
+	// (First, or a Steps request; a nextLink continues its request). They
+	// carry what only the owner or the chain knows (the time that put a
+	// derived meeting in the window, the attendance report a record is
+	// of), must be columns of Schema (cols.From), and the rules write them
+	// as they must be written (an id tokenized). Member names hold no dot,
+	// so that TimeField can name one.
+	Stamp func(owner, request string) map[string]string
 	// Throttle is the kind of Graph limit its requests count against; a
 	// registry test checks it against graph.ScopeOf of First.
 	Throttle graph.ScopeKind

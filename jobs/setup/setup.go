@@ -626,13 +626,16 @@ func PersonSteps(a App, clientID, spID, mailboxGroup string) []string {
 	if err != nil {
 		return nil
 	}
-	var protected []string
+	var protected, meetings []string
 	mailbox := false
 	for _, c := range cs {
 		for i := range c.Collections {
 			col := &c.Collections[i]
 			if col.Protected {
 				protected = append(protected, connector.Table{Connector: c, Collection: col}.Endpoint())
+			}
+			if col.DeniedAdvice != "" {
+				meetings = append(meetings, c.Name+"/"+col.Name)
 			}
 		}
 		if jobs.ReadsMailboxes(c.Permissions(connector.Needs{})) {
@@ -642,6 +645,17 @@ func PersonSteps(a App, clientID, spID, mailboxGroup string) []string {
 	if len(protected) > 0 {
 		out = append(out, fmt.Sprintf("Teams protected APIs: request Microsoft's approval for application %s at https://aka.ms/teamsgraph/requestaccess, naming %s (m365export consent gives the reasons to state). Until approved, getAllMessages answers 403 and check says so.",
 			clientID, strings.Join(protected, ", ")))
+	}
+	if len(meetings) > 0 {
+		// A Teams application access policy (Microsoft: "Configure
+		// application access policy"): the collections that declare
+		// DeniedAdvice are refused without it.
+		out = append(out, fmt.Sprintf("Teams application access policy for online meetings (Teams PowerShell, as a Teams Administrator), for %s:\n"+
+			"      Connect-MicrosoftTeams\n"+
+			"      New-CsApplicationAccessPolicy -Identity m365export-meetings -AppIds \"%s\" -Description \"m365export: online meetings and attendance\"\n"+
+			"      Grant-CsApplicationAccessPolicy -PolicyName m365export-meetings -Global   (or -Identity \"<user object id>\" per organizer)\n"+
+			"    It can take up to 30 minutes to apply; until then Graph answers 403 and check says so.",
+			strings.Join(meetings, ", "), clientID))
 	}
 	if mailbox && mailboxGroup != "" {
 		out = append(out, fmt.Sprintf("Exchange Online mailbox scope (Exchange Online PowerShell, as an Exchange Administrator): limit application %s to the mailboxes of %s's members with an application access policy, which restricts the permissions setup grant consents to:\n"+

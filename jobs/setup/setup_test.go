@@ -286,7 +286,9 @@ func TestPlan_PersonSteps(t *testing.T) {
 	for _, w := range []string{"https://aka.ms/teamsgraph/requestaccess", "/chats/getAllMessages", "/channels/getAllMessages",
 		"New-ApplicationAccessPolicy -AppId " + rs[0].ClientID + " -PolicyScopeGroupId analytics-scope@contoso.example",
 		"New-ManagementRoleAssignment -App " + rs[0].ServicePrincipalID, "--include-group",
-		"admin consent missing for"} {
+		"admin consent missing for",
+		"New-CsApplicationAccessPolicy -Identity m365export-meetings -AppIds \"" + rs[0].ClientID + "\"",
+		"Grant-CsApplicationAccessPolicy -PolicyName m365export-meetings -Global", "msft-teams/online_meetings, msft-teams/meeting_attendance"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("plan output lacks %q:\n%s", w, out.String())
 		}

@@ -594,7 +594,7 @@ func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
 		if !ok {
 			return true
 		}
-		mt := MeetingTruth{Organizer: t.UserID(m.org), Meeting: t.renderMeeting(nil, m, nil),
+		mt := MeetingTruth{Organizer: t.UserID(m.org), Meeting: t.renderMeeting(nil, m, nil), CallStart: m.start / 1000 * 1000,
 			ThreadID:     "19:meeting_" + string(t.appendThreadX(nil, m.day, m.i)) + "@thread.v2",
 			PolicyDenied: meetingPolicyDenied(m.org)}
 		for j := 0; j < m.reports; j++ {
@@ -603,6 +603,7 @@ func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
 				mt.Attendance = append(mt.Attendance, t.renderAttendance(nil, m, j, k, nil))
 			}
 			mt.Reports = append(mt.Reports, len(people))
+			mt.ReportIDs = append(mt.ReportIDs, string(t.appendReportID(nil, m, j)))
 		}
 		out = append(out, mt)
 		return true
@@ -614,8 +615,10 @@ func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
 type MeetingTruth struct {
 	Organizer    string
 	ThreadID     string
+	CallStart    int64    // its call record's startDateTime as served (whole seconds), in Unix ms
 	Meeting      []byte   // the onlineMeeting
 	Attendance   [][]byte // every attendance record of every report
 	Reports      []int    // the number of attendance records of each report
+	ReportIDs    []string // each report's id
 	PolicyDenied bool     // the organizer's meetings answer 403
 }

@@ -46,6 +46,9 @@ var mappedSources = map[string]string{
 	"odata_etag":          "@odata.etag",
 	"odata_id":            "@odata.id",
 	"content_text_digest": "+content:textDigest",
+	// Members the job stamps on derived meetings' records (Collection.Stamp).
+	"found_date_time": "_foundDateTime",
+	"report_id":       "_reportId",
 }
 
 // TestMetadata_ColumnsAreDeclared checks every table column of every

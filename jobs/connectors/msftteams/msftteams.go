@@ -15,6 +15,10 @@
 // are not read for this: a scheduled meeting whose call records Graph no
 // longer keeps (30 days) is not found.
 //
+// Both tables' rows lie on the day of the call record that found their
+// meeting (found_date_time, stamped by the job: Collection.Stamp), not the
+// run's day, so windows exported on one day do not replace each other's.
+//
 // Both tables' _owner is the meeting key: the part of the meeting's chat
 // thread id 19:meeting_…@thread.v2 between "19:" and "@thread.", decoded
 // from the join URL (so differently encoded URLs of one meeting give one
@@ -121,7 +125,8 @@ func init() {
 					return "/v1.0/communications/callRecords/" + id + "?$expand=participants_v2"
 				}},
 			{Name: "online_meetings", Owners: connector.Derived, Derive: meetingsFromCalls, Scopes: []string{"OnlineMeetings.Read.All"},
-				Retention: 30 * 24 * time.Hour, Incremental: "the meetings of the window's call records (snapshot day)",
+				Retention: 30 * 24 * time.Hour, Incremental: "the meetings of the window's call records, on the day of the call record that found each",
+				TimeField: foundField, Stamp: stampFound,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
 				Doc:    "the online meetings that took place in the window (found from its call records), one row per meeting; _owner is the meeting key",
 				Schema: onlineMeetings,
@@ -129,7 +134,8 @@ func init() {
 				NoSelect: "the lookup by join URL documents $filter=JoinWebUrl alone (onlinemeeting-get); Microsoft does not document combining it with $select",
 				First:    meetingLookup},
 			{Name: "meeting_attendance", Owners: connector.Derived, Derive: meetingsFromCalls, Scopes: []string{"OnlineMeetingArtifact.Read.All"},
-				Retention: 30 * 24 * time.Hour, Incremental: "the attendance reports of the window's meetings (snapshot day)",
+				Retention: 30 * 24 * time.Hour, Incremental: "the attendance reports of the window's meetings, on the day of the call record that found each meeting",
+				TimeField: foundField, Stamp: stampAttendance,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
 				Doc:      "who attended each meeting of online_meetings: one row per attendee and attendance report (a report per session), with join and leave intervals, role and total seconds; _owner is the meeting key",
 				Schema:   meetingAttendance,
@@ -294,16 +300,65 @@ var callRecords = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 // policyAdvice says what a 403 from the online meeting APIs means.
 const policyAdvice = "online meetings and their attendance reports need a Teams application access policy for the application: a Teams administrator runs New-CsApplicationAccessPolicy and Grant-CsApplicationAccessPolicy (globally, or for the organizers to export; see `m365export consent`); it can take up to 30 minutes to apply"
 
+// foundField is the member the job stamps on every meeting and
+// attendance record (Collection.Stamp): the start of the call record that
+// found the meeting in the window, the earliest of its call records there.
+// It is the tables' TimeField, so that a meeting's rows lie in a day of the
+// window that found it: windows exported on one day (a backfill) write
+// disjoint partitions, as every windowed table does, rather than all
+// under the run's day, where each would replace the other's.
+const foundField = "_foundDateTime"
+
+// foundFormat writes a found time: fixed width, so that owners (which
+// begin with it) order as their times do.
+const foundFormat = "2006-01-02T15:04:05.0000000Z"
+
+// stampFound stamps a meeting's records with its found time.
+func stampFound(owner, _ string) map[string]string {
+	found, _, _ := splitMeeting(owner)
+	return map[string]string{foundField: found}
+}
+
+// reportField is the member the job stamps on every attendance record:
+// the id of the attendance report it was read from (the records list does
+// not name it), which the rules tokenize like other opaque ids.
+const reportField = "_reportId"
+
+// stampAttendance stamps an attendance record with its meeting's found
+// time and its report's id, read from request (…/attendanceReports/{id}/
+// attendanceRecords).
+func stampAttendance(owner, request string) map[string]string {
+	out := stampFound(owner, request)
+	p, _, _ := strings.Cut(request, "?")
+	if rest, ok := strings.CutSuffix(p, "/attendanceRecords"); ok {
+		if i := strings.LastIndex(rest, "/attendanceReports/"); i >= 0 {
+			if id, err := url.PathUnescape(rest[i+len("/attendanceReports/"):]); err == nil && id != "" {
+				out[reportField] = id
+			}
+		}
+	}
+	return out
+}
+
+// MeetingOwner is the Derived owner of a meeting found at found (its call
+// record's start) by organizer org and join URL joinURL:
+// "{found} {org} {url}". The least owner of a meeting's several call
+// records is the earliest.
+func MeetingOwner(found time.Time, org, joinURL string) string {
+	return found.UTC().Format(foundFormat) + " " + org + " " + joinURL
+}
+
 // meetingsFromCalls derives one owner per meeting from the window's call
-// records: the organizer's user id and the join URL, as "{id} {url}".
+// records (MeetingOwner).
 var meetingsFromCalls = &connector.Derivation{
 	From: "call_records",
 	List: func(w connector.Window) string {
-		return "/v1.0/communications/callRecords?$select=id,joinWebUrl,organizer_v2&$filter=" + connector.Query(connector.GeLt("startDateTime", w))
+		return "/v1.0/communications/callRecords?$select=id,joinWebUrl,organizer_v2,startDateTime&$filter=" + connector.Query(connector.GeLt("startDateTime", w))
 	},
 	Owner: func(rec []byte) (string, string) {
 		var r struct {
-			JoinWebURL  string `json:"joinWebUrl"`
+			Start       time.Time `json:"startDateTime"`
+			JoinWebURL  string    `json:"joinWebUrl"`
 			OrganizerV2 struct {
 				Identity struct {
 					User struct {
@@ -317,13 +372,13 @@ var meetingsFromCalls = &connector.Derivation{
 		}
 		org := r.OrganizerV2.Identity.User.ID
 		key := MeetingThread(r.JoinWebURL)
-		if org == "" || key == "" || strings.ContainsAny(org, " /?#") {
+		if org == "" || key == "" || strings.ContainsAny(org, " /?#") || strings.Contains(r.JoinWebURL, " ") || r.Start.IsZero() {
 			return "", "" // not a meeting (a 1:1 call), or organized by no user
 		}
-		return org + " " + r.JoinWebURL, key
+		return MeetingOwner(r.Start, org, r.JoinWebURL), key
 	},
 	OwnerField: "joinWebUrl",
-	OwnerValue: func(owner string) string { _, u := splitMeeting(owner); return u },
+	OwnerValue: func(owner string) string { _, _, u := splitMeeting(owner); return u },
 }
 
 // MeetingThread returns the part of a Teams meeting's thread id between
@@ -348,16 +403,21 @@ func MeetingThread(s string) string {
 	return t
 }
 
-// splitMeeting splits a meeting owner into organizer and join URL.
-func splitMeeting(owner string) (org, joinURL string) {
-	org, joinURL, _ = strings.Cut(owner, " ")
-	return org, joinURL
+// splitMeeting splits a meeting owner (MeetingOwner) into its found time,
+// organizer and join URL; a string that is not one (the docs' "{id}") is
+// taken as the organizer.
+func splitMeeting(owner string) (found, org, joinURL string) {
+	p := strings.SplitN(owner, " ", 3)
+	if len(p) != 3 {
+		return "", owner, ""
+	}
+	return p[0], p[1], p[2]
 }
 
 // meetingLookup is the organizer's lookup of the meeting by its join URL,
 // sent exactly as the call record wrote it.
 func meetingLookup(owner string, _ connector.Window, _ connector.Settings) string {
-	org, joinURL := splitMeeting(owner)
+	_, org, joinURL := splitMeeting(owner)
 	return "/v1.0/users/" + org + "/onlineMeetings?$filter=" + connector.Query("JoinWebUrl eq '"+strings.ReplaceAll(joinURL, "'", "''")+"'")
 }
 
@@ -369,7 +429,7 @@ func meetingReports(owner, _ string, rec []byte) string {
 	if json.Unmarshal(rec, &m) != nil || m.ID == "" {
 		return ""
 	}
-	org, _ := splitMeeting(owner)
+	_, org, _ := splitMeeting(owner)
 	return "/v1.0/users/" + org + "/onlineMeetings/" + url.PathEscape(m.ID) + "/attendanceReports"
 }
 
@@ -400,7 +460,7 @@ func meetingParticipant(name string) sinks.Column {
 // phrases, display names, UPNs, join information, dial-in and join-id
 // settings (passcodes), and turn the join URL and thread id into the
 // meeting key.
-var onlineMeetings = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var onlineMeetings = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 	cols.Str("id", "Graph's meeting id (it embeds the organizer's id and the thread id), tokenized like chat ids."),
 	cols.Time("creationDateTime"),
 	cols.Time("startDateTime"),
@@ -418,11 +478,18 @@ var onlineMeetings = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	cols.Str("allowMeetingChat"),
 	cols.Bool("allowTeamworkReactions"),
 	cols.Bool("isBroadcast"),
+	// Version 2.
+	foundColumn(),
 }}
+
+// foundColumn is the column of foundField.
+func foundColumn() sinks.Column {
+	return cols.From(cols.Time("found_date_time", "Added by the exporter, not Graph: the start of the call record that found the meeting in the window (the earliest of its call records there); dt is its day."), foundField)
+}
 
 // meetingAttendance is msft-teams' meeting_attendance table: one row per
 // attendee and attendance report.
-var meetingAttendance = &sinks.Schema{Version: 1, Columns: []sinks.Column{
+var meetingAttendance = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.Str("id", "The attendee's id, as users.id writes it (the emulator's assumption: Graph's examples leave it out)."),
 	cols.Str("emailAddress", "Pseudonymized address."),
 	cols.Obj("identity", cols.Str("id", "The attendee's user id, as users.id writes it."), cols.Str("tenantId")),
@@ -430,4 +497,8 @@ var meetingAttendance = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	cols.Int("totalAttendanceInSeconds"),
 	cols.List("attendanceIntervals", cols.Obj("", cols.Time("joinDateTime"), cols.Time("leaveDateTime"), cols.Int("durationInSeconds"))),
 	cols.Str("registrationId"),
+	// Version 2.
+	foundColumn(),
+	// Version 3.
+	cols.From(cols.Str("report_id", "Added by the exporter, not Graph: the id of the attendance report the record is of (one report per session), tokenized like other opaque ids; the attendanceRecords list does not name it."), reportField),
 }}

@@ -47,6 +47,9 @@ type Meeting struct {
 	Organizer string
 	// ThreadID is the meeting's chat thread id, 19:meeting_…@thread.v2.
 	ThreadID string
+	// CallStart is the startDateTime of the meeting's call record (the
+	// one that finds it in a window).
+	CallStart time.Time
 	// Meeting is the onlineMeeting record.
 	Meeting json.RawMessage
 	// Attendance are the attendance records, report after report.
@@ -54,6 +57,8 @@ type Meeting struct {
 	// Reports holds the number of attendance records of each report, in
 	// the reports list's order.
 	Reports []int
+	// ReportIDs are the reports' ids, in the same order.
+	ReportIDs []string
 	// Denied: the tenant's access policy leaves the organizer out, so
 	// every request about the meeting answers 403 (an exporter records the
 	// organizer's meetings as refused and exports none of them).
@@ -76,7 +81,7 @@ func Meetings(t *graphsim.Tenant, from, to time.Time) []Meeting {
 	}
 	var out []Meeting
 	for _, m := range t.Meetings(lo, hi) {
-		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports}
+		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, CallStart: time.UnixMilli(m.CallStart).UTC(), Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports, ReportIDs: m.ReportIDs}
 		if i, ok := t.UserIndex(m.Organizer); ok && t.User(i).Deleted {
 			continue // 404 for a deleted organizer
 		}
