@@ -460,7 +460,7 @@ func meetingParticipant(name string) sinks.Column {
 // phrases, display names, UPNs, join information, dial-in and join-id
 // settings (passcodes), and turn the join URL and thread id into the
 // meeting key.
-var onlineMeetings = &sinks.Schema{Version: 2, Columns: []sinks.Column{
+var onlineMeetings = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	cols.Str("id", "Graph's meeting id (it embeds the organizer's id and the thread id), tokenized like chat ids."),
 	cols.Time("creationDateTime"),
 	cols.Time("startDateTime"),
@@ -489,7 +489,7 @@ func foundColumn() sinks.Column {
 
 // meetingAttendance is msft-teams' meeting_attendance table: one row per
 // attendee and attendance report.
-var meetingAttendance = &sinks.Schema{Version: 3, Columns: []sinks.Column{
+var meetingAttendance = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 	cols.Str("id", "The attendee's id, as users.id writes it (the emulator's assumption: Graph's examples leave it out)."),
 	cols.Str("emailAddress", "Pseudonymized address."),
 	cols.Obj("identity", cols.Str("id", "The attendee's user id, as users.id writes it."), cols.Str("tenantId")),
