@@ -27,7 +27,8 @@ declaration, signed in as a person (not as the exporter):
           federated identity credentials named below, the caller as owner,
           the service principal; also what the application no longer needs
           (apply removes it) and the steps for a person (the Teams
-          protected-API request; the Exchange Online mailbox scope with
+          protected-API request; the Teams application access policy for
+          online meetings; the Exchange Online mailbox scope with
           --mailbox-group).
   apply   makes those changes; a second apply changes nothing. Needs a
           Cloud Application Administrator (least privilege to create an
