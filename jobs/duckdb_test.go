@@ -1,10 +1,8 @@
 package jobs
 
 import (
-	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
+	"m365export/sinks/sinktest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,39 +10,10 @@ import (
 	"m365export/jobs/connector"
 )
 
-// duckdb runs testdata/duckdb/query.js (DuckDB from npm, installed by
-// .ci/run) with named queries and returns their rows. Without node or the
-// package it skips, except under CI (CI=true), where it fails.
+// duckdb runs queries in DuckDB (sinktest.DuckDB).
 func duckdb(t *testing.T, queries map[string]string) map[string][]map[string]any {
 	t.Helper()
-	dir, err := filepath.Abs("../testdata/duckdb")
-	if err != nil {
-		t.Fatal(err)
-	}
-	node, err := exec.LookPath("node")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(dir, "node_modules", "@duckdb", "node-api"))
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("DuckDB check needs node and `npm ci` in testdata/duckdb: %v", err)
-		}
-		t.Skipf("DuckDB check skipped (run `npm ci` in testdata/duckdb): %v", err)
-	}
-	q, _ := json.Marshal(queries)
-	cmd := exec.CommandContext(t.Context(), node, filepath.Join(dir, "query.js"), string(q))
-	cmd.Dir = dir
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("node query.js: %v\n%s", err, stderr.String())
-	}
-	var res map[string][]map[string]any
-	if err := json.Unmarshal(out, &res); err != nil {
-		t.Fatalf("decode DuckDB output: %v\n%s", err, out)
-	}
-	return res
+	return sinktest.DuckDB(t, queries)
 }
 
 // TestDuckDB_ReadsEveryConnector exports all five connectors and reads
