@@ -514,16 +514,22 @@ func (s *Server) meetingOf(rc *reqCtx, u int) (meeting, *apiError) {
 	return m, nil
 }
 
-// attendanceReports serves GET …/onlineMeetings/{id}/attendanceReports.
-func (s *Server) attendanceReports(rc *reqCtx, b []byte, v url.Values, odataCtx string) ([]byte, int, *apiError) {
+// requestedMeeting is the meeting a request's path names, for its
+// organizer only, behind the application access policy.
+func (s *Server) requestedMeeting(rc *reqCtx) (meeting, *apiError) {
 	u, e := s.lookupUser(rc)
 	if e != nil {
-		return nil, 0, e
+		return meeting{}, e
 	}
 	if e := s.meetingGate(u); e != nil {
-		return nil, 0, e
+		return meeting{}, e
 	}
-	m, e := s.meetingOf(rc, u)
+	return s.meetingOf(rc, u)
+}
+
+// attendanceReports serves GET …/onlineMeetings/{id}/attendanceReports.
+func (s *Server) attendanceReports(rc *reqCtx, b []byte, v url.Values, odataCtx string) ([]byte, int, *apiError) {
+	m, e := s.requestedMeeting(rc)
 	if e != nil {
 		return nil, 0, e
 	}
@@ -538,14 +544,7 @@ func (s *Server) attendanceReports(rc *reqCtx, b []byte, v url.Values, odataCtx 
 // attendanceRecords serves GET …/attendanceReports/{reportId}/attendanceRecords,
 // meetingRecordsPage records a page.
 func (s *Server) attendanceRecords(rc *reqCtx, b []byte, v url.Values, odataCtx string) ([]byte, int, *apiError) {
-	u, e := s.lookupUser(rc)
-	if e != nil {
-		return nil, 0, e
-	}
-	if e := s.meetingGate(u); e != nil {
-		return nil, 0, e
-	}
-	m, e := s.meetingOf(rc, u)
+	m, e := s.requestedMeeting(rc)
 	if e != nil {
 		return nil, 0, e
 	}
