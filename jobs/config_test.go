@@ -100,8 +100,12 @@ func TestScopes_LeastPrivileged(t *testing.T) {
 		{[]string{"entra-id"}, Needs{}, "GroupMember.Read.All,User.Read.All"},
 		{[]string{"entra-id"}, Needs{NoGroups: true}, "User.Read.All"},
 		// Chat.Read.All includes Chat.ReadBasic.All: not both.
-		{[]string{"msft-teams"}, Needs{}, "CallRecords.Read.All,Channel.ReadBasic.All,ChannelMessage.Read.All,Chat.Read.All,OnlineMeetingArtifact.Read.All,OnlineMeetings.Read.All,Team.ReadBasic.All,User.Read.All"},
+		// Online meetings are found through the organizers' calendars too
+		// (Calendars.ReadBasic.All: events without body or attachments).
+		{[]string{"msft-teams"}, Needs{}, "Calendars.ReadBasic.All,CallRecords.Read.All,Channel.ReadBasic.All,ChannelMessage.Read.All,Chat.Read.All,OnlineMeetingArtifact.Read.All,OnlineMeetings.Read.All,Team.ReadBasic.All,User.Read.All"},
 		{[]string{"outlook-cal"}, Needs{}, "Calendars.Read,MailboxSettings.Read,User.Read.All"},
+		// Calendars.Read includes Calendars.ReadBasic.All: not both.
+		{[]string{"msft-teams", "outlook-cal"}, Needs{}, "Calendars.Read,CallRecords.Read.All,Channel.ReadBasic.All,ChannelMessage.Read.All,Chat.Read.All,MailboxSettings.Read,OnlineMeetingArtifact.Read.All,OnlineMeetings.Read.All,Team.ReadBasic.All,User.Read.All"},
 	} {
 		got, err := Scopes(tc.connectors, tc.needs)
 		if err != nil {

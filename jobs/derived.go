@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"m365export/jobs/connector"
 	"m365export/sources"
@@ -16,11 +19,13 @@ import (
 // (connector.Collection.Steps).
 //
 // The first shard derives a Derived collection's owners from the records
-// its Derivation lists for the window, once per attempt and connector
-// (ownerCache.derived caches them for the collections that share the
-// derivation), and reads every one of them (pipeline.Collection.OwnShard);
-// the other shards read none, so the source — call records, which Graph
-// throttles hard — is listed once per attempt, not once per shard.
+// its Derivation's sources list for the window (the call records; every
+// user's calendar, users in the scope's order, Concurrency at a time),
+// once per attempt and connector (ownerCache.derived caches them for the
+// collections that share the derivation), and reads every one of them
+// (pipeline.Collection.OwnShard); the other shards read none, so the
+// sources — call records, which Graph throttles hard, and a request per
+// user — are listed once per attempt, not once per shard.
 //
 // Derived owners live only in memory. Owners embed what their requests
 // need (a meeting's organizer id and join URL, which carries the tenant's
@@ -33,47 +38,118 @@ import (
 // derivedShard is the shard that derives and reads Derived collections.
 const derivedShard = 0
 
-// derived lists a derivation's owners for window w: one per key, in the
-// listing's order.
+// derived lists a derivation's owners for window w: one per key across
+// its sources, the least of a key's owners, in the order first found
+// (sources in order; a per-user source's users in the scope's order).
 func (oc *ownerCache) derived(ctx context.Context, d *connector.Derivation, w connector.Window) ([]string, error) {
-	path := d.List(w)
+	var id strings.Builder
+	for _, src := range d.Sources {
+		id.WriteString(src.List("{user}", w) + "\n")
+	}
+	oc.deriveMu.Lock()
+	defer oc.deriveMu.Unlock()
 	oc.mu.Lock()
-	defer oc.mu.Unlock()
-	if l, ok := oc.derivedLists[path]; ok {
+	l, ok := oc.derivedLists[id.String()]
+	oc.mu.Unlock()
+	if ok {
 		return l.Strings(), nil
 	}
-	src := &graph.Collection{Client: oc.client, First: func(string) string { return path }}
 	var out []string
 	seen := map[string]int{} // key → index in out
-	n := 0
-	for pg, err := range sources.Pages(ctx, src, "", "") {
+	add := func(owner, key string) {
+		if i, ok := seen[key]; ok {
+			// One thing listed several times (a meeting's call records
+			// and its event): keep the least owner, whatever the order.
+			out[i] = min(out[i], owner)
+			return
+		}
+		seen[key] = len(out)
+		out = append(out, owner)
+	}
+	for _, src := range d.Sources {
+		if !src.PerUser {
+			if err := oc.deriveFrom(ctx, src, "", w, add); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		users, err := oc.get(ctx, connector.User)
 		if err != nil {
-			return nil, fmt.Errorf("derive owners from %s page %d: %w", d.From, n, err)
+			return nil, fmt.Errorf("derive owners from %s: %w", src.From, err)
+		}
+		// Each user's listing into its own slot, merged in the users'
+		// order: the result does not depend on which answers first.
+		found := make([][][2]string, len(users))
+		skipped := make([]bool, len(users))
+		g, gctx := errgroup.WithContext(ctx)
+		g.SetLimit(max(1, oc.cfg.Concurrency))
+		for i, u := range users {
+			if gctx.Err() != nil {
+				break
+			}
+			g.Go(func() error {
+				err := oc.deriveFrom(gctx, src, u, w, func(owner, key string) { found[i] = append(found[i], [2]string{owner, key}) })
+				if errors.Is(err, sources.ErrSkipOwner) {
+					// This user's calendar alone is refused (no mailbox,
+					// an access policy, deleted): the meetings it holds
+					// are found by their call records only.
+					found[i], skipped[i] = nil, true
+					return nil
+				}
+				return err
+			})
+		}
+		if err := g.Wait(); err != nil {
+			return nil, err
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		n := 0
+		for i := range users {
+			if skipped[i] {
+				n++
+			}
+			for _, f := range found[i] {
+				add(f[0], f[1])
+			}
+		}
+		if n > 0 {
+			oc.logger().Info("derived owners: some users' listings refused", "from", src.From, "users", len(users), "refused", n)
+		}
+	}
+	oc.mu.Lock()
+	oc.derivedLists[id.String()] = sources.CompactIDs(out)
+	oc.mu.Unlock()
+	return out, nil
+}
+
+// deriveFrom reads every page of src's listing for user (PerUser) or the
+// tenant ("") and calls add with each owner a record gives and its key.
+// Errors carry no user id: the listing's path holds it.
+func (oc *ownerCache) deriveFrom(ctx context.Context, src connector.DerivedSource, user string, w connector.Window,
+	add func(owner, key string)) error {
+	path := src.List(user, w)
+	coll := &graph.Collection{Client: oc.client, First: func(string) string { return path }}
+	n := 0
+	for pg, err := range sources.Pages(ctx, coll, user, "") {
+		if err != nil {
+			return fmt.Errorf("derive owners from %s page %d: %w", src.From, n, err)
 		}
 		n++
 		var body struct {
 			Value []json.RawMessage `json:"value"`
 		}
 		if err := json.Unmarshal(pg.Body, &body); err != nil {
-			return nil, fmt.Errorf("derive owners from %s page %d: %w", d.From, n, err)
+			return fmt.Errorf("derive owners from %s page %d: %w", src.From, n, err)
 		}
 		for _, rec := range body.Value {
-			owner, key := d.Owner(rec)
-			if owner == "" {
-				continue
+			if owner, key := src.Owner(user, w, rec); owner != "" {
+				add(owner, key)
 			}
-			if i, ok := seen[key]; ok {
-				// One thing listed several times (a meeting's call
-				// records): keep the least owner, whatever the order.
-				out[i] = min(out[i], owner)
-				continue
-			}
-			seen[key] = len(out)
-			out = append(out, owner)
 		}
 	}
-	oc.derivedLists[path] = sources.CompactIDs(out)
-	return out, nil
+	return nil
 }
 
 // chainSource reads a collection with Steps or Stamp: its pages are those

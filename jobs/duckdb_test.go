@@ -22,7 +22,7 @@ func duckdb(t *testing.T, queries map[string]string) map[string][]map[string]any
 // by _owner (the README's joins: users.id, groups.id, teams.id, a call
 // record's own id).
 func TestDuckDB_ReadsEveryConnector(t *testing.T) {
-	sim := startSim(t, 8)
+	sim := startSim(t, 16) // enough users for scheduled meetings that took place
 	dir := t.TempDir()
 	if _, err := exportTo(t, sim, dir, "--connector", strings.Join(ConnectorNames(), ","), "--since", "2026-11-24", "--until", "2026-11-26"); err != nil {
 		t.Fatal(err)
@@ -73,10 +73,16 @@ func TestDuckDB_ReadsEveryConnector(t *testing.T) {
 	queries["join/participants"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE u.id IS NULL)::INTEGER AS unmatched
 		FROM %s cr CROSS JOIN unnest(cr.participants_v2) AS t(p) LEFT JOIN %s u ON p.identity.user.id = u.id
 		WHERE p.identity.user.id IS NOT NULL`, table("msft-teams", "call_records"), table("entra-id", "users"))
-	// The README's meeting joins: every meeting to a call record by the
-	// meeting key, every attendee to users.
-	queries["join/meeting-calls"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE cr.k IS NULL)::INTEGER AS unmatched
-		FROM %s m LEFT JOIN (SELECT DISTINCT joinWebUrl AS k FROM %s) cr ON cr.k = m.joinWebUrl`, table("msft-teams", "online_meetings"), table("msft-teams", "call_records"))
+	// The README's meeting joins: every meeting to its call record or its
+	// calendar event by the meeting key, every attendee to users.
+	queries["join/meeting-calls"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n,
+		count(*) FILTER (WHERE cr.k IS NULL AND ev.k IS NULL)::INTEGER AS unmatched,
+		count(*) FILTER (WHERE cr.k IS NOT NULL AND ev.k IS NOT NULL)::INTEGER AS n_both,
+		count(*) FILTER (WHERE cr.k IS NOT NULL AND ev.k IS NULL)::INTEGER AS n_calls,
+		count(*) FILTER (WHERE cr.k IS NULL AND ev.k IS NOT NULL)::INTEGER AS n_events
+		FROM %s m LEFT JOIN (SELECT DISTINCT joinWebUrl AS k FROM %s) cr ON cr.k = m.joinWebUrl
+		LEFT JOIN (SELECT DISTINCT onlineMeeting.joinUrl AS k FROM %s) ev ON ev.k = m.joinWebUrl`,
+		table("msft-teams", "online_meetings"), table("msft-teams", "call_records"), table("outlook-cal", "events"))
 	queries["join/attendees"] = fmt.Sprintf(`SELECT count(*)::INTEGER AS n, count(*) FILTER (WHERE u.id IS NULL)::INTEGER AS unmatched
 		FROM %s a LEFT JOIN (SELECT DISTINCT id FROM %s) u ON a.identity.id = u.id`, table("msft-teams", "meeting_attendance"), table("entra-id", "users"))
 	res := duckdb(t, queries)
@@ -84,6 +90,11 @@ func TestDuckDB_ReadsEveryConnector(t *testing.T) {
 		if r := res[name]; len(r) != 1 || r[0]["n"] == float64(0) || r[0]["unmatched"] != float64(0) {
 			t.Errorf("%s: %v, want rows and 0 unmatched", name, r)
 		}
+	}
+	// Meetings that took place and were scheduled join both; ad-hoc ones a
+	// call record only; scheduled ones that never took place an event only.
+	if r := res["join/meeting-calls"]; len(r) == 1 && (r[0]["n_both"] == float64(0) || r[0]["n_calls"] == float64(0) || r[0]["n_events"] == float64(0)) {
+		t.Errorf("meetings joined to both, call records only, events only: %v, want some of each", r[0])
 	}
 	for name := range joins {
 		r := res["join/"+name]

@@ -237,7 +237,7 @@ func expectedMeetings(t *testing.T, ten *graphsim.Tenant, rs *rules.Ruleset, cs 
 		}
 		// The thread id gives the meeting key as the call record's join
 		// URL does (the rules decode either).
-		owner := msftteams.MeetingOwner(m.CallStart, m.Organizer, m.ThreadID)
+		owner := msftteams.MeetingOwner(m.Found, m.Organizer, m.ThreadID)
 		recs, urls := []json.RawMessage{m.Meeting}, []string{cs.First(owner, w, defaultSettings())}
 		if len(cs.Steps) > 0 {
 			recs, urls = m.Attendance, nil
@@ -265,7 +265,7 @@ func expectedMeetings(t *testing.T, ten *graphsim.Tenant, rs *rules.Ruleset, cs 
 			if err != nil {
 				t.Fatal(err)
 			}
-			out = append(out, rowKey("dt="+m.CallStart.Format("2006-01-02"), row))
+			out = append(out, rowKey("dt="+m.Found.Format("2006-01-02"), row))
 		}
 	}
 	sort.Strings(out)

@@ -146,7 +146,7 @@ func checkLedger(t *testing.T, sim *graphsim.Server, connector string, s *pipeli
 			// id (which the rules read as they read its join URL).
 			owners = nil
 			for _, m := range simtruth.Meetings(sim.Tenant(), s.WindowFrom, s.WindowTo) {
-				owners = append(owners, msftteams.MeetingOwner(m.CallStart, m.Organizer, m.ThreadID))
+				owners = append(owners, msftteams.MeetingOwner(m.Found, m.Organizer, m.ThreadID))
 			}
 		}
 		for _, o := range owners {

@@ -19,10 +19,12 @@ import (
 // call record's _owner is its own id; tenant-owned tables have none. The
 // meeting tables (Derived owners) join by the meeting key: each row's
 // _owner is an online meeting's joinWebUrl (and chatInfo.threadId), every
-// online meeting's key is the joinWebUrl of one of the run's call records,
-// and every attendee is a user (identity.id and id are users.id).
+// online meeting's key is the joinWebUrl of one of the run's call records
+// or the onlineMeeting.joinUrl of one of its calendar events (some of
+// each, and some both), and every attendee is a user (identity.id and id
+// are users.id).
 func TestExport_OwnersJoinParents(t *testing.T) {
-	sim := startSim(t, 8)
+	sim := startSim(t, 16) // enough users for scheduled meetings that took place
 	for _, ids := range []string{"pseudonymized", "kept", "hash-only"} {
 		t.Run(ids, func(t *testing.T) {
 			dir := t.TempDir()
@@ -63,14 +65,17 @@ func TestExport_OwnersJoinParents(t *testing.T) {
 			}
 			// The meeting key of every online meeting, and of every call
 			// record (its joinWebUrl), as the run wrote them.
-			meetingKeys, callKeys := map[string]bool{}, map[string]bool{}
-			for table, keys := range map[string]map[string]bool{"online_meetings": meetingKeys, "call_records": callKeys} {
+			meetingKeys, callKeys, eventKeys := map[string]bool{}, map[string]bool{}, map[string]bool{}
+			for table, keys := range map[string]map[string]bool{"online_meetings": meetingKeys, "call_records": callKeys, "events": eventKeys} {
 				for _, r := range rows[table] {
 					var m struct {
 						JoinWebURL *string `json:"joinWebUrl"`
 						ChatInfo   struct {
 							ThreadID *string `json:"threadId"`
 						} `json:"chatInfo"`
+						OnlineMeeting struct {
+							JoinURL *string `json:"joinUrl"`
+						} `json:"onlineMeeting"`
 					}
 					if err := json.Unmarshal([]byte(r.js), &m); err != nil {
 						t.Fatal(err)
@@ -78,15 +83,31 @@ func TestExport_OwnersJoinParents(t *testing.T) {
 					if m.JoinWebURL != nil {
 						keys[*m.JoinWebURL] = true
 					}
+					if m.OnlineMeeting.JoinURL != nil {
+						keys[*m.OnlineMeeting.JoinURL] = true
+					}
 					if table == "online_meetings" && (m.JoinWebURL == nil || m.ChatInfo.ThreadID == nil || *m.JoinWebURL != *m.ChatInfo.ThreadID || *m.JoinWebURL != r.owner) {
 						t.Errorf("online meeting: joinWebUrl, chatInfo.threadId and _owner are not one key: %s", r.js)
 					}
 				}
 			}
+			// Every meeting joins its call record (it took place), its
+			// organizer's event (it was scheduled), or both.
+			both, calls, events := 0, 0, 0
 			for k := range meetingKeys {
-				if !callKeys[k] {
-					t.Errorf("online meeting %s joins no call record's joinWebUrl", k)
+				switch {
+				case callKeys[k] && eventKeys[k]:
+					both++
+				case callKeys[k]:
+					calls++
+				case eventKeys[k]:
+					events++
+				default:
+					t.Errorf("online meeting %s joins no call record's joinWebUrl and no event's onlineMeeting.joinUrl", k)
 				}
+			}
+			if both == 0 || calls == 0 || events == 0 {
+				t.Errorf("meetings joining both a call record and an event %d, a call record only %d, an event only %d: want some of each", both, calls, events)
 			}
 			users := parentIDs("users")
 			for _, r := range rows["meeting_attendance"] {

@@ -572,11 +572,12 @@ func hostilePages(t *testing.T, sim *graphsim.Server, cs *connector.Collection, 
 		list = cs.ListOwners(w)
 	case connector.Derived:
 		var env struct{ Value []json.RawMessage }
-		if err := json.Unmarshal(get(cs.Derive.List(w)), &env); err != nil {
+		src := cs.Derive.Sources[0] // the call records: tenant-wide
+		if err := json.Unmarshal(get(src.List("", w)), &env); err != nil {
 			t.Fatal(err)
 		}
 		for _, rec := range env.Value {
-			if o, _ := cs.Derive.Owner(rec); o != "" {
+			if o, _ := src.Owner("", w, rec); o != "" {
 				owners = append(owners, o)
 			}
 		}

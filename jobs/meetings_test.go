@@ -39,17 +39,32 @@ func TestMeetings_NoAccessPolicy(t *testing.T) {
 
 // TestMeetings_RefusedOrganizerAndGoneReport: an organizer the access
 // policy leaves out is skipped with Graph's code in the ledger (the others
-// are exported), and a report that disappears between the reports list and
-// its records gives no rows, without failing the meeting; throttling is
-// retried. The output is exactly the ground truth less those.
+// are exported); an organizer whose calendar Graph refuses (403: an
+// Exchange access policy) has their meetings found by call records only;
+// a report that disappears between the reports list and its records gives
+// no rows, and a meeting that disappears between its event's listing and
+// its lookup gives none either, without failing; throttling (of the
+// calendars too) is retried. The output is exactly the ground truth less
+// those.
 func TestMeetings_RefusedOrganizerAndGoneReport(t *testing.T) {
 	sim := startSimWith(t, graphsim.Options{Users: 120, Limits: graphsim.Limits{Disabled: true},
-		Faults: graphsim.Faults{GoneReportEvery: 2, StormEvery: 9, StormLength: 2}})
+		Faults: graphsim.Faults{GoneReportEvery: 2, GoneMeetingEvery: 3, StormEvery: 9, StormLength: 2}})
 	w := pipeline.Window{From: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
-	denied, meetings, rows, gone := 0, 0, 0, 0
+	// Meetings whose only event lies in a calendar Graph refuses: lost.
+	calendarRefused := 0
+	for _, m := range sim.Tenant().Meetings(w.From.UnixMilli(), w.To.UnixMilli()) {
+		if i, ok := sim.Tenant().UserIndex(m.Organizer); ok && sim.Tenant().User(i).Denied && m.EventStart != 0 {
+			calendarRefused++
+		}
+	}
+	denied, meetings, rows, gone, goneMeetings := 0, 0, 0, 0, 0
 	for _, m := range simtruth.Meetings(sim.Tenant(), w.From, w.To) {
 		if m.Denied {
 			denied++
+			continue
+		}
+		if sim.GoneMeeting(m.ThreadID) {
+			goneMeetings++
 			continue
 		}
 		meetings++
@@ -61,8 +76,9 @@ func TestMeetings_RefusedOrganizerAndGoneReport(t *testing.T) {
 			rows += n
 		}
 	}
-	if denied == 0 || gone == 0 || meetings == 0 {
-		t.Fatalf("the window has %d refused organizers' meetings, %d gone reports, %d meetings: the test proves nothing", denied, gone, meetings)
+	if denied == 0 || gone == 0 || meetings == 0 || goneMeetings == 0 || calendarRefused == 0 {
+		t.Fatalf("the window has %d refused organizers' meetings, %d gone reports, %d gone meetings, %d meetings in refused calendars, %d meetings: the test proves nothing",
+			denied, gone, goneMeetings, calendarRefused, meetings)
 	}
 	dir := t.TempDir()
 	sums, err := exportFaultyWith(t, sim, noPacing, fileURL(dir), "mem://", append([]string{"--connector", "msft-teams"}, faultWindow...)...)

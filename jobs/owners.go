@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
 	"os"
 	"regexp"
 	"strings"
@@ -29,6 +30,19 @@ type ownerCache struct {
 	// derivedLists holds Derived owners by their derivation's listing
 	// (derived.go).
 	derivedLists map[string]*sources.IDs
+	// deriveMu makes the collections of one derivation wait for the
+	// first to list its owners, rather than list them again.
+	deriveMu sync.Mutex
+	// log, if set, takes the derivation's counts (derived.go).
+	log *slog.Logger
+}
+
+// logger is oc.log, or a logger that discards.
+func (oc *ownerCache) logger() *slog.Logger {
+	if oc.log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return oc.log
 }
 
 func newOwnerCache(c *graph.Client, cfg *Config) *ownerCache {

@@ -408,6 +408,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	}
 	log = log.With("run_id", runID)
 	owners := newOwnerCache(r.client, cfg)
+	owners.log = log
 	var cols []pipeline.Collection
 	if err := checkRetention(spec.Plan(cfg.NoGroups), w, now); err != nil {
 		return nil, err

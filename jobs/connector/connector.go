@@ -52,32 +52,51 @@ const (
 )
 
 // Derivation says where a Derived collection's owners come from: the
-// records of collection From of the same connector, listed for the
-// run's window by List (every page), each giving at most one owner.
+// records its Sources list for the run's window (every page), each giving
+// at most one owner.
 //
 // The first shard (0) lists them and reads every derived owner; the other
-// shards read none, so the source (call records, throttled hard) is
-// listed once per attempt, not once per shard. Derived owners are never
-// stored: an attempt that resumes lists them again and skips those its
-// checkpoint holds (as hashes, like every owner). Owners that are the
-// same thing (one meeting's several call records) are one owner: Key
-// gives what makes them the same.
+// shards read none, so the sources (call records, throttled hard; every
+// user's calendar) are listed once per attempt, not once per shard.
+// Derived owners are never stored: an attempt that resumes lists them
+// again and skips those its checkpoint holds (as hashes, like every
+// owner). Owners that are the same thing (one meeting's several call
+// records, and its organizer's event) are one owner, whichever source
+// found them: each gives a key that says what makes them the same, and
+// the least owner of a key, as strings, is kept, so that the choice
+// depends neither on the listing's order nor on the sources' order.
 type Derivation struct {
-	// From names the collection whose records give the owners.
-	From string
-	// List returns the path and query listing From's records for the
-	// window, with the fields Owner reads.
-	List func(w Window) string
-	// Owner returns the owner a record of List gives ("" for none) and
-	// its key (owners with one key are one owner: the least of them, as
-	// strings, so that the choice does not depend on the listing's order).
-	Owner func(record []byte) (owner, key string)
+	// Sources are the listings whose records give owners.
+	Sources []DerivedSource
 	// OwnerField names a field of the collection's First records whose
 	// value, as the collection's rules write it, is an owner's _owner
 	// (and ledger entry); OwnerValue gives an owner's raw value of it.
 	// For meetings: joinWebUrl, which the rules turn into the meeting key.
 	OwnerField string
 	OwnerValue func(owner string) string
+}
+
+// DerivedSource is one listing a Derivation reads: tenant-wide (the
+// window's call records), or for each user in the run's scope (their
+// calendars).
+type DerivedSource struct {
+	// From names the table (connector/collection) whose records the
+	// listing reads: for the plan and the data dictionary.
+	From string
+	// PerUser: List is requested for each user of the run's user scope.
+	// A user whose listing Graph refuses for that user alone (no mailbox,
+	// a mailbox an access policy blocks, deleted since: Graph's skip
+	// codes) gives no owners; the others still do.
+	PerUser bool
+	// Scopes are the least-privileged permissions the listing needs
+	// (listing the users adds User.Read.All).
+	Scopes []string
+	// List returns the path and query listing the records for the window
+	// (and the user, PerUser; "" otherwise), with the fields Owner reads.
+	List func(user string, w Window) string
+	// Owner returns the owner a record of List gives ("" for none) and its
+	// key (owners with one key are one owner).
+	Owner func(user string, w Window, record []byte) (owner, key string)
 }
 
 // Parent names the table whose id an owner of this kind is: the table a
@@ -214,13 +233,14 @@ type Collection struct {
 	// Single marks a request that answers one object (a team, a call
 	// record, mailbox settings) rather than a page of records in value.
 	Single bool
-	// Breaking lists the changes that removed or retyped a column: the only
-	// way a column leaves. Tests hold released schemas to it and the data
+	// Breaking lists the changes that removed or retyped a column (the only
+	// way a column leaves) or gave it another meaning (its values change). Tests hold released schemas to it and the data
 	// dictionary shows it.
 	Breaking []Breaking
 }
 
-// Breaking is a breaking change of a table: a column removed or retyped.
+// Breaking is a breaking change of a table: a column removed, retyped, or
+// given another meaning.
 type Breaking struct {
 	// Version is the schema version that made the change.
 	Version int
@@ -333,8 +353,9 @@ func (c *Connector) validate() error {
 			return fmt.Errorf("%s/%s: owners %q and ListOwners go together", c.Name, cs.Name, Listed)
 		case (cs.Owners == Derived) != (cs.Derive != nil):
 			return fmt.Errorf("%s/%s: owners %q and Derive go together", c.Name, cs.Name, Derived)
-		case cs.Derive != nil && (cs.Derive.List == nil || cs.Derive.Owner == nil || cs.Derive.OwnerField == "" || cs.Derive.OwnerValue == nil || !slices.ContainsFunc(c.Collections, func(o Collection) bool { return o.Name == cs.Derive.From })):
-			return fmt.Errorf("%s/%s: Derive needs List, Owner and From naming a collection of %s", c.Name, cs.Name, c.Name)
+		case cs.Derive != nil && (len(cs.Derive.Sources) == 0 || cs.Derive.OwnerField == "" || cs.Derive.OwnerValue == nil ||
+			slices.ContainsFunc(cs.Derive.Sources, func(d DerivedSource) bool { return d.List == nil || d.Owner == nil || d.From == "" || len(d.Scopes) == 0 })):
+			return fmt.Errorf("%s/%s: Derive needs OwnerField, OwnerValue and sources, each with From, List, Owner and Scopes", c.Name, cs.Name)
 		}
 		if err := cs.validateJSON(); err != nil {
 			return fmt.Errorf("%s/%s: %w", c.Name, cs.Name, err)
@@ -439,6 +460,19 @@ func (c *Connector) Permissions(n Needs) []string {
 		}
 		if s, ok := ownerScopes[cs.Owners]; ok {
 			set[s] = true
+		}
+		if cs.Derive != nil {
+			for _, d := range cs.Derive.Sources {
+				for _, s := range d.Scopes {
+					set[s] = true
+				}
+				if d.PerUser {
+					set[ownerScopes[User]] = true
+					if n.GroupScope {
+						set[groupScope] = true
+					}
+				}
+			}
 		}
 		if n.GroupScope && cs.Owners == User {
 			set[groupScope] = true

@@ -5,7 +5,10 @@ import "net/url"
 // Calendar: meeting j of organizer o on day d has attendees o + k·step
 // (k = 1 … size−1) over the user ring, so the events in user v's calendar
 // are found by looking at organizers v − k·step. Each mailbox holds its own
-// copy (own id, shared iCalUId). Cursor: (day, j·8 + k).
+// copy (own id, shared iCalUId). Cursor: (day, j·8 + k). Besides those, an
+// organizer's calendar holds the event of each online meeting they
+// scheduled (meetings.go: scheduled meetings), cursor (day,
+// meetingEventSlot + the call's index).
 
 var eventFields = []string{"id", "createdDateTime", "lastModifiedDateTime", "changeKey", "categories",
 	"transactionId", "originalStartTimeZone", "originalEndTimeZone", "iCalUId", "reminderMinutesBeforeStart",
@@ -114,6 +117,23 @@ func walkEvents(t *Tenant, v int, q *query, start *cursor, fn func(cursor) bool)
 				return
 			}
 		}
+		// The online meetings v scheduled that day (meetingEventSlot).
+		if !hasMailbox(v) {
+			continue
+		}
+		for _, x := range t.scheduledOn(d, v) {
+			c := cursor{d, meetingEventSlot + int64(x)}
+			if c[1] < i {
+				continue
+			}
+			m, _ := t.meetingAt(d, x)
+			if s, e := m.eventSpan(); s >= q.hi || e <= q.lo {
+				continue
+			}
+			if !fn(c) {
+				return
+			}
+		}
 	}
 }
 
@@ -124,6 +144,9 @@ var zoomPrefix = "https://simcorp.zoom.us/j/"
 
 func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 	day := c[0]
+	if c[1] >= meetingEventSlot {
+		return t.renderMeetingEvent(b, v, q, day, int(c[1]-meetingEventSlot))
+	}
 	o, j, k, sp, _ := t.eventAt(v, day, c[1])
 	r := rng{sp.x}
 	step := t.eventStep(j)
@@ -160,10 +183,7 @@ func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 	ob.null("transactionId")
 	ob.str("originalStartTimeZone", "UTC")
 	ob.str("originalEndTimeZone", "UTC")
-	uidKey := t.h(kEvent, int64(o), day, int64(j)+1<<30)
-	if sp.standup {
-		uidKey = t.h(kEvent, int64(o), -3, 0)
-	}
+	uidKey := t.eventUID(o, day, j)
 	if ob.field("iCalUId") { // v1.0 has no uid (beta does)
 		ob.b = append(ob.b, `"040000008200E00074C5B7101A82E00800000000`...)
 		ob.b = appendHex64(ob.b, uidKey)
@@ -301,7 +321,7 @@ func renderEvent(t *Tenant, b []byte, v int, q *query, c cursor) []byte {
 	if kind <= 5 {
 		if ob.field("onlineMeeting") {
 			ob.b = append(ob.b, `{"joinUrl":"https://teams.microsoft.com/l/meetup-join/19%3ameeting_`...)
-			ob.b = appendB64(ob.b, uidKey, uint64(o))
+			ob.b = appendB64(ob.b, uidKey, eventLo(o, day, j)) // its meeting's thread (meetings.go)
 			ob.b = append(ob.b, `%40thread.v2/0?context=%7b%22Tid%22%3a%22`...)
 			ob.b = append(ob.b, t.opts.tenantID...)
 			ob.b = append(ob.b, `%22%7d"}`...)

@@ -30,6 +30,13 @@ type Faults struct {
 	// reports list named it: its attendanceRecords answer 404 NotFound
 	// (Server.GoneReport says which).
 	GoneReportEvery int
+	// GoneMeetingEvery n > 0 makes about one in n of the meetings that
+	// were scheduled and never took place disappear after their
+	// organizer's calendar listed them (the organizer cancelled them; the
+	// calendar had been read before): the organizer's lookup by join URL
+	// finds nothing, and requests naming the meeting answer 404
+	// (Server.GoneMeeting says which).
+	GoneMeetingEvery int
 }
 
 type faulter struct {

@@ -2,7 +2,9 @@ package graphsim
 
 import (
 	"encoding/base64"
+	"math"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -78,6 +80,10 @@ type meeting struct {
 	people     []int // distinct participants, the organizer first
 	subject    string
 	reports    int
+	// ev: a meeting scheduled in a calendar that never took place (no
+	// call, no reports): the event of organizer org's slot j on day.
+	ev bool
+	j  int
 }
 
 // callPeople replays renderCall's draws for call (day, i) as served in
@@ -165,6 +171,14 @@ func (t *Tenant) meetingByThread(s string) (meeting, bool) {
 		hi = hi<<8 | uint64(raw[k])
 		lo = lo<<8 | uint64(raw[8+k])
 	}
+	if lo>>62 == 1 { // an event's meeting (eventLo)
+		day, o, j := int64(int32(uint32(lo>>24))), int(lo>>4&(1<<20-1)), int(lo&15)
+		m, ok := t.eventMeeting(o, day, j)
+		if !ok || t.eventUID(o, day, j) != hi {
+			return meeting{}, false
+		}
+		return m, true
+	}
 	key := t.h(kCall, -7, 0, 0) &^ (3 << 62)
 	x := (lo &^ (3 << 62)) ^ key
 	day, i := int64(x>>32), int(uint32(x))
@@ -181,14 +195,14 @@ func (t *Tenant) appendMeetingID(b []byte, m meeting) []byte {
 	raw := []byte("1*")
 	raw = t.appendObjID(raw, kUser, m.org)
 	raw = append(raw, "*0**19:meeting_"...)
-	raw = t.appendThreadX(raw, m.day, m.i)
+	raw = t.appendMeetingX(raw, m)
 	raw = append(raw, "@thread.v2"...)
 	return base64.RawURLEncoding.AppendEncode(b, raw)
 }
 
 func (t *Tenant) appendMeetingJoinURL(b []byte, m meeting) []byte {
 	b = append(b, "https://teams.microsoft.com/l/meetup-join/19%3Ameeting_"...)
-	b = t.appendThreadX(b, m.day, m.i)
+	b = t.appendMeetingX(b, m)
 	b = append(b, "%40thread.v2/0?context=%7B%22Tid%22%3A%22"...)
 	b = append(b, t.opts.tenantID...)
 	b = append(b, "%22%2C%22Oid%22%3A%22"...)
@@ -216,7 +230,7 @@ func (t *Tenant) renderMeeting(b []byte, m meeting, sel map[string]bool) []byte 
 	o.str("subject", m.subject)
 	if o.field("chatInfo") {
 		o.b = append(o.b, `{"threadId":"19:meeting_`...)
-		o.b = t.appendThreadX(o.b, m.day, m.i)
+		o.b = t.appendMeetingX(o.b, m)
 		o.b = append(o.b, `@thread.v2","messageId":"0","replyChainMessageId":null}`...)
 	}
 	if o.field("participants") {
@@ -493,7 +507,7 @@ func (s *Server) onlineMeetings(rc *reqCtx, b []byte, v url.Values, odataCtx str
 	b = appendStr(b, odataCtx)
 	b = append(b, `,"value":[`...)
 	n := 0
-	if m, ok := s.tenant.meetingByThread(lit); ok && m.org == u {
+	if m, ok := s.tenant.meetingByThread(lit); ok && m.org == u && !s.meetingGone(m) {
 		b = s.tenant.renderMeeting(b, m, sel)
 		n = 1
 	}
@@ -508,7 +522,7 @@ func (s *Server) meetingOf(rc *reqCtx, u int) (meeting, *apiError) {
 		raw, err = base64.StdEncoding.DecodeString(rc.rt.objID)
 	}
 	m, ok := s.tenant.meetingByThread(string(raw))
-	if err != nil || !ok || m.org != u || string(s.tenant.appendMeetingID(nil, m)) != strings.TrimRight(rc.rt.objID, "=") {
+	if err != nil || !ok || m.org != u || s.meetingGone(m) || string(s.tenant.appendMeetingID(nil, m)) != strings.TrimRight(rc.rt.objID, "=") {
 		return meeting{}, &apiError{status: 404, code: "NotFound", msg: "The specified online meeting was not found."}
 	}
 	return m, nil
@@ -569,6 +583,21 @@ func (s *Server) reportGone(m meeting, j int) bool {
 	return n > 0 && m.reports > 1 && j == m.reports-1 && s.tenant.h(kFault, m.day, int64(m.i), 5)%uint64(n) == 0
 }
 
+// meetingGone reports whether meeting m has disappeared
+// (Faults.GoneMeetingEvery): only meetings that never took place do.
+func (s *Server) meetingGone(m meeting) bool {
+	n := s.opts.Faults.GoneMeetingEvery
+	return n > 0 && m.ev && s.tenant.h(kFault, m.day, int64(m.i), 6)%uint64(n) == 0
+}
+
+// GoneMeeting reports whether the meeting with threadID has disappeared
+// under Faults.GoneMeetingEvery: test support, for the ground truth of a
+// run with that fault.
+func (s *Server) GoneMeeting(threadID string) bool {
+	m, ok := s.tenant.meetingByThread(threadID)
+	return ok && s.meetingGone(m)
+}
+
 // GoneReport reports whether report j (0-based, in the reports list's
 // order) of the meeting with threadID answers 404 under
 // Faults.GoneReportEvery: test support, for the ground truth of a run
@@ -578,35 +607,66 @@ func (s *Server) GoneReport(threadID string, j int) bool {
 	return ok && s.reportGone(m, j)
 }
 
-// Meetings lists the online meetings behind the call records that started
-// in [from, to) (zero times: unbounded) and that Graph still keeps, as
-// their organizer's GET …/onlineMeetings?$filter=JoinWebUrl eq '…' serves
-// them; with each, its organizer's id, its attendance reports and their
-// attendance records as served. A meeting with several call records is
-// listed once. It is for the ground-truth oracle (simtruth).
+// Meetings lists the online meetings a window [from, to) (zero times:
+// unbounded) finds: those whose call record started in it and is still
+// kept (CallStart), and the scheduled ones whose event in the organizer's
+// calendar starts in it (EventStart; whether that calendar answers is the
+// organizer's matter), in the order of their calls; with each, its
+// organizer's id, its attendance reports and their attendance records as
+// served. A meeting is listed once. It is for the ground-truth oracle
+// (simtruth).
 func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
-	q := fullQuery()
-	q.lo, q.hi = from, to
 	var out []MeetingTruth
-	walkCalls(t, 0, q, nil, func(c cursor) bool {
-		m, ok := t.meetingAt(c[0], int(c[1]))
-		if !ok {
-			return true
-		}
-		mt := MeetingTruth{Organizer: t.UserID(m.org), Meeting: t.renderMeeting(nil, m, nil), CallStart: m.start / 1000 * 1000,
-			ThreadID:     "19:meeting_" + string(t.appendThreadX(nil, m.day, m.i)) + "@thread.v2",
-			PolicyDenied: meetingPolicyDenied(m.org)}
-		for j := 0; j < m.reports; j++ {
-			people := t.reportPeople(m, j)
-			for k := range people {
-				mt.Attendance = append(mt.Attendance, t.renderAttendance(nil, m, j, k, nil))
+	first := t.firstDay()
+	last := floorDiv(t.nowMS()-1, dayMS)
+	if d := floorDiv(from, dayMS); from != math.MinInt64 && d > first {
+		first = d
+	}
+	if d := floorDiv(to-1, dayMS); to != math.MaxInt64 && d < last {
+		last = d
+	}
+	for day := first; day <= last; day++ {
+		for i := range t.callCount(day) {
+			m, ok := t.meetingAt(day, i)
+			if !ok {
+				continue
 			}
-			mt.Reports = append(mt.Reports, len(people))
-			mt.ReportIDs = append(mt.ReportIDs, string(t.appendReportID(nil, m, j)))
+			mt := MeetingTruth{Organizer: t.UserID(m.org), ThreadID: "19:meeting_" + string(t.appendMeetingX(nil, m)) + "@thread.v2",
+				PolicyDenied: meetingPolicyDenied(m.org)}
+			if m.start >= from && m.start < to && t.callRetained(m.start) {
+				mt.CallStart = m.start / 1000 * 1000
+			}
+			if s, _ := m.eventSpan(); t.scheduled(m) && s >= from && s < to {
+				mt.EventStart = s
+			}
+			if mt.CallStart == 0 && mt.EventStart == 0 {
+				continue
+			}
+			mt.Meeting = t.renderMeeting(nil, m, nil)
+			for j := 0; j < m.reports; j++ {
+				people := t.reportPeople(m, j)
+				for k := range people {
+					mt.Attendance = append(mt.Attendance, t.renderAttendance(nil, m, j, k, nil))
+				}
+				mt.Reports = append(mt.Reports, len(people))
+				mt.ReportIDs = append(mt.ReportIDs, string(t.appendReportID(nil, m, j)))
+			}
+			out = append(out, mt)
 		}
-		out = append(out, mt)
-		return true
-	})
+	}
+	// Meetings scheduled and never held, found by their events only.
+	for o := range t.users {
+		for day := first; day <= last; day++ {
+			for j := range t.eventCount(o, day) {
+				m, ok := t.eventMeeting(o, day, j)
+				if !ok || m.start < from || m.start >= to {
+					continue
+				}
+				out = append(out, MeetingTruth{Organizer: t.UserID(o), ThreadID: "19:meeting_" + string(t.appendMeetingX(nil, m)) + "@thread.v2",
+					PolicyDenied: meetingPolicyDenied(o), EventStart: m.start, Meeting: t.renderMeeting(nil, m, nil)})
+			}
+		}
+	}
 	return out
 }
 
@@ -614,10 +674,258 @@ func (t *Tenant) Meetings(from, to int64) []MeetingTruth {
 type MeetingTruth struct {
 	Organizer    string
 	ThreadID     string
-	CallStart    int64    // its call record's startDateTime as served (whole seconds), in Unix ms
+	CallStart    int64    // its call record's startDateTime as served (whole seconds), in Unix ms; 0: not found by one
+	EventStart   int64    // its organizer's event's start, in Unix ms; 0: not found by one
 	Meeting      []byte   // the onlineMeeting
 	Attendance   [][]byte // every attendance record of every report
 	Reports      []int    // the number of attendance records of each report
 	ReportIDs    []string // each report's id
 	PolicyDenied bool     // the organizer's meetings answer 403
+}
+
+// ---------------------------------------------------------------------------
+// Scheduled and ad-hoc meetings.
+//
+// About two in three meetings were scheduled (scheduled): the organizer's
+// calendar holds the meeting's event, at the quarter hour the call began
+// in, 30 or 60 minutes long, with isOrganizer and isOnlineMeeting true and
+// onlineMeeting.joinUrl the meeting's join URL encoded a third way
+// (lower-case percent escapes, as in Microsoft's event examples):
+//
+//	event  https://teams.microsoft.com/l/meetup-join/19%3ameeting_X%40thread.v2/0?context=%7b%22Tid%22%3a%22{tenant}%22%2c%22Oid%22%3a%22{organizer}%22%7d
+//
+// The others are ad-hoc ("Meet now"): a call record and no event. Only the
+// organizer's copy of a scheduled meeting's event is emulated (the
+// attendees' copies are left out: an emulator simplification). A scheduled
+// meeting outlives its call record's 30-day retention (with HistoryDays
+// over 30): its event is then the only way to find it. An organizer
+// without a mailbox has no calendar, and one whose mailbox an Exchange
+// access policy blocks answers 403: their scheduled meetings are found
+// through call records only.
+
+// meetingEventSlot is the first cursor slot of a day's scheduled-meeting
+// events in a calendar: above the regular events' j·8+k.
+const meetingEventSlot = maxEventSlots * 8
+
+// scheduled reports whether meeting m was scheduled (has an event in its
+// organizer's calendar) rather than started ad hoc.
+func (t *Tenant) scheduled(m meeting) bool { return t.h(kCall, m.day, int64(m.i), 13)%3 != 0 }
+
+// scheduledOn lists the call indexes of the scheduled meetings organizer
+// v held on day, ascending. The day's list is computed once and kept
+// (8 bytes a meeting).
+func (t *Tenant) scheduledOn(day int64, v int) []int {
+	t.schedMu.Lock()
+	l, ok := t.sched[day]
+	if !ok {
+		for i := range t.callCount(day) {
+			if m, ok := t.meetingAt(day, i); ok && t.scheduled(m) {
+				l = append(l, uint64(m.org)<<32|uint64(i))
+			}
+		}
+		slices.Sort(l)
+		if t.sched == nil {
+			t.sched = map[int64][]uint64{}
+		}
+		t.sched[day] = l
+	}
+	t.schedMu.Unlock()
+	k, _ := slices.BinarySearch(l, uint64(v)<<32)
+	var out []int
+	for ; k < len(l) && int(l[k]>>32) == v; k++ {
+		out = append(out, int(uint32(l[k])))
+	}
+	return out
+}
+
+// eventSpan is the scheduled meeting's event interval: from the quarter
+// hour its call began in, 30 minutes, or 60 for a call longer than 30.
+func (m meeting) eventSpan() (start, end int64) {
+	start = m.start - m.start%(15*minMS)
+	if m.end-m.start > 30*minMS {
+		return start, start + 60*minMS
+	}
+	return start, start + 30*minMS
+}
+
+// appendEventJoinURL appends the join URL as the meeting's event carries it.
+func (t *Tenant) appendEventJoinURL(b []byte, m meeting) []byte {
+	b = append(b, "https://teams.microsoft.com/l/meetup-join/19%3ameeting_"...)
+	b = t.appendMeetingX(b, m)
+	b = append(b, "%40thread.v2/0?context=%7b%22Tid%22%3a%22"...)
+	b = append(b, t.opts.tenantID...)
+	b = append(b, "%22%2c%22Oid%22%3a%22"...)
+	b = t.appendObjID(b, kUser, m.org)
+	return append(b, "%22%7d"...)
+}
+
+// renderMeetingEvent renders the event of the meeting of call (day, i) in
+// its organizer v's calendar.
+func (t *Tenant) renderMeetingEvent(b []byte, v int, q *query, day int64, i int) []byte {
+	m, _ := t.meetingAt(day, i)
+	start, end := m.eventSpan()
+	x := t.h(kCall, day, int64(i), 14)
+	created := start - int64(1+x%7)*dayMS - int64(x>>8%uint64(dayMS))
+	modified := created + int64(x>>40%uint64(hourMS))
+	slot := meetingEventSlot + int64(i)
+	o := obj{b: b, sel: q.sel}
+	o.open()
+	o.key("@odata.etag")
+	o.b = append(o.b, `"W/\"`...)
+	o.b = appendB64(o.b, t.h(kCall, day, int64(i), 15))
+	o.b = append(o.b, `==\""`...)
+	o.key("id")
+	o.b = append(o.b, `"AAMkAD`...)
+	o.b = appendB64(o.b, t.h(kEvent, int64(v), day, slot), uint64(v)<<32|uint64(uint32(day)), uint64(slot))
+	o.b = append(o.b, `AAA="`...)
+	o.time("createdDateTime", created, tsSeven)
+	o.time("lastModifiedDateTime", modified, tsSeven)
+	if o.field("changeKey") {
+		o.b = append(o.b, '"')
+		o.b = appendB64(o.b, t.h(kCall, day, int64(i), 16))
+		o.b = append(o.b, `=="`...)
+	}
+	o.raw("categories", "[]")
+	o.null("transactionId")
+	o.str("originalStartTimeZone", "UTC")
+	o.str("originalEndTimeZone", "UTC")
+	if o.field("iCalUId") {
+		hi, lo := t.callID(day, i)
+		o.b = append(o.b, `"040000008200E00074C5B7101A82E00800000000`...)
+		o.b = appendHex64(o.b, hi)
+		o.b = appendHex64(o.b, lo)
+		o.b = append(o.b, '"')
+	}
+	o.num("reminderMinutesBeforeStart", 15)
+	o.boolean("isReminderOn", true)
+	o.boolean("hasAttachments", false)
+	o.str("subject", m.subject)
+	preview := "Agenda: " + m.subject
+	o.str("bodyPreview", preview)
+	o.str("importance", "normal")
+	o.str("sensitivity", "normal")
+	o.boolean("isAllDay", false)
+	o.boolean("isCancelled", false)
+	o.boolean("isOrganizer", true)
+	o.boolean("responseRequested", true)
+	o.null("seriesMasterId")
+	o.str("showAs", "busy")
+	o.str("type", "singleInstance")
+	if o.field("webLink") {
+		o.b = append(o.b, `"https://outlook.office365.com/owa/?itemid=AAMkAD`...)
+		o.b = appendB64(o.b, t.h(kEvent, int64(v), day, slot))
+		o.b = append(o.b, `&exvsurl=1&path=/calendar/item"`...)
+	}
+	o.null("onlineMeetingUrl")
+	o.boolean("isOnlineMeeting", true)
+	o.str("onlineMeetingProvider", "teamsForBusiness")
+	o.boolean("allowNewTimeProposals", true)
+	o.boolean("isDraft", false)
+	o.boolean("hideAttendees", false)
+	o.raw("responseStatus", `{"response":"organizer","time":"0001-01-01T00:00:00Z"}`)
+	if o.field("body") {
+		o.b = append(o.b, `{"contentType":"html","content":`...)
+		o.b = appendStrRaw(o.b, eventBody(preview, t.opts.eventBodyBytes))
+		o.b = append(o.b, '}')
+	}
+	if o.field("start") {
+		o.b = append(o.b, `{"dateTime":`...)
+		o.b = appendTime(o.b, start, tsEvent)
+		o.b = append(o.b, `,"timeZone":"UTC"}`...)
+	}
+	if o.field("end") {
+		o.b = append(o.b, `{"dateTime":`...)
+		o.b = appendTime(o.b, end, tsEvent)
+		o.b = append(o.b, `,"timeZone":"UTC"}`...)
+	}
+	const teams = `{"displayName":"Microsoft Teams Meeting","locationType":"default","uniqueId":"Microsoft Teams Meeting","uniqueIdType":"private"}`
+	o.raw("location", teams)
+	o.raw("locations", "["+teams+"]")
+	o.null("recurrence")
+	if o.field("attendees") {
+		o.b = append(o.b, '[')
+		for k, a := range m.people[1:] {
+			if k > 0 {
+				o.b = append(o.b, ',')
+			}
+			o.b = append(o.b, `{"type":"required","status":{"response":"none","time":"0001-01-01T00:00:00Z"},`...)
+			ea := t.appendEmailAddress(nil, a)
+			o.b = append(o.b, ea[1:]...) // "emailAddress":{…}}
+		}
+		o.b = append(o.b, ']')
+	}
+	if o.field("organizer") {
+		o.b = t.appendEmailAddress(o.b, m.org)
+	}
+	if o.field("onlineMeeting") {
+		o.b = append(o.b, `{"joinUrl":"`...)
+		o.b = t.appendEventJoinURL(o.b, m)
+		o.b = append(o.b, `"}`...)
+	}
+	o.close()
+	return o.b
+}
+
+// ---------------------------------------------------------------------------
+// Meetings scheduled and never held.
+//
+// Every Teams event of the calendars (calendar.go: kinds 0 to 5) is an
+// online meeting too, as in Graph, where scheduling a Teams meeting
+// creates it: its join URL, the same in every attendee's copy, finds it
+// for its organizer. These meetings never took place (no call record, no
+// attendance report; an emulator choice, so that the meetings that did
+// are the call records' only). Each occurrence of the daily stand-up
+// carries a meeting of its own (an emulator simplification: Teams gives a
+// recurring series one meeting).
+
+// eventUID is the uid key of organizer o's event j on day (the iCalUId's
+// and the meeting thread's high word).
+func (t *Tenant) eventUID(o int, day int64, j int) uint64 {
+	if j == 0 && t.standup(o, day) {
+		return t.h(kEvent, int64(o), -3, 0)
+	}
+	return t.h(kEvent, int64(o), day, int64(j)+1<<30)
+}
+
+// eventLo is the low word of the thread of organizer o's event j on day:
+// bit 62 set (bit 63, a call's, clear), day, o and j.
+func eventLo(o int, day int64, j int) uint64 {
+	return 1<<62 | uint64(uint32(day))<<24 | uint64(o)&(1<<20-1)<<4 | uint64(j)&15
+}
+
+// appendMeetingX appends meeting m's thread key X (19:meeting_X@thread.v2).
+func (t *Tenant) appendMeetingX(b []byte, m meeting) []byte {
+	if m.ev {
+		return appendB64(b, t.eventUID(m.org, m.day, m.j), eventLo(m.org, m.day, m.j))
+	}
+	return t.appendThreadX(b, m.day, m.i)
+}
+
+// eventMeeting returns the meeting of organizer o's event j on day; false
+// if there is no such event or it is not a Teams meeting.
+func (t *Tenant) eventMeeting(o int, day int64, j int) (meeting, bool) {
+	if o < 0 || o >= t.users || o >= 1<<20 || j < 0 || day < t.firstDay() || day > floorDiv(t.nowMS(), dayMS)+futureDays {
+		return meeting{}, false
+	}
+	n := t.eventCount(o, day)
+	if j >= n {
+		return meeting{}, false
+	}
+	sp := t.eventSpec(o, day, j, n)
+	r := rng{sp.x} // renderEvent's draws: the subject, then the kind
+	subject := pick(&r, meetingSubjects)
+	if sp.standup {
+		subject = "Daily stand-up"
+	}
+	if r.intn(10) > 5 {
+		return meeting{}, false // Zoom or a room
+	}
+	m := meeting{day: day, i: -(o*maxEventSlots + j + 1), ev: true, j: j, start: sp.start, end: sp.end, org: o, subject: subject, people: []int{o}}
+	step := t.eventStep(j)
+	for k := 1; k < sp.size && k < t.users; k++ {
+		if a := int((int64(o) + int64(k)*step) % int64(t.users)); !slices.Contains(m.people, a) {
+			m.people = append(m.people, a)
+		}
+	}
+	return m, true
 }

@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 )
 
 // meetingCase finds a meeting of the emulator whose organizer the access
@@ -109,5 +110,113 @@ func TestMeetings_AccessPolicy(t *testing.T) {
 		if code != 403 {
 			t.Errorf("organizer %d outside the policy: %d, want 403", denied, code)
 		}
+	}
+}
+
+// calendarMeetings lists the online meetings organizer u's calendarView
+// over all emulated days shows: their join URLs by whether u organizes
+// them.
+func calendarMeetings(t *testing.T, h *harness, tn *Tenant, u int) (organized, invited []string) {
+	t.Helper()
+	first := time.UnixMilli(tn.firstDay() * dayMS).UTC().Format(time.RFC3339)
+	last := time.UnixMilli(tn.nowMS()).UTC().Format(time.RFC3339)
+	recs, _, _ := h.all("/v1.0/users/" + tn.UserID(u) + "/calendar/calendarView?startDateTime=" + first + "&endDateTime=" + last +
+		"&$select=isOrganizer,isOnlineMeeting,onlineMeeting&$top=100")
+	for _, r := range recs {
+		var e struct {
+			IsOrganizer, IsOnlineMeeting bool
+			OnlineMeeting                *struct{ JoinURL string }
+		}
+		if err := json.Unmarshal(r, &e); err != nil {
+			t.Fatal(err)
+		}
+		if !e.IsOnlineMeeting || e.OnlineMeeting == nil {
+			continue
+		}
+		if e.IsOrganizer {
+			organized = append(organized, e.OnlineMeeting.JoinURL)
+		} else {
+			invited = append(invited, e.OnlineMeeting.JoinURL)
+		}
+	}
+	return organized, invited
+}
+
+// TestMeetings_ScheduledAndAdHoc: a scheduled meeting's event is in its
+// organizer's calendar, its join URL encoded differently from the call
+// record's and the meeting's, and finds the meeting; an ad-hoc meeting has
+// no event; every Teams event an organizer's calendar holds finds a
+// meeting (one that never took place has no reports); and a scheduled
+// meeting outlives its call record's retention.
+func TestMeetings_ScheduledAndAdHoc(t *testing.T) {
+	h := start(t, Options{Users: 200, Seed: 1, HistoryDays: 45, Limits: Limits{Disabled: true}})
+	tn := h.s.Tenant()
+	var sched, adhoc, old *meeting
+	for day := tn.firstDay(); day < floorDiv(tn.nowMS(), dayMS); day++ {
+		for i := range tn.callCount(day) {
+			m, ok := tn.meetingAt(day, i)
+			if !ok || !hasMailbox(m.org) || mailboxDenied(m.org) || meetingPolicyDenied(m.org) {
+				continue
+			}
+			switch {
+			case tn.scheduled(m) && !tn.callRetained(m.start) && old == nil:
+				old = &m
+			case tn.scheduled(m) && tn.callRetained(m.start) && sched == nil:
+				sched = &m
+			case !tn.scheduled(m) && tn.callRetained(m.start) && adhoc == nil:
+				adhoc = &m
+			}
+		}
+	}
+	if sched == nil || adhoc == nil || old == nil {
+		t.Fatal("the tenant lacks a scheduled, an ad-hoc or a past-retention scheduled meeting: the test proves nothing")
+	}
+	thread := func(m meeting) string { return string(tn.appendMeetingX(nil, m)) }
+	for _, m := range []meeting{*sched, *old} {
+		organized, _ := calendarMeetings(t, h, tn, m.org)
+		var ev string
+		for _, u := range organized {
+			if strings.Contains(u, thread(m)) {
+				ev = u
+			}
+		}
+		call := "https://teams.microsoft.com/l/meetup-join/19%3ameeting_" + thread(m) + "%40thread.v2/0"
+		if ev == "" || ev == call || ev == string(tn.appendMeetingJoinURL(nil, m)) {
+			t.Fatalf("scheduled meeting's event join URL %q: want one, encoded unlike the call record's and the meeting's", ev)
+		}
+		if recs, _, _ := h.all(filterURL(tn.UserID(m.org), ev)); len(recs) != 1 {
+			t.Errorf("the event's join URL finds %d meetings, want 1", len(recs))
+		}
+	}
+	hi, lo := tn.callID(old.day, old.i)
+	if code, _, _ := h.get("/v1.0/communications/callRecords/" + string(appendUUID(nil, hi, lo))); code != 404 {
+		t.Errorf("a call record past retention = %d, want 404", code)
+	}
+	organized, invited := calendarMeetings(t, h, tn, adhoc.org)
+	for _, u := range append(organized, invited...) {
+		if strings.Contains(u, thread(*adhoc)) {
+			t.Errorf("an ad-hoc meeting has an event: %s", u)
+		}
+	}
+	// Every Teams event of the calendar finds a meeting, for its organizer.
+	never := 0
+	for _, u := range organized {
+		recs, _, _ := h.all(filterURL(tn.UserID(adhoc.org), u))
+		if len(recs) != 1 {
+			t.Fatalf("organized event %s finds %d meetings, want 1", u, len(recs))
+		}
+		if m, ok := tn.meetingByThread(u); ok && m.ev {
+			never++
+			var om struct{ ID string }
+			if err := json.Unmarshal(recs[0], &om); err != nil {
+				t.Fatal(err)
+			}
+			if reps, _, _ := h.all("/v1.0/users/" + tn.UserID(adhoc.org) + "/onlineMeetings/" + om.ID + "/attendanceReports"); len(reps) != 0 {
+				t.Errorf("a meeting that never took place has %d reports", len(reps))
+			}
+		}
+	}
+	if never == 0 {
+		t.Error("the organizer's calendar has no meeting that never took place: the test proves nothing")
 	}
 }

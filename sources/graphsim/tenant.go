@@ -25,6 +25,9 @@ type Tenant struct {
 	deleted map[int]int64 // user index -> change sequence number
 	seq     int64         // directory change sequence
 	changes []change      // directory change log, in sequence order
+
+	schedMu sync.Mutex
+	sched   map[int64][]uint64 // day -> its scheduled meetings as org<<32|call index, sorted (scheduledOn)
 }
 
 type change struct {

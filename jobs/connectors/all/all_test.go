@@ -214,17 +214,18 @@ func derivedOf(t *testing.T, root string, d *connector.Derivation, w pipeline.Wi
 	var page struct {
 		Value []json.RawMessage `json:"value"`
 	}
-	if err := json.Unmarshal(get(t, root+d.List(w), http.StatusOK), &page); err != nil {
-		t.Fatalf("%s: %v", d.List(w), err)
+	src := d.Sources[0] // the call records: tenant-wide
+	if err := json.Unmarshal(get(t, root+src.List("", w), http.StatusOK), &page); err != nil {
+		t.Fatalf("%s: %v", src.List("", w), err)
 	}
 	var out []string
 	for _, rec := range page.Value {
-		if o, _ := d.Owner(rec); o != "" {
+		if o, _ := src.Owner("", w, rec); o != "" {
 			out = append(out, o)
 		}
 	}
 	if len(out) == 0 {
-		t.Fatalf("%s: no record gives an owner", d.List(w))
+		t.Fatalf("%s: no record gives an owner", src.List("", w))
 	}
 	return out
 }

@@ -124,7 +124,7 @@ func init() {
 				First: func(id string, _ connector.Window, _ connector.Settings) string {
 					return "/v1.0/communications/callRecords/" + id + "?$expand=participants_v2"
 				}},
-			{Name: "online_meetings", Owners: connector.Derived, Derive: meetingsFromCalls, Scopes: []string{"OnlineMeetings.Read.All"},
+			{Name: "online_meetings", Owners: connector.Derived, Derive: meetings, Scopes: []string{"OnlineMeetings.Read.All"},
 				Retention: 30 * 24 * time.Hour, Incremental: "the meetings of the window's call records, on the day of the call record that found each",
 				TimeField: foundField, Stamp: stampFound,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
@@ -133,7 +133,7 @@ func init() {
 				// The allow-list, not $select, limits what is kept here.
 				NoSelect: "the lookup by join URL documents $filter=JoinWebUrl alone (onlinemeeting-get); Microsoft does not document combining it with $select",
 				First:    meetingLookup},
-			{Name: "meeting_attendance", Owners: connector.Derived, Derive: meetingsFromCalls, Scopes: []string{"OnlineMeetingArtifact.Read.All"},
+			{Name: "meeting_attendance", Owners: connector.Derived, Derive: meetings, Scopes: []string{"OnlineMeetingArtifact.Read.All"},
 				Retention: 30 * 24 * time.Hour, Incremental: "the attendance reports of the window's meetings, on the day of the call record that found each meeting",
 				TimeField: foundField, Stamp: stampAttendance,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
@@ -348,14 +348,28 @@ func MeetingOwner(found time.Time, org, joinURL string) string {
 	return found.UTC().Format(foundFormat) + " " + org + " " + joinURL
 }
 
-// meetingsFromCalls derives one owner per meeting from the window's call
-// records (MeetingOwner).
-var meetingsFromCalls = &connector.Derivation{
-	From: "call_records",
-	List: func(w connector.Window) string {
+// meetings derives one owner per meeting (MeetingOwner), keyed by the
+// meeting's thread (MeetingThread), from two sources: the window's call
+// records (every meeting that took place and whose record Graph still
+// keeps, 30 days) and each user's calendar (the meetings they organized
+// and scheduled, whose call record may be past that retention or not
+// created yet). A meeting found by both is one owner: the earliest found
+// time wins, and with it the join URL of the record that found it (the
+// lookup matches the meeting in any of its encodings).
+var meetings = &connector.Derivation{
+	Sources:    []connector.DerivedSource{meetingsFromCalls, meetingsFromEvents},
+	OwnerField: "joinWebUrl",
+	OwnerValue: func(owner string) string { _, _, u := splitMeeting(owner); return u },
+}
+
+// meetingsFromCalls finds the meetings of the window's call records.
+var meetingsFromCalls = connector.DerivedSource{
+	From:   "msft-teams/call_records",
+	Scopes: []string{"CallRecords.Read.All"},
+	List: func(_ string, w connector.Window) string {
 		return "/v1.0/communications/callRecords?$select=id,joinWebUrl,organizer_v2,startDateTime&$filter=" + connector.Query(connector.GeLt("startDateTime", w))
 	},
-	Owner: func(rec []byte) (string, string) {
+	Owner: func(_ string, _ connector.Window, rec []byte) (string, string) {
 		var r struct {
 			Start       time.Time `json:"startDateTime"`
 			JoinWebURL  string    `json:"joinWebUrl"`
@@ -367,18 +381,81 @@ var meetingsFromCalls = &connector.Derivation{
 				} `json:"identity"`
 			} `json:"organizer_v2"`
 		}
-		if json.Unmarshal(rec, &r) != nil {
+		if json.Unmarshal(rec, &r) != nil || r.Start.IsZero() {
 			return "", ""
 		}
-		org := r.OrganizerV2.Identity.User.ID
-		key := MeetingThread(r.JoinWebURL)
-		if org == "" || key == "" || strings.ContainsAny(org, " /?#") || strings.Contains(r.JoinWebURL, " ") || r.Start.IsZero() {
-			return "", "" // not a meeting (a 1:1 call), or organized by no user
-		}
-		return MeetingOwner(r.Start, org, r.JoinWebURL), key
+		return meetingOwner(r.Start, r.OrganizerV2.Identity.User.ID, r.JoinWebURL) // "" for a 1:1 call, or one organized by no user
 	},
-	OwnerField: "joinWebUrl",
-	OwnerValue: func(owner string) string { _, _, u := splitMeeting(owner); return u },
+}
+
+// meetingsFromEvents finds the online meetings each user organized in the
+// window through their calendar: events that start in the window, that
+// the user organizes (isOrganizer: the organizer's own copy, so the
+// calendar's owner is the organizer whose id the meeting lookup needs) and
+// that are online meetings with a join URL.
+//
+// learn.microsoft.com/graph/api/user-list-calendarview: the least-
+// privileged application permission is Calendars.ReadBasic (the events
+// without body or attachments; onlineMeeting is not among those left
+// out), and "this method supports the OData query parameters": $select
+// asks for the four fields read here, $top for large pages. isOrganizer
+// and isOnlineMeeting are not filtered in the request: Microsoft documents
+// no $filter on them for calendarView (and Microsoft Q&A answers that
+// isOnlineMeeting does not support filtering, answers/1599856), so they are
+// checked here. calendarView lists every event that overlaps the window:
+// those that start before it are left to the window that holds their
+// start.
+var meetingsFromEvents = connector.DerivedSource{
+	From:    "outlook-cal/events",
+	PerUser: true,
+	Scopes:  []string{"Calendars.ReadBasic.All"},
+	List: func(u string, w connector.Window) string {
+		return "/v1.0/users/" + u + "/calendar/calendarView?startDateTime=" + connector.Query(connector.GraphTime(w.From)) +
+			"&endDateTime=" + connector.Query(connector.GraphTime(w.To)) + "&$select=isOrganizer,isOnlineMeeting,onlineMeeting,start&$top=500"
+	},
+	Owner: func(u string, w connector.Window, rec []byte) (string, string) {
+		var r struct {
+			IsOrganizer     bool `json:"isOrganizer"`
+			IsOnlineMeeting bool `json:"isOnlineMeeting"`
+			OnlineMeeting   *struct {
+				JoinURL string `json:"joinUrl"`
+			} `json:"onlineMeeting"`
+			Start struct {
+				DateTime string `json:"dateTime"`
+				TimeZone string `json:"timeZone"`
+			} `json:"start"`
+		}
+		if json.Unmarshal(rec, &r) != nil || !r.IsOrganizer || !r.IsOnlineMeeting || r.OnlineMeeting == nil {
+			return "", ""
+		}
+		start, ok := eventStart(r.Start.DateTime, r.Start.TimeZone)
+		if !ok || start.Before(w.From) || !start.Before(w.To) {
+			return "", ""
+		}
+		return meetingOwner(start, u, r.OnlineMeeting.JoinURL)
+	},
+}
+
+// eventStart reads an event's start: dateTime without an offset, in
+// timeZone, which is UTC unless the request's Prefer: outlook.timezone
+// asked for another (the exporter never does); false for any other zone.
+func eventStart(dt, tz string) (time.Time, bool) {
+	if tz != "UTC" && tz != "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse("2006-01-02T15:04:05.9999999", dt)
+	return t, err == nil
+}
+
+// meetingOwner is MeetingOwner and the meeting's key, or "" for a join URL
+// with no meeting thread, an organizer that is not a user id, or values
+// the owner's form cannot hold (a space separates its parts).
+func meetingOwner(found time.Time, org, joinURL string) (owner, key string) {
+	key = MeetingThread(joinURL)
+	if org == "" || key == "" || strings.ContainsAny(org, " /?#") || strings.Contains(joinURL, " ") {
+		return "", ""
+	}
+	return MeetingOwner(found, org, joinURL), key
 }
 
 // MeetingThread returns the part of a Teams meeting's thread id between

@@ -41,10 +41,11 @@ func init() {
 var eventsBreaking = []connector.Breaking{
 	{Version: 3, Column: "uid", Reason: "Not a property of v1.0's event (beta only): Graph v1.0 never fills it; iCalUId is v1.0's."},
 	{Version: 3, Column: "occurrenceId", Reason: "Not a property of v1.0's event (beta only): Graph v1.0 never fills it."},
+	{Version: 4, Column: "onlineMeeting.joinUrl", Reason: "Holds the meeting key (the key msft-teams writes into online_meetings.joinWebUrl and call_records.joinWebUrl), no longer the join URL (which versions 1 to 3 removed unless --ids kept, and then wrote with pwd= cut): events join online meetings through the key, never the raw URL, which carries the tenant's and organizer's ids."},
 }
 
 // events is outlook-cal's events table.
-var events = &sinks.Schema{Version: 3, Columns: []sinks.Column{
+var events = &sinks.Schema{Version: 4, Columns: []sinks.Column{
 	cols.OdataEtag(),
 	cols.Str("id"),
 	cols.Bool("allowNewTimeProposals"),
@@ -71,7 +72,7 @@ var events = &sinks.Schema{Version: 3, Columns: []sinks.Column{
 	cols.Time("lastModifiedDateTime"),
 	cols.Location("location"),
 	cols.List("locations", cols.Location("")),
-	cols.Obj("onlineMeeting", cols.Str("joinUrl"), cols.Str("conferenceId", "Removed by the built-in rules (dial-in access code): null."), cols.Str("tollNumber", "Removed by the built-in rules (dial-in phone number; tollFreeNumbers, phones and quickDial are removed too): null.")),
+	cols.Obj("onlineMeeting", cols.Str("joinUrl", "Version 4: the meeting key of a Teams meeting (the thread id's part between 19: and @thread., tokenized like other opaque ids), equal to msft-teams' online_meetings.joinWebUrl and call_records.joinWebUrl; null for other providers."), cols.Str("conferenceId", "Removed by the built-in rules (dial-in access code): null."), cols.Str("tollNumber", "Removed by the built-in rules (dial-in phone number; tollFreeNumbers, phones and quickDial are removed too): null.")),
 	cols.Str("onlineMeetingProvider"),
 	cols.Str("onlineMeetingUrl"),
 	cols.EmailAddress("organizer"),

@@ -34,22 +34,32 @@ var Collections = map[string]string{
 	"call_records":     "call record id (each record read by GET …/callRecords/{id}?$expand=participants_v2); startDateTime in [from, to)",
 	"interactions":     "user id; createdDateTime in [from, to)",
 	// Meetings: see Meetings.
-	"online_meetings":    "meeting thread id; the meeting if its call record started in [from, to) (see Meetings)",
-	"meeting_attendance": "meeting thread id; its reports' attendance records if its call record started in [from, to) (see Meetings)",
+	"online_meetings":    "meeting thread id; the meeting if its call record or its organizer's event started in [from, to) (see Meetings)",
+	"meeting_attendance": "meeting thread id; its reports' attendance records if its call record or its organizer's event started in [from, to) (see Meetings)",
 }
 
 // Meeting is one online meeting the emulator serves: the meeting of a
-// group call record, as its organizer's GET …/onlineMeetings?$filter=
-// JoinWebUrl eq '…' serves it, with every attendance record of every one
-// of its reports.
+// group call, found by its call record or (scheduled meetings) by its
+// organizer's calendar event, as its organizer's GET …/onlineMeetings?
+// $filter=JoinWebUrl eq '…' serves it, with every attendance record of
+// every one of its reports.
 type Meeting struct {
 	// Organizer is the organizer's user id.
 	Organizer string
 	// ThreadID is the meeting's chat thread id, 19:meeting_…@thread.v2.
 	ThreadID string
-	// CallStart is the startDateTime of the meeting's call record (the
-	// one that finds it in a window).
+	// CallStart is the startDateTime of the meeting's call record, if the
+	// window finds it by that (zero: the record started outside the window
+	// or is past Graph's 30-day retention).
 	CallStart time.Time
+	// EventStart is the start of the meeting's event in its organizer's
+	// calendar, if the window finds it by that (zero: an ad-hoc meeting,
+	// an event outside the window, or a calendar that does not answer:
+	// no mailbox, or one an Exchange access policy blocks).
+	EventStart time.Time
+	// Found is the earlier of CallStart and EventStart that is set: the
+	// meeting's found_date_time.
+	Found time.Time
 	// Meeting is the onlineMeeting record.
 	Meeting json.RawMessage
 	// Attendance are the attendance records, report after report.
@@ -65,12 +75,14 @@ type Meeting struct {
 	Denied bool
 }
 
-// Meetings lists the online meetings behind the call records that started
-// in [from, to) and that Graph still keeps (zero times: unbounded), each
-// once, in the call records' order. Those whose organizer the policy
-// leaves out are listed with Denied. With Options.NoMeetingPolicy every
-// request answers 403 instead; Meetings does not know the server's
-// options.
+// Meetings lists the online meetings a window [from, to) finds (zero
+// times: unbounded), each once, in the order of their calls: those whose
+// call record started in it and Graph still keeps, and those whose event
+// in the organizer's calendar (a scheduled meeting's) starts in it, if
+// that calendar answers. Those whose organizer the policy leaves out are
+// listed with Denied. With Options.NoMeetingPolicy every request answers
+// 403 instead; Meetings does not know the server's options. Every user is
+// taken to be in scope.
 func Meetings(t *graphsim.Tenant, from, to time.Time) []Meeting {
 	lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 	if !from.IsZero() {
@@ -81,9 +93,23 @@ func Meetings(t *graphsim.Tenant, from, to time.Time) []Meeting {
 	}
 	var out []Meeting
 	for _, m := range t.Meetings(lo, hi) {
-		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, CallStart: time.UnixMilli(m.CallStart).UTC(), Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports, ReportIDs: m.ReportIDs}
-		if i, ok := t.UserIndex(m.Organizer); ok && t.User(i).Deleted {
+		i, ok := t.UserIndex(m.Organizer)
+		if ok && t.User(i).Deleted {
 			continue // 404 for a deleted organizer
+		}
+		mt := Meeting{Organizer: m.Organizer, ThreadID: m.ThreadID, Meeting: m.Meeting, Denied: m.PolicyDenied, Reports: m.Reports, ReportIDs: m.ReportIDs}
+		if m.CallStart != 0 {
+			mt.CallStart = time.UnixMilli(m.CallStart).UTC()
+			mt.Found = mt.CallStart
+		}
+		if m.EventStart != 0 && ok && serves("events", t.User(i)) {
+			mt.EventStart = time.UnixMilli(m.EventStart).UTC()
+			if mt.Found.IsZero() || mt.EventStart.Before(mt.Found) {
+				mt.Found = mt.EventStart
+			}
+		}
+		if mt.Found.IsZero() {
+			continue
 		}
 		for _, a := range m.Attendance {
 			mt.Attendance = append(mt.Attendance, a)
