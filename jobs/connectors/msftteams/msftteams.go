@@ -6,27 +6,33 @@
 //
 // Graph lists no online meetings app-only: a meeting is found by its
 // organizer and join URL, GET /users/{organizer}/onlineMeetings?$filter=
-// JoinWebUrl eq '{url}' (the filter works for the organizer only). The
-// window's call records carry both for every meeting that took place, so
-// online_meetings and meeting_attendance have Derived owners: one per
-// meeting, from the call records' list (connector.Derivation; the first
-// shard lists them once and reads every meeting). A meeting's several call
-// records are one owner, keyed by the meeting's thread id. Calendar events
-// are not read for this: a scheduled meeting whose call records Graph no
-// longer keeps (30 days) is not found.
+// JoinWebUrl eq '{url}' (the filter works for the organizer only). Two
+// sources carry both, so online_meetings and meeting_attendance have
+// Derived owners (connector.Derivation; the first shard lists the sources
+// once and reads every meeting):
+//   - the window's call records: every meeting that took place, while
+//     Graph keeps its record (30 days);
+//   - each user's calendar: the online meetings the user organized and
+//     scheduled in the window (the organizer's copy of the event), held or
+//     not, whose call record may be past that retention or not created.
 //
-// Both tables' rows lie on the day of the call record that found their
-// meeting (found_date_time, stamped by the job: Collection.Stamp), not the
-// run's day, so windows exported on one day do not replace each other's.
+// A meeting found several times (its several call records, and its event)
+// is one owner, keyed by the meeting's thread id, the earliest found.
+//
+// Both tables' rows lie on the day of the call record or event that found
+// their meeting (found_date_time, stamped by the job: Collection.Stamp),
+// not the run's day, so windows exported on one day do not replace each
+// other's.
 //
 // Both tables' _owner is the meeting key: the part of the meeting's chat
 // thread id 19:meeting_…@thread.v2 between "19:" and "@thread.", decoded
 // from the join URL (so differently encoded URLs of one meeting give one
 // key) and tokenized like other opaque ids (rules' meetingKey). The same
 // rule turns online_meetings.joinWebUrl and .chatInfo.threadId and
-// call_records.joinWebUrl into it, which is how meetings join call records
-// (never through the raw URL, which carries the tenant's and organizer's
-// ids).
+// call_records.joinWebUrl into it, and outlook-cal's rules do the same to
+// events' onlineMeeting.joinUrl, which is how meetings join call records
+// and calendar events (never through the raw URL, which carries the
+// tenant's and organizer's ids).
 //
 // App-only access needs a Teams application access policy besides the
 // permissions; without it Graph answers 403 (DeniedAdvice).
@@ -52,7 +58,7 @@ var rulesFS embed.FS
 func init() {
 	connector.Register(connector.Connector{
 		Name:  "msft-teams",
-		Doc:   "teams, channels, chats, chat and channel messages (no content), call records",
+		Doc:   "teams, channels, chats, chat and channel messages (no content), call records, online meetings and their attendance",
 		Rules: rulesFS,
 		Collections: []connector.Collection{
 			// GET /teams returns only id, displayName and description
@@ -125,16 +131,19 @@ func init() {
 					return "/v1.0/communications/callRecords/" + id + "?$expand=participants_v2"
 				}},
 			{Name: "online_meetings", Owners: connector.Derived, Derive: meetings, Scopes: []string{"OnlineMeetings.Read.All"},
-				Retention: 30 * 24 * time.Hour, Incremental: "the meetings of the window's call records, on the day of the call record that found each",
+				// No Retention: calendar events find meetings whose call
+				// records Graph no longer keeps (a window before that is
+				// still refused for call_records).
+				Incremental: "the meetings of the window's call records and organizers' calendar events, on the day of the record or event that found each",
 				TimeField: foundField, Stamp: stampFound,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
-				Doc:    "the online meetings that took place in the window (found from its call records), one row per meeting; _owner is the meeting key",
+				Doc:    "the online meetings of the window: those that took place (found from its call records) and those its users organized and scheduled (found from their calendar events), one row per meeting; _owner is the meeting key",
 				Schema: onlineMeetings,
 				// The allow-list, not $select, limits what is kept here.
 				NoSelect: "the lookup by join URL documents $filter=JoinWebUrl alone (onlinemeeting-get); Microsoft does not document combining it with $select",
 				First:    meetingLookup},
 			{Name: "meeting_attendance", Owners: connector.Derived, Derive: meetings, Scopes: []string{"OnlineMeetingArtifact.Read.All"},
-				Retention: 30 * 24 * time.Hour, Incremental: "the attendance reports of the window's meetings, on the day of the call record that found each meeting",
+				Incremental: "the attendance reports of the window's meetings, on the day of the record or event that found each meeting",
 				TimeField: foundField, Stamp: stampAttendance,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
 				Doc:      "who attended each meeting of online_meetings: one row per attendee and attendance report (a report per session), with join and leave intervals, role and total seconds; _owner is the meeting key",
@@ -301,8 +310,9 @@ var callRecords = &sinks.Schema{Version: 2, Columns: []sinks.Column{
 const policyAdvice = "online meetings and their attendance reports need a Teams application access policy for the application: a Teams administrator runs New-CsApplicationAccessPolicy and Grant-CsApplicationAccessPolicy (globally, or for the organizers to export; see `m365export consent`); it can take up to 30 minutes to apply"
 
 // foundField is the member the job stamps on every meeting and
-// attendance record (Collection.Stamp): the start of the call record that
-// found the meeting in the window, the earliest of its call records there.
+// attendance record (Collection.Stamp): the start of the call record or
+// calendar event that found the meeting in the window, the earliest of
+// those there.
 // It is the tables' TimeField, so that a meeting's rows lie in a day of the
 // window that found it: windows exported on one day (a backfill) write
 // disjoint partitions, as every windowed table does, rather than all
@@ -341,9 +351,9 @@ func stampAttendance(owner, request string) map[string]string {
 }
 
 // MeetingOwner is the Derived owner of a meeting found at found (its call
-// record's start) by organizer org and join URL joinURL:
-// "{found} {org} {url}". The least owner of a meeting's several call
-// records is the earliest.
+// record's or calendar event's start) by organizer org and join URL
+// joinURL: "{found} {org} {url}". The least owner of a meeting found
+// several times is the earliest.
 func MeetingOwner(found time.Time, org, joinURL string) string {
 	return found.UTC().Format(foundFormat) + " " + org + " " + joinURL
 }
@@ -524,7 +534,7 @@ func reportRecords(_, request string, rec []byte) string {
 }
 
 // meetingKeyDoc documents the columns the rules turn into the meeting key.
-const meetingKeyDoc = "The meeting key (the thread id's part between 19: and @thread., tokenized like other opaque ids): equals _owner, and call_records.joinWebUrl of the meeting's call records."
+const meetingKeyDoc = "The meeting key (the thread id's part between 19: and @thread., tokenized like other opaque ids): equals _owner, call_records.joinWebUrl of the meeting's call records and outlook-cal events' onlineMeeting.joinUrl of its calendar events."
 
 func meetingParticipant(name string) sinks.Column {
 	return cols.Obj(name,
@@ -561,7 +571,7 @@ var onlineMeetings = &sinks.Schema{Version: 1, Columns: []sinks.Column{
 
 // foundColumn is the column of foundField.
 func foundColumn() sinks.Column {
-	return cols.From(cols.Time("found_date_time", "Added by the exporter, not Graph: the start of the call record that found the meeting in the window (the earliest of its call records there); dt is its day."), foundField)
+	return cols.From(cols.Time("found_date_time", "Added by the exporter, not Graph: the start of the call record or of the organizer's calendar event that found the meeting in the window (the earliest of those there); dt is its day."), foundField)
 }
 
 // meetingAttendance is msft-teams' meeting_attendance table: one row per
