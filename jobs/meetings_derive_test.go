@@ -161,3 +161,39 @@ func TestDerive_ScheduledMeetingsPastCallRecordRetention(t *testing.T) {
 		t.Errorf("derived %d meetings past call-record retention, want the %d their events find", len(got), len(want))
 	}
 }
+
+// TestMeetings_LeastPrivilegedRoles: an application granted exactly the
+// permissions msft-teams declares (Calendars.ReadBasic.All for the
+// calendars, not Calendars.Read) exports the meeting tables, calendar
+// events included, to the ground truth.
+func TestMeetings_LeastPrivilegedRoles(t *testing.T) {
+	roles, err := Scopes([]string{"msft-teams"}, connector.Needs{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Contains(roles, "Calendars.ReadBasic.All") || slices.Contains(roles, "Calendars.Read") {
+		t.Fatalf("msft-teams asks for %v: want Calendars.ReadBasic.All, not Calendars.Read", roles)
+	}
+	sim := startSimWith(t, graphsim.Options{Users: 30, Auth: graphsim.Auth{Roles: roles}, Limits: graphsim.Limits{Disabled: true}})
+	w := pipeline.Window{From: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	dir := t.TempDir()
+	if _, err := exportTo(t, sim, dir, "--connector", "msft-teams", "--since", "2026-11-25", "--until", "2026-11-26", "--run-id", "least"); err != nil {
+		t.Fatal(err)
+	}
+	want := expected(t, sim, "msft-teams", w, "least", "")
+	got := readOutput(t, dir, "msft-teams")
+	for _, c := range []string{"online_meetings", "meeting_attendance"} {
+		if len(want[c]) == 0 || !slices.Equal(got[c], want[c]) {
+			t.Errorf("%s: %d rows, want the ground truth's %d", c, len(got[c]), len(want[c]))
+		}
+	}
+	events := 0
+	for _, m := range simtruth.Meetings(sim.Tenant(), w.From, w.To) {
+		if !m.EventStart.IsZero() && m.CallStart.IsZero() && !m.Denied {
+			events++
+		}
+	}
+	if events == 0 {
+		t.Error("no meeting of the window is found by its event only: the test proves nothing")
+	}
+}

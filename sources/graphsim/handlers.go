@@ -128,7 +128,7 @@ func matchRoute(segs []string) (route, bool) {
 		return route{ep: epMailboxSettings, role: "MailboxSettings.Read", class: clsMailbox, userID: segs[1]}, true
 	case n == 4 && eq(segs[0], "users") && eq(segs[2], "calendar") && eq(segs[3], "calendarView"),
 		n == 3 && eq(segs[0], "users") && eq(segs[2], "calendarView"):
-		return route{ep: epCalendarView, role: "Calendars.Read", class: clsMailbox, userID: segs[1]}, true
+		return route{ep: epCalendarView, role: "Calendars.ReadBasic.All", class: clsMailbox, userID: segs[1]}, true
 	case n == 5 && eq(segs[0], "users") && eq(segs[2], "mailFolders") && eq(segs[4], "messages"):
 		return route{ep: epMessages, role: "Mail.ReadBasic.All", class: clsMailbox, userID: segs[1], folder: segs[3]}, true
 	case n == 3 && eq(segs[0], "users") && eq(segs[2], "chats"):
