@@ -126,7 +126,7 @@ func (oc *ownerCache) derived(ctx context.Context, d *connector.Derivation, w co
 
 // deriveFrom reads every page of src's listing for user (PerUser) or the
 // tenant ("") and calls add with each owner a record gives and its key.
-// Errors carry no user id: the listing's path holds it.
+// Errors name no user: a user id is a raw identifier.
 func (oc *ownerCache) deriveFrom(ctx context.Context, src connector.DerivedSource, user string, w connector.Window,
 	add func(owner, key string)) error {
 	path := src.List(user, w)
