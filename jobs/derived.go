@@ -77,6 +77,9 @@ func (oc *ownerCache) derived(ctx context.Context, d *connector.Derivation, w co
 		if err != nil {
 			return nil, fmt.Errorf("derive owners from %s: %w", src.From, err)
 		}
+		if oc.deriveUsers > 0 && len(users) > oc.deriveUsers {
+			users = users[:oc.deriveUsers]
+		}
 		// Each user's listing into its own slot, merged in the users'
 		// order: the result does not depend on which answers first.
 		found := make([][][2]string, len(users))

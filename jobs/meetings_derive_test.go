@@ -197,3 +197,22 @@ func TestMeetings_LeastPrivilegedRoles(t *testing.T) {
 		t.Error("no meeting of the window is found by its event only: the test proves nothing")
 	}
 }
+
+// TestCheck_ProbesASampleOfCalendars: check finds meetings to probe from
+// a sample of the users' calendars, not one request per user, and says
+// the meeting tables are readable.
+func TestCheck_ProbesASampleOfCalendars(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 120, Limits: graphsim.Limits{Disabled: true}})
+	out, err := runCheck(t, sim, "--connector", "msft-teams")
+	if err != nil {
+		t.Fatalf("check: %v\n%s", err, out)
+	}
+	for _, c := range []string{"online_meetings", "meeting_attendance"} {
+		if !strings.Contains(out, "msft-teams/"+c+": readable") {
+			t.Errorf("check does not find %s readable:\n%s", c, out)
+		}
+	}
+	if n := sim.Stats().ByEndpoint["calendarView"].Requests; n == 0 || n > checkDeriveUsers {
+		t.Errorf("check read %d calendars, want 1 to %d", n, checkDeriveUsers)
+	}
+}

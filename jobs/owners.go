@@ -33,6 +33,9 @@ type ownerCache struct {
 	// deriveMu makes the collections of one derivation wait for the
 	// first to list its owners, rather than list them again.
 	deriveMu sync.Mutex
+	// deriveUsers, if positive, bounds the users a per-user derived
+	// source lists (check probes a sample, not every calendar).
+	deriveUsers int
 	// log, if set, takes the derivation's counts (derived.go).
 	log *slog.Logger
 }
