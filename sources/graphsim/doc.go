@@ -73,10 +73,14 @@
 //	                              organizer_v2 unexpanded; nothing older than 30 days
 //	GET /communications/callRecords/{id}   $select, $expand=participants_v2
 //	GET /users/{id}/onlineMeetings?$filter=JoinWebUrl eq '…'   the meeting of a group call
-//	                              record, to its organizer only (others: empty value[]);
-//	                              400 without the filter; 403 "No application access policy
-//	                              found for this app." without the Teams policy
-//	                              (Options.NoMeetingPolicy; organizers i mod 50 = 41 always)
+//	                              record (about 2 in 3 scheduled: an event in the
+//	                              organizer's calendar; the rest ad hoc) or of a Teams
+//	                              calendar event (scheduled, never held: no reports), to its
+//	                              organizer only (others: empty value[]); 400 without the
+//	                              filter; 403 "No application access policy found for this
+//	                              app." without the Teams policy (Options.NoMeetingPolicy;
+//	                              organizers i mod 50 = 41 always); a never-held meeting
+//	                              gone after its event was listed (Faults.GoneMeetingEvery)
 //	GET /users/{id}/onlineMeetings/{id}/attendanceReports   1 to 3 reports (sessions)
 //	GET /users/{id}/onlineMeetings/{id}/attendanceReports/{id}/attendanceRecords   pages of
 //	                              3; 404 for a report gone (Faults.GoneReportEvery); see meetings.go
