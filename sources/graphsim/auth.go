@@ -16,6 +16,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"maps"
 	"math/big"
 	"net"
 	"net/http"
@@ -81,10 +82,48 @@ var implied = map[string][]string{
 	"Chat.Read.All":         {"Chat.ReadWrite.All"},
 	// calendarView's least-privileged application permission
 	// (user-list-calendarview); with it alone Graph leaves out the events'
-	// body and attachments, which the emulator still serves (a
-	// simplification: the exporter's calendar reads ask for neither, or
-	// hold Calendars.Read).
+	// content (basicOmits).
 	"Calendars.ReadBasic.All": {"Calendars.Read", "Calendars.ReadWrite"},
+}
+
+// basicOmits lists, for a ReadBasic permission, the permission that reads
+// everything and the properties Graph leaves out of records read with the
+// basic one alone. Microsoft's permissions reference: Mail.ReadBasic.All
+// reads mail "except for body, bodyPreview, uniqueBody, attachments,
+// extensions, and any extended properties"; Calendars.ReadBasic reads
+// events "except for properties such as body, attachments, and
+// extensions". bodyPreview is the body's first characters, so the emulator
+// leaves it out of events too (an assumption: the reference says "such
+// as"). That Graph omits such a property even when $select names it, rather
+// than refusing the request, is also an assumption.
+var basicOmits = map[string]struct {
+	full  string
+	omits []string
+}{
+	"Mail.ReadBasic.All":      {"Mail.Read", []string{"body", "bodyPreview", "uniqueBody"}},
+	"Calendars.ReadBasic.All": {"Calendars.Read", []string{"body", "bodyPreview"}},
+}
+
+// basicSelect returns the properties a request may see: sel (nil: fields)
+// less those its token's basic permission leaves out (basicOmits). It is
+// sel itself when the token reads everything or auth is off.
+func basicSelect(rc *reqCtx, sel map[string]bool, fields []string) map[string]bool {
+	b, ok := basicOmits[rc.rt.role]
+	if !ok || !rc.authed || hasRole(rc.roles, b.full) {
+		return sel
+	}
+	out := map[string]bool{}
+	if sel == nil {
+		for _, f := range fields {
+			out[f] = true
+		}
+	} else {
+		maps.Copy(out, sel)
+	}
+	for _, f := range b.omits {
+		delete(out, f)
+	}
+	return out
 }
 
 // authority is the identity side: keys, certificates and the token endpoint.
@@ -555,6 +594,7 @@ func (s *Server) authorize(rc *reqCtx) *apiError {
 	if !hasRole(c.roles, rc.rt.role) {
 		return &apiError{status: 403, code: "Authorization_RequestDenied", msg: "Insufficient privileges to complete the operation."}
 	}
+	rc.authed, rc.roles = true, c.roles
 	return nil
 }
 

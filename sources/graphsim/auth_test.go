@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,5 +221,82 @@ func TestAuth_TokenExpiresAndPlainGraph(t *testing.T) {
 	clk.add(2 * time.Hour)
 	if code, _, b := h.get("/v1.0/users"); code != 401 || !strings.Contains(string(b), "expired") {
 		t.Fatalf("expired token: %d %s", code, b)
+	}
+}
+
+// contentRoles are AllRoles and Mail.Read, for tests that compare messages
+// whole, content included, with the ground truth (Mail.ReadBasic.All alone
+// leaves the content out).
+var contentRoles = append(slices.Clone(AllRoles), "Mail.Read")
+
+// TestAuth_BasicPermissionsLeaveOutContent: with Mail.ReadBasic.All or
+// Calendars.ReadBasic.All alone, messages and events come without their
+// content (basicOmits), even when $select names it; with Mail.Read and
+// Calendars.Read they carry it.
+func TestAuth_BasicPermissionsLeaveOutContent(t *testing.T) {
+	content := []string{"body", "bodyPreview", "uniqueBody"}
+	for _, tc := range []struct {
+		roles    []string
+		wantBody bool
+	}{
+		{[]string{"Mail.ReadBasic.All", "Calendars.ReadBasic.All"}, false},
+		{[]string{"Mail.Read", "Calendars.Read"}, true},
+	} {
+		s, err := Start(Options{Users: 8, Auth: Auth{Roles: tc.roles}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := &harness{t: t, s: s, c: s.HTTPClient()}
+		h.token = h.getToken(url.Values{"client_secret": {s.ClientSecret()}})
+		from := s.Tenant().Now().Add(-7 * 24 * time.Hour).UTC().Truncate(24 * time.Hour)
+		to := from.Add(7 * 24 * time.Hour)
+		f, tt := from.Format(time.RFC3339), to.Format(time.RFC3339)
+		for _, sel := range []string{"", "&$select=subject,body,bodyPreview"} {
+			var events, messages int
+			for i := range 8 {
+				u := s.Tenant().UserID(i)
+				for _, p := range []string{
+					"/v1.0/users/" + u + "/calendar/calendarView?startDateTime=" + f + "&endDateTime=" + tt + sel,
+					"/v1.0/users/" + u + "/mailFolders/SentItems/messages?" + url.PathEscape("$filter=sentDateTime ge "+f+" and sentDateTime lt "+tt) + sel,
+				} {
+					code, _, b := h.get(p)
+					if code == 404 && strings.Contains(string(b), "MailboxNotEnabledForRESTAPI") {
+						continue // a user without a mailbox
+					}
+					if code != 200 {
+						t.Fatalf("%v %s: %d %s", tc.roles, p, code, b)
+					}
+					var page struct{ Value []map[string]json.RawMessage }
+					if err := json.Unmarshal(b, &page); err != nil {
+						t.Fatal(err)
+					}
+					if strings.Contains(p, "calendarView") {
+						events += len(page.Value)
+					} else {
+						messages += len(page.Value)
+					}
+					for _, rec := range page.Value {
+						if _, ok := rec["subject"]; !ok {
+							t.Fatalf("%v %s: a record without its subject: %v", tc.roles, p, rec)
+						}
+						_, hasBody := rec["body"]
+						if hasBody != tc.wantBody {
+							t.Fatalf("%v %s: body present %v, want %v", tc.roles, p, hasBody, tc.wantBody)
+						}
+						if !tc.wantBody {
+							for _, c := range content {
+								if _, ok := rec[c]; ok {
+									t.Fatalf("%v %s: %s served to a basic permission", tc.roles, p, c)
+								}
+							}
+						}
+					}
+				}
+			}
+			if events == 0 || messages == 0 {
+				t.Fatalf("%v: %d events and %d messages in a week of 8 users; the check needs some", tc.roles, events, messages)
+			}
+		}
+		s.Close()
 	}
 }

@@ -23,7 +23,7 @@ var (
 // TestEndpoints_MatchTruth walks every collection through HTTP with small
 // pages and compares with Truth: paging returns every record once, in order.
 func TestEndpoints_MatchTruth(t *testing.T) {
-	h := start(t, Options{Users: 120, Seed: 11, Limits: Limits{Disabled: true}})
+	h := start(t, Options{Users: 120, Seed: 11, Limits: Limits{Disabled: true}, Auth: Auth{Roles: contentRoles}})
 	tn := h.s.Tenant()
 	type tc struct {
 		coll     string
@@ -197,7 +197,7 @@ func TestTenant_SameSeedSameTenant(t *testing.T) {
 
 // TestShapes checks properties and formats a Graph client relies on.
 func TestShapes(t *testing.T) {
-	h := start(t, Options{Users: 60, Seed: 2})
+	h := start(t, Options{Users: 60, Seed: 2, Auth: Auth{Roles: contentRoles}})
 	tn := h.s.Tenant()
 	code, _, b := h.get("/v1.0/users/" + tn.UserID(0) + "/mailFolders/SentItems/messages?$top=1")
 	if code != 200 {

@@ -119,7 +119,11 @@
 // without consent (Auth.NoConsent, SetConsent) they carry none and Graph
 // answers 401 Authorization_IdentityNotFound; a missing role answers 403
 // Authorization_RequestDenied; no or bad token answers 401
-// InvalidAuthenticationToken (unless Auth.Anonymous). A person signs in
+// InvalidAuthenticationToken (unless Auth.Anonymous). With a ReadBasic
+// permission alone (Mail.ReadBasic.All, Calendars.ReadBasic.All) messages
+// and events come without their body, bodyPreview and uniqueBody, as the
+// permissions reference says, even when $select names them (basicOmits).
+// A person signs in
 // with the device authorization grant (devicecode.go): POST
 // /{tenant}/oauth2/v2.0/devicecode for the Azure CLI's public client, then
 // the token endpoint's device code grant answers authorization_pending until

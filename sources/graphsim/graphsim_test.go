@@ -180,7 +180,7 @@ func TestUsers_TopOutOfRange(t *testing.T) {
 }
 
 func TestMessages_WindowMatchesTruth(t *testing.T) {
-	h := start(t, Options{Users: 60, Seed: 3})
+	h := start(t, Options{Users: 60, Seed: 3, Auth: Auth{Roles: contentRoles}})
 	tn := h.s.Tenant()
 	from := time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)
 	to := from.Add(24 * time.Hour)

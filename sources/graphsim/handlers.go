@@ -286,6 +286,7 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 		if e != nil {
 			return nil, 0, e
 		}
+		q.sel = basicSelect(rc, q.sel, messageFields)
 		return s.page(rc, b, collMessages, u, q, ctx+"users('"+rt.userID+"')/mailFolders('SentItems')/messages"+selectSuffix(v))
 	case epCalendarView:
 		u, e := s.lookupUser(rc)
@@ -299,6 +300,7 @@ func (s *Server) handle(rc *reqCtx, b []byte) ([]byte, int, *apiError) {
 		if e != nil {
 			return nil, 0, e
 		}
+		q.sel = basicSelect(rc, q.sel, eventFields)
 		return s.page(rc, b, collEvents, u, q, ctx+"users('"+rt.userID+"')/calendar/calendarView"+selectSuffix(v))
 	case epChats:
 		u, e := s.lookupUser(rc)

@@ -298,6 +298,10 @@ type reqCtx struct {
 	version string // v1.0 or beta
 	rt      route
 	appID   string // the calling application (from its token)
+	// authed says the request's token was checked; roles are its
+	// application permissions.
+	authed bool
+	roles  []string
 }
 
 func (s *Server) newRequestID() string {
