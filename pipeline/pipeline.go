@@ -165,6 +165,13 @@ type Job struct {
 	// its estimated cost before it is fetched and holds its cost (see
 	// PageCost) until its records are written. nil: unlimited.
 	Budget *membudget.Budget
+	// MaxOpenWriters bounds the writers a collection holds open, one per
+	// day (0: no bound): opening one more first closes the least recently
+	// written, whose records are then in finished staged files of its day
+	// (see writerSet). A window of many days then holds the memory of
+	// this many writers; a day written again after its writer was closed
+	// gets one more part file.
+	MaxOpenWriters int
 
 	lastOwners *sources.IDs // the previous collection's owners
 }

@@ -108,7 +108,7 @@ func newWriter(ctx context.Context, s *Sink, k partKey, c *compiled) *writer {
 	// What an open writer holds whatever its records: its batches'
 	// buffers once grown, the row groups' column buffers, the file's
 	// writers. Given back by Close.
-	s.opts.Budget.Take(writerOpenCost)
+	s.opts.Budget.Take(WriterOpenCost)
 	w.cur = w.newBatch()
 	for range batches - 1 {
 		w.free <- w.newBatch()
@@ -209,11 +209,13 @@ func (w *writer) Write(rec sinks.Record) error {
 // reached TargetFileSize.
 const maxGroupsPerFile = 32
 
-// writerOpenCost is what an open writer takes from the byte budget
+// WriterOpenCost is what an open writer takes from the byte budget
 // besides its group filling (see newWriter): measured with a heap
 // profile of a 30-day outlook-mail export, 31 writers open, about 4 MiB
-// each (batches, column buffers, the row group being committed).
-const writerOpenCost = 4 << 20
+// each (batches, column buffers, the row group being committed). A
+// caller that bounds its open writers (pipeline.Job.MaxOpenWriters)
+// sizes the bound with it.
+const WriterOpenCost = 4 << 20
 
 // writerFactor is what a writer holds per byte of record JSON in the
 // group filling: the JSON in the batch's arena, the decoded values that
@@ -404,7 +406,7 @@ func (w *writer) Close() error {
 	}
 	w.closed = true
 	w.endBuffered()
-	w.s.opts.Budget.Put(writerOpenCost)
+	w.s.opts.Budget.Put(WriterOpenCost)
 	if w.err == nil {
 		if err := w.ctx.Err(); err != nil {
 			w.err = fmt.Errorf("close %s dt=%s: %w", w.k.collection, w.k.day, err)
