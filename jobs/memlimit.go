@@ -10,7 +10,6 @@ import (
 
 	"m365export/internal/membudget"
 	"m365export/pipeline"
-	"m365export/sinks/parquetsink"
 )
 
 // The exporter's working set hardly grows with the tenant (owners are
@@ -119,17 +118,18 @@ func MemoryBudget(limit int64) *membudget.Budget {
 
 // maxOpenWriters bounds the day writers a collection holds open under
 // budget b (pipeline.Job.MaxOpenWriters): as many as the budget's share
-// that pages cannot acquire holds at a writer's open cost, at least 2; 0
-// (no bound) without a budget. Without the bound, a 30-day backfill held
+// that pages cannot acquire holds at writerCost each (an open writer and
+// its upload, parquetsink.Sink.WriterCost), at least 2; 0 (no bound)
+// without a budget. Without the bound, a 30-day backfill held
 // 31 writers, 124 MiB of a 96 MiB budget: the budget was always short,
 // row groups ended tiny and the heap sat at the runtime's soft limit,
 // collecting garbage all the time.
-func maxOpenWriters(b *membudget.Budget) int {
+func maxOpenWriters(b *membudget.Budget, writerCost int64) int {
 	if b == nil {
 		return 0
 	}
 	share := float64(b.Total()) * (1 - membudget.AcquireShare)
-	return max(2, int(share/float64(parquetsink.WriterOpenCost)))
+	return max(2, int(share/float64(max(writerCost, 1))))
 }
 
 // maxPageBytes is the page size a collection's $top is lowered to fit
