@@ -52,7 +52,15 @@ func main() {
 	flag.StringVar(&o.scenarios, "scenario", "mail-100k-1d,mail-200-30d,shared-10-30d,cal-bodies", "memory-budget scenarios of the budget step (comma-separated)")
 	flag.StringVar(&o.limits, "limits", "192MiB,off", "--memory-limit of the budget step's exporter runs (the first is held to the targets; off is the run throughput is compared with)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "keep the end-to-end CPU profile here (default: a temporary file)")
+	truth := flag.String("ground-truth", "", "print the ground truth of this budget scenario and exit (run by the budget step in a child process)")
 	flag.Parse()
+	if *truth != "" {
+		if err := printGroundTruth(*truth); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
