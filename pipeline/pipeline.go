@@ -30,8 +30,12 @@
 // before the owner's next page waits again: when the budget is short,
 // fewer pages are in flight, and a single page larger than the budget
 // proceeds alone. Sources lower their page size to MaxPageBytes, and the
-// writers take from the same budget (see internal/membudget). Each
-// collection that had to wait logs the figures.
+// writers take from the same budget (see internal/membudget). With
+// Job.MaxOpenWriters, a collection holds at most that many day writers
+// open: a window of many days closes the least recently written day's
+// writer to a finished staged part, and that day, written again, gets
+// another part (more, smaller files; checkpoints and resume see them as
+// any staged file). Each collection that had to wait logs the figures.
 //
 // # Errors
 //

@@ -96,7 +96,9 @@
 // about 125 MiB peak RSS for the whole benchmark process (BenchmarkParquet1M
 // in jobs/tables). A writer holds at most two row groups (Options
 // RowGroupBytes, RowGroupRows) plus about 4 MiB once its first file is
-// open. The Sink is safe for concurrent use; a writer is not (one
+// open, and on S3 and GCS its upload's buffers (16 and 8 MiB; 5 and 2
+// MiB with Options.Budget, which they are taken from while the file is
+// open); Sink.WriterCost is the sum. The Sink is safe for concurrent use; a writer is not (one
 // goroutine, or a lock, per writer).
 //
 // # Config
