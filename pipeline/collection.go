@@ -188,6 +188,9 @@ type collectionRun struct {
 	resumer sinks.Resumer // nil: no checkpoints
 	// days holds every dt that has staged files (written or adopted).
 	days map[string]bool
+	// kept is, by dt, the staged files the last checkpoint saved (or
+	// resumed from) names: an abandoned collection keeps them.
+	kept map[string][]sinks.StagedFile
 	// gone are owners an earlier attempt finished that are no longer
 	// listed (deleted since): their records are in adopted files.
 	gone []OwnerProgress
@@ -320,6 +323,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		wcancel()
 		// The writers were cancelled, so Close fails; err says why.
 		_ = cr.ws.closeAll()
+		cr.discard(ctx)
 		return cs, cr.ledger, err
 	}
 	if job.Checkpoints != nil {
@@ -577,6 +581,7 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 		cr.log.Warn("checkpoint not saved: a crash would redo the owners read since the last one", "error", err)
 		return nil
 	}
+	cr.kept = cp.Files
 	cr.log.Info("checkpoint saved", "owners_done", len(cp.Owners), "days", len(cp.Files), "waited_for_owners_in_flight", cr.drained.Round(time.Millisecond).String())
 	return nil
 }
@@ -618,6 +623,7 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 		}
 		cr.days[dt] = true
 	}
+	cr.kept = cp.Files
 	for dt, n := range cp.Counts {
 		cr.ws.counts[dt] += n
 	}
@@ -654,6 +660,28 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 	job.Progress.Records.Add(records)
 	log.Info("resuming from a checkpoint", "owners_done", done, "owners_gone", len(cr.gone), "records", records, "saved", cp.Saved)
 	return done, nil
+}
+
+// discard deletes, for an abandoned collection, the files its closed
+// writers staged that no saved checkpoint names (writers closed to keep
+// within Job.MaxOpenWriters, or at a checkpoint that was not saved): no
+// later attempt can adopt them. Those a checkpoint names stay for the
+// attempt that resumes from it. Deleting is best effort (a later Commit
+// of the partition removes what is left), even though ctx was cancelled.
+func (cr *collectionRun) discard(ctx context.Context) {
+	d, ok := cr.job.Sink.(sinks.Discarder)
+	if !ok {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for dt := range cr.ws.opened {
+		cr.days[dt] = true
+	}
+	for _, dt := range sortedDays(cr.days) {
+		if err := d.Discard(ctx, cr.c.Table, dt, cr.kept[dt]); err != nil {
+			cr.log.Warn("staged files of an abandoned collection left behind (the next commit of the day removes them)", "dt", dt, "error", err)
+		}
+	}
 }
 
 // allDenied turns "access denied for every owner" into a configuration

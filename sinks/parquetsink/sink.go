@@ -257,6 +257,7 @@ type Sink struct {
 var (
 	_ sinks.Committer = (*Sink)(nil)
 	_ sinks.Resumer   = (*Sink)(nil)
+	_ sinks.Discarder = (*Sink)(nil)
 )
 
 type schemaKey struct {
