@@ -116,6 +116,22 @@ func MemoryBudget(limit int64) *membudget.Budget {
 	return membudget.New(int64(float64(limit) * budgetShare))
 }
 
+// maxOpenWriters bounds the day writers a collection holds open under
+// budget b (pipeline.Job.MaxOpenWriters): as many as the budget's share
+// that pages cannot acquire holds at writerCost each (an open writer and
+// its upload, parquetsink.Sink.WriterCost), at least 2; 0 (no bound)
+// without a budget. Without the bound, a 30-day backfill held
+// 31 writers, 124 MiB of a 96 MiB budget: the budget was always short,
+// row groups ended tiny and the heap sat at the runtime's soft limit,
+// collecting garbage all the time.
+func maxOpenWriters(b *membudget.Budget, writerCost int64) int {
+	if b == nil {
+		return 0
+	}
+	share := float64(b.Total()) * (1 - membudget.AcquireShare)
+	return max(2, int(share/float64(max(writerCost, 1))))
+}
+
 // maxPageBytes is the page size a collection's $top is lowered to fit
 // (graph.Collection.PageBytes; 0 without a budget).
 func maxPageBytes(b *membudget.Budget) int64 { return pipeline.MaxPageBytes(b) }

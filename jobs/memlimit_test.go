@@ -79,3 +79,23 @@ func TestApplyMemoryLimit_NeverRaised(t *testing.T) {
 		t.Fatalf("limit is %d MiB after a heap outgrew it, want 32 MiB", got>>20)
 	}
 }
+
+// TestMaxOpenWriters: the open day writers fit in the budget's share that
+// pages cannot acquire (40%), at each writer's cost with its upload; at
+// least two; no bound without a budget.
+func TestMaxOpenWriters(t *testing.T) {
+	for _, tc := range []struct {
+		limit, writerCost int64
+		want              int
+	}{
+		{0, 4 << 20, 0},
+		{192 << 20, 4 << 20, 9}, // 96 MiB budget, 38.4 MiB for writers, fileblob
+		{192 << 20, 9 << 20, 4}, // S3: 5 MiB parts
+		{1 << 30, 4 << 20, 51},  // 512 MiB budget
+		{32 << 20, 4 << 20, 2},  // 16 MiB budget: the floor
+	} {
+		if got := maxOpenWriters(MemoryBudget(tc.limit), tc.writerCost); got != tc.want {
+			t.Errorf("maxOpenWriters(limit %d MiB, writer %d MiB) = %d, want %d", tc.limit>>20, tc.writerCost>>20, got, tc.want)
+		}
+	}
+}

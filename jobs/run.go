@@ -443,7 +443,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		Window:    w, SnapshotDay: now.UTC().Format("2006-01-02"), RunID: runID,
 		Shard: cfg.Shard, Shards: cfg.Shards, Concurrency: cfg.Concurrency,
 		OwnerID: ownerIDFunc(rs), Done: st.Pending.committed,
-		Logger: log, Progress: prog, Budget: r.o.Budget,
+		Logger: log, Progress: prog, Budget: r.o.Budget, MaxOpenWriters: maxOpenWriters(r.o.Budget, r.sink.WriterCost()),
 	}
 	if store != nil {
 		job.Checkpoints = newCheckpointStore(r.state, connector, cfg.Shard, cfg.Shards, st.Pending.ID)

@@ -18,49 +18,123 @@ import (
 	"m365export/sources"
 )
 
-// writerSet holds the open writers of one collection, one per day.
+// writerSet holds the open writers of one collection, one per day. With
+// a bound (Job.MaxOpenWriters), opening a day's writer when the bound is
+// reached first closes the least recently written one: its records are in
+// finished staged files of its partition, which the Sink keeps for Commit
+// (and Staged lists for a checkpoint), and a later record of that day
+// opens a new writer that stages the partition's next part. So a window of
+// many days holds the memory of a few writers, not of one per day.
 type writerSet struct {
-	sink   sinks.Sink
-	table  sinks.Table
-	mu     sync.Mutex
-	w      map[string]*lockedWriter
-	counts map[string]int // dt → records, over the whole collection
+	sink  sinks.Sink
+	table sinks.Table
+	max   int // open writers at most (0: no bound)
+	mu    sync.Mutex
+	w     map[string]*lockedWriter
+	tick  uint64 // counts writes, for least recently used
+	// opened holds every dt a writer was opened for, closed since or
+	// not: the days that may have staged files.
+	opened map[string]bool
+	// closing counts writers being closed to keep within max: their
+	// slots are still taken. freed (on mu) is signalled when one is done.
+	closing int
+	freed   *sync.Cond
+	// evicted counts writers closed to keep within max.
+	evicted int64
+	counts  map[string]int // dt → records, over the whole collection
 	// rejected is dt → records rejected, over the whole collection; ""
 	// holds those whose time could not be read.
 	rejected map[string]Reasons
 }
 
 type lockedWriter struct {
-	mu sync.Mutex
-	w  sinks.RecordWriter
+	mu     sync.Mutex
+	w      sinks.RecordWriter
+	closed bool   // under mu: closed to keep within the bound; look it up again
+	used   uint64 // under writerSet.mu: the tick of its last write
 }
 
 // write writes rec to day dt's writer, opening it with ctx (the
 // collection's writer context, which aborts the writers when cancelled)
 // if it is not open yet.
 func (ws *writerSet) write(ctx context.Context, dt string, rec sinks.Record) error {
-	ws.mu.Lock()
-	lw, ok := ws.w[dt]
-	if !ok {
-		w, err := ws.sink.NewWriter(ctx, ws.table, dt)
+	for {
+		lw, evict, err := ws.writer(ctx, dt)
 		if err != nil {
-			ws.mu.Unlock()
-			return err // the sink names the collection and dt
+			return err
 		}
-		lw = &lockedWriter{w: w}
-		ws.w[dt] = lw
+		if evict != nil {
+			// Closed outside ws.mu, so that other days' writes go on
+			// while Close finishes the file (its footer, its upload);
+			// its slot stays taken until then.
+			evict.mu.Lock()
+			evict.closed = true
+			err := evict.w.Close()
+			evict.mu.Unlock()
+			ws.mu.Lock()
+			ws.closing--
+			ws.freed.Broadcast()
+			ws.mu.Unlock()
+			if err != nil {
+				return err // the sink names the collection and dt
+			}
+			continue
+		}
+		lw.mu.Lock()
+		if lw.closed {
+			lw.mu.Unlock()
+			continue // closed after the look-up: open the day again
+		}
+		err = lw.w.Write(rec)
+		lw.mu.Unlock()
+		if err == nil {
+			ws.mu.Lock()
+			ws.counts[dt]++
+			ws.mu.Unlock()
+		}
+		return err
 	}
-	ws.counts[dt]++
-	ws.mu.Unlock()
-	lw.mu.Lock()
-	err := lw.w.Write(rec)
-	lw.mu.Unlock()
-	if errors.Is(err, sinks.ErrInvalidRecord) {
-		ws.mu.Lock()
-		ws.counts[dt]-- // not written; the caller counts it as rejected
-		ws.mu.Unlock()
+}
+
+// writer returns day dt's open writer, opening it if a slot is free. If
+// none is, it returns instead the least recently written writer, which
+// the caller must close (its slot is taken until then) before asking
+// again. It waits only while every slot is held by a writer being closed.
+func (ws *writerSet) writer(ctx context.Context, dt string) (lw, evict *lockedWriter, err error) {
+	ws.mu.Lock()
+	defer ws.mu.Unlock()
+	for {
+		ws.tick++
+		if lw, ok := ws.w[dt]; ok {
+			lw.used = ws.tick
+			return lw, nil, nil
+		}
+		if ws.max <= 0 || len(ws.w)+ws.closing < ws.max {
+			break
+		}
+		if len(ws.w) == 0 {
+			ws.freed.Wait()
+			continue
+		}
+		var lruDay string
+		for d, o := range ws.w {
+			if evict == nil || o.used < evict.used {
+				evict, lruDay = o, d
+			}
+		}
+		delete(ws.w, lruDay)
+		ws.closing++
+		ws.evicted++
+		return nil, evict, nil
 	}
-	return err
+	w, err := ws.sink.NewWriter(ctx, ws.table, dt)
+	if err != nil {
+		return nil, nil, err // the sink names the collection and dt
+	}
+	lw = &lockedWriter{w: w, used: ws.tick}
+	ws.w[dt] = lw
+	ws.opened[dt] = true
+	return lw, nil, nil
 }
 
 // reject counts a rejected record of day dt ("": no day).
@@ -114,6 +188,9 @@ type collectionRun struct {
 	resumer sinks.Resumer // nil: no checkpoints
 	// days holds every dt that has staged files (written or adopted).
 	days map[string]bool
+	// kept is, by dt, the staged files the last checkpoint saved (or
+	// resumed from) names: an abandoned collection keeps them.
+	kept map[string][]sinks.StagedFile
 	// gone are owners an earlier attempt finished that are no longer
 	// listed (deleted since): their records are in adopted files.
 	gone []OwnerProgress
@@ -240,11 +317,13 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	// and an error before commit cancels them so nothing becomes visible.
 	wctx, wcancel := context.WithCancel(ctx)
 	defer wcancel()
-	cr.ws = &writerSet{sink: job.Sink, table: c.Table, w: map[string]*lockedWriter{}, counts: map[string]int{}, rejected: map[string]Reasons{}}
+	cr.ws = &writerSet{sink: job.Sink, table: c.Table, max: job.MaxOpenWriters, w: map[string]*lockedWriter{}, opened: map[string]bool{}, counts: map[string]int{}, rejected: map[string]Reasons{}}
+	cr.ws.freed = sync.NewCond(&cr.ws.mu)
 	abort := func(err error) (CollectionSummary, *ledgerPart, error) {
 		wcancel()
 		// The writers were cancelled, so Close fails; err says why.
 		_ = cr.ws.closeAll()
+		cr.discard(ctx)
 		return cs, cr.ledger, err
 	}
 	if job.Checkpoints != nil {
@@ -324,7 +403,7 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 	}
 	logBudget(log, job.Budget, budget0)
-	log.Info("collection committed", "records", cs.Records, "ok", cs.OK, "skipped", cs.Skipped, "failed", cs.Failed, "rejected", cs.Rejected)
+	log.Info("collection committed", "records", cs.Records, "writers_closed_early", cr.ws.evicted, "ok", cs.OK, "skipped", cs.Skipped, "failed", cs.Failed, "rejected", cs.Rejected)
 	if cs.Rejected > 0 && cs.Records == 0 {
 		log.Warn("every record was rejected: check the table's schema and the collection's time field", "rejected", cs.Rejected)
 	}
@@ -458,11 +537,11 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 // A checkpoint that cannot be saved is not fatal: a crash would redo more.
 func (cr *collectionRun) checkpoint(ctx context.Context) error {
 	job, c := cr.job, cr.c
-	for dt := range cr.ws.w {
-		cr.days[dt] = true
-	}
 	if err := cr.ws.closeAll(); err != nil {
 		return err
+	}
+	for dt := range cr.ws.opened {
+		cr.days[dt] = true
 	}
 	cp := &Checkpoint{RunID: job.RunID, Collection: c.Name, From: job.Window.From, To: job.Window.To,
 		Saved: job.Now().UTC(), Files: map[string][]sinks.StagedFile{}, Counts: map[string]int{}}
@@ -502,6 +581,7 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 		cr.log.Warn("checkpoint not saved: a crash would redo the owners read since the last one", "error", err)
 		return nil
 	}
+	cr.kept = cp.Files
 	cr.log.Info("checkpoint saved", "owners_done", len(cp.Owners), "days", len(cp.Files), "waited_for_owners_in_flight", cr.drained.Round(time.Millisecond).String())
 	return nil
 }
@@ -543,6 +623,7 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 		}
 		cr.days[dt] = true
 	}
+	cr.kept = cp.Files
 	for dt, n := range cp.Counts {
 		cr.ws.counts[dt] += n
 	}
@@ -579,6 +660,28 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 	job.Progress.Records.Add(records)
 	log.Info("resuming from a checkpoint", "owners_done", done, "owners_gone", len(cr.gone), "records", records, "saved", cp.Saved)
 	return done, nil
+}
+
+// discard deletes, for an abandoned collection, the files its closed
+// writers staged that no saved checkpoint names (writers closed to keep
+// within Job.MaxOpenWriters, or at a checkpoint that was not saved): no
+// later attempt can adopt them. Those a checkpoint names stay for the
+// attempt that resumes from it. Deleting is best effort (a later Commit
+// of the partition removes what is left), even though ctx was cancelled.
+func (cr *collectionRun) discard(ctx context.Context) {
+	d, ok := cr.job.Sink.(sinks.Discarder)
+	if !ok {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	for dt := range cr.ws.opened {
+		cr.days[dt] = true
+	}
+	for _, dt := range sortedDays(cr.days) {
+		if err := d.Discard(ctx, cr.c.Table, dt, cr.kept[dt]); err != nil {
+			cr.log.Warn("staged files of an abandoned collection left behind (the next commit of the day removes them)", "dt", dt, "error", err)
+		}
+	}
 }
 
 // allDenied turns "access denied for every owner" into a configuration

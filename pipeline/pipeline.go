@@ -30,8 +30,12 @@
 // before the owner's next page waits again: when the budget is short,
 // fewer pages are in flight, and a single page larger than the budget
 // proceeds alone. Sources lower their page size to MaxPageBytes, and the
-// writers take from the same budget (see internal/membudget). Each
-// collection that had to wait logs the figures.
+// writers take from the same budget (see internal/membudget). With
+// Job.MaxOpenWriters, a collection holds at most that many day writers
+// open: a window of many days closes the least recently written day's
+// writer to a finished staged part, and that day, written again, gets
+// another part (more, smaller files; checkpoints and resume see them as
+// any staged file). Each collection that had to wait logs the figures.
 //
 // # Errors
 //
@@ -165,6 +169,13 @@ type Job struct {
 	// its estimated cost before it is fetched and holds its cost (see
 	// PageCost) until its records are written. nil: unlimited.
 	Budget *membudget.Budget
+	// MaxOpenWriters bounds the writers a collection holds open, one per
+	// day (0: no bound): opening one more first closes the least recently
+	// written, whose records are then in finished staged files of its day
+	// (see writerSet). A window of many days then holds the memory of
+	// this many writers; a day written again after its writer was closed
+	// gets one more part file.
+	MaxOpenWriters int
 
 	lastOwners *sources.IDs // the previous collection's owners
 }

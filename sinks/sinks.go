@@ -151,6 +151,17 @@ type Resumer interface {
 	Adopt(ctx context.Context, t Table, partition string, files []StagedFile) error
 }
 
+// Discarder is implemented by Resumers that can delete what closed
+// writers staged for a partition and no Commit promoted. A caller that
+// abandons a partition before its Commit (a cancelled run) discards its
+// staged files, keeping those a saved checkpoint names (keep, by Key),
+// which a later process adopts; so no staged file outlives the run that
+// nothing refers to. Discard removes the deleted files from what Staged
+// lists; it returns the first deletion error, naming the file.
+type Discarder interface {
+	Discard(ctx context.Context, t Table, partition string, keep []StagedFile) error
+}
+
 // StagedFile is one staged, not yet committed file of a partition.
 type StagedFile struct {
 	Key    string `json:"key"`  // where it is staged

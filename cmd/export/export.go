@@ -31,6 +31,11 @@ func runExport(ctx context.Context, args []string, _ io.Reader, stdout, stderr i
 		return fmt.Errorf("%w: %w", jobs.ErrUsage, err)
 	}
 	budget := jobs.MemoryBudget(limit)
+	stopProfiles, err := startProfiles(ctx, os.Getenv)
+	defer stopProfiles()
+	if err != nil {
+		return fmt.Errorf("%w: %w", jobs.ErrUsage, err)
+	}
 	log.Debug("memory limit", "mib", limit>>20, "from", from, "budget_mib", budget.Total()>>20)
 	endpoint, stopDemo, err := startDemo(cfg, log)
 	if err != nil {

@@ -34,6 +34,40 @@ func (s *Sink) Staged(t sinks.Table, partition string) []sinks.StagedFile {
 	return out
 }
 
+// Discard implements sinks.Discarder: it deletes the files closed writers
+// and Adopt staged for the partition, other than those keep names by key,
+// and forgets them, so that neither Staged nor a Commit sees them.
+func (s *Sink) Discard(ctx context.Context, t sinks.Table, partition string, keep []sinks.StagedFile) error {
+	d, err := day(partition)
+	if err != nil {
+		return err
+	}
+	k := partKey{t.Connector, t.Collection, d, t.Shard}
+	kept := make(map[string]bool, len(keep))
+	for _, f := range keep {
+		kept[f.Key] = true
+	}
+	s.mu.Lock()
+	var drop []string
+	if p := s.pending[k]; p != nil {
+		n := 0
+		for _, f := range p.files {
+			if kept[f.staging] {
+				p.files[n] = f
+				n++
+			} else {
+				drop = append(drop, f.staging)
+			}
+		}
+		p.files = p.files[:n]
+	}
+	s.mu.Unlock()
+	if err := s.deleteQuietly(ctx, drop...); err != nil {
+		return fmt.Errorf("discard staged files of %s dt=%s: %w", t.Collection, d, err)
+	}
+	return nil
+}
+
 // Adopt implements sinks.Resumer: files another Sink (an earlier process)
 // staged for the partition join this Sink's pending files, so that the
 // partition's next Commit promotes them with the rest, and the partition's

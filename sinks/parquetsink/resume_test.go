@@ -341,3 +341,31 @@ func TestAdopt_NothingAndAfterCommit(t *testing.T) {
 		t.Errorf("rows after the refused Commit = %d, want 10", len(got))
 	}
 }
+
+// TestDiscard_DeletesAllButKept: Discard deletes the partition's staged
+// files other than those kept (a checkpoint names them) and forgets them,
+// so that Staged and the Commit that follows see only the kept ones.
+func TestDiscard_DeletesAllButKept(t *testing.T) {
+	b := memBucket(t)
+	s := newMemSink(t, b)
+	tbl := sinktest.Table
+	stage(t, s, tbl, sinktest.Records(0, 600, "run-1"))
+	all := s.Staged(tbl, resumeDay)
+	if len(all) < 3 {
+		t.Fatalf("staged %d files, want several", len(all))
+	}
+	keep := all[:1]
+	if err := s.Discard(t.Context(), tbl, resumeDay, keep); err != nil {
+		t.Fatalf("Discard = %v", err)
+	}
+	if d := cmp.Diff(keep, s.Staged(tbl, resumeDay)); d != "" {
+		t.Errorf("Staged after Discard (-want +got):\n%s", d)
+	}
+	if got := listKeys(t, b, stagingPrefix(tbl)); len(got) != 1 || got[0] != keep[0].Key {
+		t.Errorf("staging holds %v after Discard, want only %s", got, keep[0].Key)
+	}
+	m := commit(t, s, b, tbl)
+	if len(m.Files) != 1 || m.Files[0].Rows != keep[0].Rows {
+		t.Errorf("commit after Discard names %+v, want the kept file only", m.Files)
+	}
+}

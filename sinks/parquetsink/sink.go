@@ -96,7 +96,9 @@
 // about 125 MiB peak RSS for the whole benchmark process (BenchmarkParquet1M
 // in jobs/tables). A writer holds at most two row groups (Options
 // RowGroupBytes, RowGroupRows) plus about 4 MiB once its first file is
-// open. The Sink is safe for concurrent use; a writer is not (one
+// open, and on S3 and GCS its upload's buffers (16 and 8 MiB; 5 and 2
+// MiB with Options.Budget, which they are taken from while the file is
+// open); Sink.WriterCost is the sum. The Sink is safe for concurrent use; a writer is not (one
 // goroutine, or a lock, per writer).
 //
 // # Config
@@ -135,6 +137,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"cloud.google.com/go/storage"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"gocloud.dev/blob"
 	_ "gocloud.dev/blob/fileblob" // file:// URLs
 	_ "gocloud.dev/blob/gcsblob"  // gs:// URLs
@@ -238,6 +242,7 @@ type Sink struct {
 	opts   Options
 	token  string // distinguishes this process's staged files
 	codec  *zstdCodec
+	upload uploadSizes
 	// buffered is the record JSON in row groups still filling, over all
 	// writers (see Options.BufferBytes).
 	buffered atomic.Int64
@@ -252,6 +257,7 @@ type Sink struct {
 var (
 	_ sinks.Committer = (*Sink)(nil)
 	_ sinks.Resumer   = (*Sink)(nil)
+	_ sinks.Discarder = (*Sink)(nil)
 )
 
 type schemaKey struct {
@@ -363,6 +369,7 @@ func New(b *blob.Bucket, opts *Options) (*Sink, error) {
 	return &Sink{
 		bucket:    b,
 		opts:      o,
+		upload:    uploadSizesOf(b, o.Budget != nil),
 		codec:     newZstdCodec(o.PageBufferSize),
 		token:     hex.EncodeToString(tok[:]),
 		schemas:   map[schemaKey]*compiled{},
@@ -370,6 +377,43 @@ func New(b *blob.Bucket, opts *Options) (*Sink, error) {
 		committed: map[partKey]bool{},
 	}, nil
 }
+
+// uploadSizes are the blob writer's buffer options for a bucket and what
+// an open staged file's upload holds in memory.
+type uploadSizes struct {
+	buffer, inFlight int
+	cost             int64 // bytes buffered by one open upload
+}
+
+// uploadSizesOf sizes uploads to the bucket's backend. S3 (s3blob's
+// upload manager) buffers up to inFlight parts of buffer bytes, GCS one
+// chunk of buffer bytes (an assumption from their documented options:
+// the part and chunk sizes are what they buffer). fileblob writes to a
+// temporary file as it goes and buffers nothing worth counting; memblob
+// holds the object in memory, as the bucket does once it is written.
+// With a byte budget the buffers are smaller (see budgetS3Part).
+func uploadSizesOf(b *blob.Bucket, budget bool) uploadSizes {
+	var s3c *s3.Client
+	if b.As(&s3c) {
+		if budget {
+			return uploadSizes{buffer: budgetS3Part, inFlight: budgetS3Flights, cost: budgetS3Part * budgetS3Flights}
+		}
+		return uploadSizes{buffer: uploadBuffer, inFlight: uploadInFlight, cost: uploadBuffer * uploadInFlight}
+	}
+	var gcs *storage.Client
+	if b.As(&gcs) {
+		if budget {
+			return uploadSizes{buffer: budgetGCSChunk, inFlight: 1, cost: budgetGCSChunk}
+		}
+		return uploadSizes{buffer: uploadBuffer, inFlight: 1, cost: uploadBuffer}
+	}
+	return uploadSizes{buffer: uploadBuffer, inFlight: uploadInFlight}
+}
+
+// WriterCost is what one open writer holds besides its row group
+// filling: WriterOpenCost plus its upload's buffers on this bucket. A
+// caller bounding its open writers to fit a byte budget divides by it.
+func (s *Sink) WriterCost() int64 { return WriterOpenCost + s.upload.cost }
 
 // Close closes the bucket if Open opened it. Staged files that were never
 // committed are left for the next commit of their partition to remove.

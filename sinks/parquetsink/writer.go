@@ -20,6 +20,13 @@ const (
 	arenaBytes   = 1 << 20 // record JSON kept alive for one batch, about
 	batches      = 4       // batches in flight: one filling, the rest queued or being written
 	uploadBuffer = 8 << 20 // S3 part and GCS chunk size
+	// With a byte budget, uploads buffer less: S3 parts of S3's minimum
+	// part size, one in flight, and GCS chunks of 2 MiB (a multiple of
+	// the 256 KiB GCS requires).
+	budgetS3Part    = 5 << 20
+	budgetGCSChunk  = 2 << 20
+	uploadInFlight  = 2 // S3 parts in flight
+	budgetS3Flights = 1
 )
 
 // batch is rows decoded by Write and not yet handed to parquet-go. Values
@@ -76,6 +83,9 @@ type writer struct {
 	// sooner (maxGroupsPerFile).
 	fileGroups int
 	pending    chan error
+	// uploadHeld is what the open file's upload buffers took from the
+	// byte budget (Sink.uploadCost), given back when the file is done.
+	uploadHeld int64
 	file       stagedFile
 	files      []stagedFile
 }
@@ -108,7 +118,7 @@ func newWriter(ctx context.Context, s *Sink, k partKey, c *compiled) *writer {
 	// What an open writer holds whatever its records: its batches'
 	// buffers once grown, the row groups' column buffers, the file's
 	// writers. Given back by Close.
-	s.opts.Budget.Take(writerOpenCost)
+	s.opts.Budget.Take(WriterOpenCost)
 	w.cur = w.newBatch()
 	for range batches - 1 {
 		w.free <- w.newBatch()
@@ -209,11 +219,13 @@ func (w *writer) Write(rec sinks.Record) error {
 // reached TargetFileSize.
 const maxGroupsPerFile = 32
 
-// writerOpenCost is what an open writer takes from the byte budget
+// WriterOpenCost is what an open writer takes from the byte budget
 // besides its group filling (see newWriter): measured with a heap
 // profile of a 30-day outlook-mail export, 31 writers open, about 4 MiB
-// each (batches, column buffers, the row group being committed).
-const writerOpenCost = 4 << 20
+// each (batches, column buffers, the row group being committed). A
+// caller that bounds its open writers (pipeline.Job.MaxOpenWriters)
+// sizes the bound with it.
+const WriterOpenCost = 4 << 20
 
 // writerFactor is what a writer holds per byte of record JSON in the
 // group filling: the JSON in the batch's arena, the decoded values that
@@ -339,16 +351,19 @@ func (w *writer) openFile() error {
 	bw, err := w.s.bucket.NewWriter(ctx, w.file.staging, &blob.WriterOptions{
 		ContentType: "application/vnd.apache.parquet",
 		BeforeWrite: w.s.opts.BeforeWrite,
-		// Bound what an upload buffers: S3 parts and GCS chunks of 8 MiB,
-		// two S3 parts in flight (the defaults, 16 MiB GCS chunks and
-		// five S3 parts, would cost 16–40 MiB per open writer).
-		BufferSize:     uploadBuffer,
-		MaxConcurrency: 2,
+		// Bound what an upload buffers (see Sink.upload): the defaults,
+		// 16 MiB GCS chunks and five S3 parts, would cost 16–40 MiB per
+		// open writer.
+		BufferSize:     w.s.upload.buffer,
+		MaxConcurrency: w.s.upload.inFlight,
 	})
 	if err != nil {
 		cancel()
 		return fmt.Errorf("open staged file: %w", err) // blob names the key
 	}
+	// The upload's buffers are held from here until the file is done.
+	w.uploadHeld = w.s.upload.cost
+	w.s.opts.Budget.Take(w.uploadHeld)
 	w.bw, w.bwCancel = bw, cancel
 	w.aw = newAsyncWriter(bw)
 	// A new parquet writer per file: in parquet-go v0.32 Reset after Close
@@ -378,6 +393,7 @@ func (w *writer) closeFile() error {
 	}
 	bw, cancel := w.bw, w.bwCancel
 	w.bw, w.bwCancel, w.pw = nil, nil, nil
+	defer w.putUpload()
 	if err != nil {
 		cancel()       // abort the upload: nothing of this file becomes an object
 		_ = bw.Close() // fails as cancelled; err says what went wrong
@@ -404,7 +420,8 @@ func (w *writer) Close() error {
 	}
 	w.closed = true
 	w.endBuffered()
-	w.s.opts.Budget.Put(writerOpenCost)
+	// The writer's own memory is held until its last file is done.
+	defer w.s.opts.Budget.Put(WriterOpenCost)
 	if w.err == nil {
 		if err := w.ctx.Err(); err != nil {
 			w.err = fmt.Errorf("close %s dt=%s: %w", w.k.collection, w.k.day, err)
@@ -441,6 +458,12 @@ func (w *writer) Close() error {
 	return nil
 }
 
+// putUpload gives back what the open file's upload took from the budget.
+func (w *writer) putUpload() {
+	w.s.opts.Budget.Put(w.uploadHeld)
+	w.uploadHeld = 0
+}
+
 func (w *writer) abort() {
 	if w.bw != nil {
 		// Cancel the upload first so that nothing below waits on it. The
@@ -451,6 +474,7 @@ func (w *writer) abort() {
 		_ = w.aw.Close()
 		_ = w.bw.Close()
 		w.bw, w.bwCancel, w.pw = nil, nil, nil
+		w.putUpload()
 	}
 	// Delete what this writer staged, including the file in flight: an
 	// upload cancelled while completing may still have created it.

@@ -52,7 +52,16 @@ func main() {
 	flag.StringVar(&o.scenarios, "scenario", "mail-100k-1d,mail-200-30d,shared-10-30d,cal-bodies", "memory-budget scenarios of the budget step (comma-separated)")
 	flag.StringVar(&o.limits, "limits", "192MiB,off", "--memory-limit of the budget step's exporter runs (the first is held to the targets; off is the run throughput is compared with)")
 	flag.StringVar(&o.profile, "cpuprofile", "", "keep the end-to-end CPU profile here (default: a temporary file)")
+	flag.StringVar(&o.exporter, "exporter", "", "the budget step runs this m365export binary instead of building ./cmd/export")
+	truth := flag.String("ground-truth", "", "print the ground truth of this budget scenario and exit (run by the budget step in a child process)")
 	flag.Parse()
+	if *truth != "" {
+		if err := printGroundTruth(*truth); err != nil {
+			fmt.Fprintln(os.Stderr, "benchreport:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(context.Background(), o); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
@@ -62,6 +71,7 @@ func main() {
 type options struct {
 	out, rssUsers, only, profile string
 	scenarios, limits            string
+	exporter                     string
 	users, days, e2eRuns         int
 }
 
@@ -236,9 +246,12 @@ func run(ctx context.Context, o options) error {
 		}
 	}
 	if want("budget") {
-		bin := filepath.Join(tmp, "m365export")
-		if err := run1(ctx, "go", "build", "-o", bin, "./cmd/export"); err != nil {
-			return fmt.Errorf("build m365export: %w", err)
+		bin := o.exporter
+		if bin == "" {
+			bin = filepath.Join(tmp, "m365export")
+			if err := run1(ctx, "go", "build", "-o", bin, "./cmd/export"); err != nil {
+				return fmt.Errorf("build m365export: %w", err)
+			}
 		}
 		r, m, err := runBudgetScenarios(ctx, bin, tmp, strings.Split(o.scenarios, ","), strings.Split(o.limits, ","), res)
 		if err != nil {
