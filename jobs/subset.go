@@ -37,7 +37,7 @@ func (r *runner) checkTablesSeries(ctx context.Context, spec *connector.Connecto
 	if full.SaltFingerprint == salt {
 		what = "rules (or --email-domains, or the domain salt)"
 	}
-	return fmt.Errorf("%w: --tables: the %s differ from those of %s's state at --state (pseudonyms would not join with its full runs' output); pass --new-series to export anyway", ErrUsage, what, spec.Name)
+	return fmt.Errorf("%w: --tables: the %s changed since %s's state at --state was written (pseudonyms would not join with its full runs' output); pass --new-series to export anyway", ErrUsage, what, spec.Name)
 }
 
 // retainedAdvice suggests, for a window that starts before a table's

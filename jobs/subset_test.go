@@ -1,6 +1,7 @@
 package jobs
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -189,5 +190,112 @@ func TestTables_Usage(t *testing.T) {
 	}
 	if key := cfg.tablesKey(mustConnector(t, "msft-teams")); key != "online_meetings" {
 		t.Errorf("--tables over the YAML file's: %q, want the flag's online_meetings alone", key)
+	}
+}
+
+// TestTables_ResumeAfterStop: a --tables run stopped after a checkpoint
+// leaves it under the run's own folder at --state (never the connector's
+// checkpoints); the next attempt resumes from it, and the output equals
+// the ground truth of the two tables.
+func TestTables_ResumeAfterStop(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 40, HistoryDays: 50,
+		Faults: graphsim.Faults{Seed: 3, SlowRate: 0.1, SlowDelay: 100 * time.Millisecond}})
+	day := 24 * time.Hour
+	now := sim.Tenant().Now()
+	w := pipeline.Window{From: now.Add(-45 * day).Truncate(day), To: now.Add(-40 * day).Truncate(day)}
+	dir, stateDir := t.TempDir(), t.TempDir()
+	args := []string{"--demo", "--dest", "file://" + dir + "?metadata=skip", "--state", "file://" + stateDir + "?metadata=skip",
+		"--connector", "msft-teams", "--tables", "online_meetings,meeting_attendance", "--run-id", "old",
+		"--since", w.From.Format(time.DateOnly), "--until", w.To.Format(time.DateOnly), "--concurrency", "2", "--checkpoint-every", "1ms"}
+	want := expected(t, sim, "msft-teams", w, "old", "")
+	cpFile := filepath.Join(stateDir, "msft-teams", "tables-online_meetings+meeting_attendance", "checkpoints", "shard-0-of-1", "online_meetings.json")
+	cfg, err := LoadConfig(args, envOf(testEnv), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			var cp checkpointFile
+			if b, err := os.ReadFile(cpFile); err == nil && json.Unmarshal(b, &cp) == nil && len(cp.Checkpoint.Owners) >= 3 {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if _, err := Run(ctx, cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first attempt: %v, want it stopped", err)
+	}
+	b, err := os.ReadFile(cpFile)
+	if err != nil {
+		t.Fatalf("no checkpoint of the --tables run after the stop: %v", err)
+	}
+	var cp checkpointFile
+	if err := json.Unmarshal(b, &cp); err != nil {
+		t.Fatal(err)
+	}
+	done := len(cp.Checkpoint.Owners)
+	if _, err := os.Stat(filepath.Join(stateDir, "msft-teams", "checkpoints")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the --tables run wrote the connector's checkpoints: %v", err)
+	}
+	if cfg, err = LoadConfig(args, envOf(testEnv), io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	sums, err := Run(t.Context(), cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)})
+	if err != nil {
+		t.Fatalf("resumed attempt: %v", err)
+	}
+	for _, c := range sums[0].Collections {
+		if c.Name == "online_meetings" && c.FromCheckpoint < done {
+			t.Errorf("resumed attempt took %d meetings from the checkpoint, which names %d", c.FromCheckpoint, done)
+		}
+	}
+	got := readOutput(t, dir, "msft-teams")
+	for _, c := range []string{"online_meetings", "meeting_attendance"} {
+		if len(want[c]) == 0 || !slices.Equal(got[c], want[c]) {
+			t.Errorf("%s after the resumed attempt: %d rows, want the ground truth's %d", c, len(got[c]), len(want[c]))
+		}
+	}
+	if len(got) != 2 {
+		t.Errorf("the --tables run wrote %d tables, want 2", len(got))
+	}
+}
+
+// TestTables_RefusesAnotherSalt: a first --tables run whose salt is not
+// that of the connector's state is a usage error (its pseudonyms would
+// not join with the full runs'), unless --new-series.
+func TestTables_RefusesAnotherSalt(t *testing.T) {
+	sim := startSimWith(t, graphsim.Options{Users: 8, Limits: graphsim.Limits{Disabled: true}})
+	stateURL := "file://" + t.TempDir() + "?metadata=skip"
+	export := func(env map[string]string, args ...string) error {
+		t.Helper()
+		base := []string{"--demo", "--dest", "file://" + t.TempDir() + "?metadata=skip", "--state", stateURL, "--concurrency", "4",
+			"--connector", "msft-teams", "--since", "2026-11-25", "--until", "2026-11-26"}
+		cfg, err := LoadConfig(append(base, args...), envOf(env), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Run(t.Context(), cfg, RunOptions{Env: envOf(env), Endpoint: simEndpoint(sim)})
+		return err
+	}
+	if err := export(testEnv); err != nil {
+		t.Fatal(err)
+	}
+	other := map[string]string{}
+	for k, v := range testEnv {
+		other[k] = v
+	}
+	other[EnvSalt] = testSalt + "-another"
+	err := export(other, "--tables", "online_meetings")
+	if exitOf(err) != 2 || !strings.Contains(err.Error(), "--tables: the salt changed") || !strings.Contains(err.Error(), "--new-series") {
+		t.Errorf("a --tables run with another salt: %v (exit %d), want exit 2 naming the salt and --new-series", err, exitOf(err))
+	}
+	if err := export(other, "--tables", "online_meetings", "--new-series"); err != nil {
+		t.Errorf("with --new-series: %v", err)
+	}
+	if err := export(testEnv, "--tables", "meeting_attendance"); err != nil {
+		t.Errorf("a --tables run with the connector's salt: %v", err)
 	}
 }
