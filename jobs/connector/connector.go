@@ -211,7 +211,8 @@ type Collection struct {
 	// Incremental says how later runs avoid re-reading everything.
 	Incremental string
 	// Retention is how far back Graph keeps the collection's records (0:
-	// no limit). A window that starts earlier is refused for it: days
+	// no limit). A window that starts earlier is refused for a run that
+	// exports the collection (a --tables run without it is not): days
 	// Graph no longer has must not be committed as complete and empty.
 	Retention time.Duration
 	// Directory marks group reads, which --no-groups leaves out.
