@@ -348,11 +348,10 @@ func (c *Config) Validate() error {
 	} else if cs, err := c.connectors(); err != nil {
 		errs = append(errs, err)
 	} else {
-		if c.Cloud != "global" {
-			errs = append(errs, globalOnly(cs, c.NoGroups, c.Cloud)...)
-		}
 		if err := c.checkTables(cs); err != nil {
 			errs = append(errs, err)
+		} else if c.Cloud != "global" {
+			errs = append(errs, globalOnly(cs, c.plan, c.Cloud)...)
 		}
 	}
 	if c.Dest == "" && !c.Demo {
@@ -522,20 +521,21 @@ func (c *Config) tablesKey(spec *connector.Connector) string {
 	return strings.Join(names, "+")
 }
 
-// globalOnly refuses, in a national cloud, the planned collections that
+// globalOnly refuses, in a national cloud, the planned collections (plan:
+// Config.plan, which --tables narrows) that
 // Microsoft offers in the global cloud only (connector.Collection.
 // GlobalOnly): better no run than one that fails midway.
-func globalOnly(cs []*connector.Connector, noGroups bool, cloud string) []error {
+func globalOnly(cs []*connector.Connector, plan func(*connector.Connector) []connector.Collection, cloud string) []error {
 	var errs []error
 	for _, c := range cs {
 		var names []string
-		for _, col := range c.Plan(noGroups) {
+		for _, col := range plan(c) {
 			if col.GlobalOnly {
 				names = append(names, c.Name+"/"+col.Name)
 			}
 		}
 		if len(names) > 0 {
-			errs = append(errs, fmt.Errorf("--cloud %s: %s read APIs that Microsoft offers in the global cloud only (getAllMessages), not in the national clouds; run --connector %s in the global cloud, or leave it out", cloud, strings.Join(names, " and "), c.Name))
+			errs = append(errs, fmt.Errorf("--cloud %s: %s read APIs that Microsoft offers in the global cloud only (getAllMessages), not in the national clouds; run --connector %s in the global cloud, or leave it out (or those tables: --tables)", cloud, strings.Join(names, " and "), c.Name))
 		}
 	}
 	return errs
