@@ -508,7 +508,8 @@ func (c *Config) plan(spec *connector.Connector) []connector.Collection {
 
 // tablesKey names a run of some of spec's tables (--tables), for its
 // state, checkpoints and run id: the tables in the plan's order joined by
-// "+". It is "" for a run of every table, whose state is the connector's.
+// "." (among the characters S3 lists as safe in object keys; "+" is not). It is
+// "" for a run of every table, whose state is the connector's.
 func (c *Config) tablesKey(spec *connector.Connector) string {
 	plan := c.plan(spec)
 	if len(plan) == len(spec.Plan(c.NoGroups)) {
@@ -518,7 +519,7 @@ func (c *Config) tablesKey(spec *connector.Connector) string {
 	for i, cs := range plan {
 		names[i] = cs.Name
 	}
-	return strings.Join(names, "+")
+	return strings.Join(names, ".")
 }
 
 // globalOnly refuses, in a national cloud, the planned collections (plan:

@@ -91,7 +91,7 @@ func TestTables_MeetingsPastCallRecordRetention(t *testing.T) {
 	if _, err := export(dir, append(window, "--tables", "online_meetings,meeting_attendance")...); err != nil {
 		t.Fatalf("--tables online_meetings,meeting_attendance: %v", err)
 	}
-	tables := "online_meetings+meeting_attendance"
+	tables := "online_meetings.meeting_attendance"
 	runID := "w" + old.From.Format("20060102T150405") + "-" + old.To.Format("20060102T150405") + "-" + tables
 	want := expected(t, sim, "msft-teams", old, runID, "")
 	got := readOutput(t, dir, "msft-teams")
@@ -172,8 +172,8 @@ func TestTables_Usage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if key := cfg.tablesKey(mustConnector(t, "msft-teams")); key != "online_meetings+meeting_attendance" {
-		t.Errorf("M365EXPORT_TABLES: the run's tables are %q, want online_meetings+meeting_attendance in the plan's order", key)
+	if key := cfg.tablesKey(mustConnector(t, "msft-teams")); key != "online_meetings.meeting_attendance" {
+		t.Errorf("M365EXPORT_TABLES: the run's tables are %q, want online_meetings.meeting_attendance in the plan's order", key)
 	}
 	yml := filepath.Join(t.TempDir(), "c.yaml")
 	if err := os.WriteFile(yml, []byte("connector: msft-teams\ntables: [call_records]\n"), 0o600); err != nil {
@@ -208,7 +208,7 @@ func TestTables_ResumeAfterStop(t *testing.T) {
 		"--connector", "msft-teams", "--tables", "online_meetings,meeting_attendance", "--run-id", "old",
 		"--since", w.From.Format(time.DateOnly), "--until", w.To.Format(time.DateOnly), "--concurrency", "2", "--checkpoint-every", "1ms"}
 	want := expected(t, sim, "msft-teams", w, "old", "")
-	cpFile := filepath.Join(stateDir, "msft-teams", "tables-online_meetings+meeting_attendance", "checkpoints", "shard-0-of-1", "online_meetings.json")
+	cpFile := filepath.Join(stateDir, "msft-teams", "tables-online_meetings.meeting_attendance", "checkpoints", "shard-0-of-1", "online_meetings.json")
 	cfg, err := LoadConfig(args, envOf(testEnv), io.Discard)
 	if err != nil {
 		t.Fatal(err)
