@@ -331,7 +331,7 @@ func (c *Config) settings() connector.Settings {
 
 // needs says what the run reads besides its collections' own requests.
 func (c *Config) needs() Needs {
-	return Needs{NoGroups: c.NoGroups, GroupScope: len(c.IncludeGroup) > 0 || len(c.ExcludeGroup) > 0}
+	return Needs{NoGroups: c.NoGroups, GroupScope: len(c.IncludeGroup) > 0 || len(c.ExcludeGroup) > 0, Tables: c.Tables}
 }
 
 // connectors resolves --connector in the registry.

@@ -299,3 +299,49 @@ func TestTables_RefusesAnotherSalt(t *testing.T) {
 		t.Errorf("a --tables run with the connector's salt: %v", err)
 	}
 }
+
+// TestTables_CheckAndPermissions: with --tables, check asks for and probes
+// only those tables: an application granted exactly the permissions of
+// msft-teams' meeting tables passes check --tables
+// online_meetings,meeting_attendance and exports them, while check of the
+// whole connector fails on the permissions it lacks.
+func TestTables_CheckAndPermissions(t *testing.T) {
+	meetings := []string{"online_meetings", "meeting_attendance"}
+	roles := mustConnector(t, "msft-teams").Permissions(Needs{Tables: meetings})
+	all := mustConnector(t, "msft-teams").Permissions(Needs{})
+	if slices.Contains(roles, "Chat.Read.All") || !slices.Contains(roles, "OnlineMeetings.Read.All") || !slices.Contains(roles, "CallRecords.Read.All") {
+		t.Fatalf("the meeting tables need %v: want the meetings' and the call records' (derivation), not the chats'", roles)
+	}
+	if len(roles) >= len(all) {
+		t.Fatalf("the meeting tables need %v, no fewer than the connector's %v", roles, all)
+	}
+	sim := startSimWith(t, graphsim.Options{Users: 30, Auth: graphsim.Auth{Roles: roles}, Limits: graphsim.Limits{Disabled: true}})
+	out, err := runCheck(t, sim, "--connector", "msft-teams", "--tables", "online_meetings,meeting_attendance")
+	if err != nil {
+		t.Fatalf("check --tables: %v\n%s", err, out)
+	}
+	for _, c := range meetings {
+		if !strings.Contains(out, "msft-teams/"+c+": readable") {
+			t.Errorf("check --tables does not find %s readable:\n%s", c, out)
+		}
+	}
+	if strings.Contains(out, "chat_messages") || strings.Contains(out, "msft-teams/call_records") {
+		t.Errorf("check --tables probes tables it was not given:\n%s", out)
+	}
+	if out, err := runCheck(t, sim, "--connector", "msft-teams"); !errors.Is(err, ErrCheckFailed) || !strings.Contains(out, "permissions not granted") {
+		t.Errorf("check of the whole connector with the meeting tables' permissions: %v, want a failed check naming the permissions\n%s", err, out)
+	}
+	dir := t.TempDir()
+	if _, err := exportTo(t, sim, dir, "--connector", "msft-teams", "--tables", "online_meetings,meeting_attendance",
+		"--since", "2026-11-25", "--until", "2026-11-26", "--run-id", "least"); err != nil {
+		t.Fatalf("export --tables with the meeting tables' permissions: %v", err)
+	}
+	w := pipeline.Window{From: time.Date(2026, 11, 25, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 11, 26, 0, 0, 0, 0, time.UTC)}
+	want := expected(t, sim, "msft-teams", w, "least", "")
+	got := readOutput(t, dir, "msft-teams")
+	for _, c := range meetings {
+		if len(want[c]) == 0 || !slices.Equal(got[c], want[c]) {
+			t.Errorf("%s: %d rows, want the ground truth's %d", c, len(got[c]), len(want[c]))
+		}
+	}
+}
