@@ -95,7 +95,7 @@ func Check(ctx context.Context, cfg *Config, o RunOptions) error {
 		owners.deriveUsers = checkDeriveUsers
 		w0 := pipeline.Window{From: mustNow(cfg, r).Add(-24 * time.Hour).UTC().Truncate(24 * time.Hour), To: mustNow(cfg, r).UTC().Truncate(24 * time.Hour)}
 		set := cfg.settings()
-		for _, cs := range spec.Plan(cfg.NoGroups) {
+		for _, cs := range cfg.plan(spec) {
 			first := cs.First
 			src := &graph.Collection{Client: r.client, Owners: owners.lister(&cs, w0),
 				SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected, DeniedAdvice: cs.DeniedAdvice,

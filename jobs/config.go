@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -25,6 +26,9 @@ import (
 // read from the YAML file: name a secret URL or an environment variable.
 type Config struct {
 	Connector string `yaml:"connector"`
+	// Tables, if set, are the only tables (collections) of the connector
+	// this run exports; see Config.plan.
+	Tables []string `yaml:"tables"`
 
 	Dest          string `yaml:"dest"`
 	State         string `yaml:"state"`
@@ -97,6 +101,7 @@ type option struct {
 
 var options = []option{
 	{"connector", "Connector", "what to export: comma-separated connectors (listed below), or all", "Job"},
+	{"tables", "Tables", "export only these tables of the connector (repeat or comma-separate; default: all of them). Such a run keeps its own watermark, checkpoints and run id at --state, apart from the connector's full runs, which it leaves as they were. A backfill past a table's retention leaves that table out: --connector msft-teams --tables online_meetings,meeting_attendance --since 2026-10-01 --until 2026-10-08 exports the meetings their organizers' calendar events still find after Graph dropped their call records (30 days)", "Job"},
 	{"config", "", "YAML file with any of these settings (keys in snake_case; unknown keys are errors)", "Job"},
 	{"dry-run", "DryRun", "print the plan (window, collections, owners' count, destinations) and exit", "Job"},
 	{"demo", "Demo", "run against the built-in Graph emulator with a DEMO salt and key (never for real data)", "Job"},
@@ -240,7 +245,7 @@ func LoadConfig(args []string, env func(string) string, out io.Writer) (*Config,
 		if f.Kind() == reflect.Bool {
 			fs.Var(boolValue{f}, o.name, o.help)
 		} else {
-			fs.Var(fieldValue{f, o.field == "IncludeGroup" || o.field == "ExcludeGroup"}, o.name, o.help)
+			fs.Var(fieldValue{f, o.field == "IncludeGroup" || o.field == "ExcludeGroup" || o.field == "Tables"}, o.name, o.help)
 		}
 	}
 	sliceReset := map[string]bool{}
@@ -275,6 +280,8 @@ func resetSlices(args []string, _ map[string]bool, cfg *Config) []string {
 			cfg.IncludeGroup = nil
 		case "exclude-group":
 			cfg.ExcludeGroup = nil
+		case "tables":
+			cfg.Tables = nil
 		}
 	}
 	return args
@@ -324,7 +331,7 @@ func (c *Config) settings() connector.Settings {
 
 // needs says what the run reads besides its collections' own requests.
 func (c *Config) needs() Needs {
-	return Needs{NoGroups: c.NoGroups, GroupScope: len(c.IncludeGroup) > 0 || len(c.ExcludeGroup) > 0}
+	return Needs{NoGroups: c.NoGroups, GroupScope: len(c.IncludeGroup) > 0 || len(c.ExcludeGroup) > 0, Tables: c.Tables}
 }
 
 // connectors resolves --connector in the registry.
@@ -340,8 +347,12 @@ func (c *Config) Validate() error {
 		bad("--connector is required (one of %s, or all)", strings.Join(ConnectorNames(), ", "))
 	} else if cs, err := c.connectors(); err != nil {
 		errs = append(errs, err)
-	} else if c.Cloud != "global" {
-		errs = append(errs, globalOnly(cs, c.NoGroups, c.Cloud)...)
+	} else {
+		if err := c.checkTables(cs); err != nil {
+			errs = append(errs, err)
+		} else if c.Cloud != "global" {
+			errs = append(errs, globalOnly(cs, c.plan, c.Cloud)...)
+		}
 	}
 	if c.Dest == "" && !c.Demo {
 		bad("--dest is required (a bucket URL such as s3://bucket/prefix or gs://bucket/prefix)")
@@ -449,20 +460,83 @@ func (c *Config) Validate() error {
 	return fmt.Errorf("%w: %w", ErrUsage, errors.Join(errs...))
 }
 
-// globalOnly refuses, in a national cloud, the planned collections that
+// checkTables checks --tables against the connectors: one connector, and
+// only tables it plans (with --no-groups, not its group tables).
+func (c *Config) checkTables(cs []*connector.Connector) error {
+	if len(c.Tables) == 0 {
+		return nil
+	}
+	if len(cs) != 1 {
+		return fmt.Errorf("--tables needs a single --connector, not %d: tables are a connector's", len(cs))
+	}
+	spec := cs[0]
+	var names []string
+	for _, col := range spec.Plan(c.NoGroups) {
+		names = append(names, col.Name)
+	}
+	var unknown []string
+	for _, t := range c.Tables {
+		if !slices.Contains(names, t) {
+			unknown = append(unknown, t)
+		}
+	}
+	if len(unknown) == 0 {
+		return nil
+	}
+	also := ""
+	if c.NoGroups {
+		also = " with --no-groups"
+	}
+	return fmt.Errorf("--tables: %s has no table %s; its tables%s are %s", spec.Name, strings.Join(unknown, ", "), also, strings.Join(names, ","))
+}
+
+// plan is what the run exports of spec: its plan, or with --tables the
+// tables named, in the plan's order.
+func (c *Config) plan(spec *connector.Connector) []connector.Collection {
+	all := spec.Plan(c.NoGroups)
+	if len(c.Tables) == 0 {
+		return all
+	}
+	var out []connector.Collection
+	for _, cs := range all {
+		if slices.Contains(c.Tables, cs.Name) {
+			out = append(out, cs)
+		}
+	}
+	return out
+}
+
+// tablesKey names a run of some of spec's tables (--tables), for its
+// state, checkpoints and run id: the tables in the plan's order joined by
+// "." (among the characters S3 lists as safe in object keys; "+" is not). It is
+// "" for a run of every table, whose state is the connector's.
+func (c *Config) tablesKey(spec *connector.Connector) string {
+	plan := c.plan(spec)
+	if len(plan) == len(spec.Plan(c.NoGroups)) {
+		return ""
+	}
+	names := make([]string, len(plan))
+	for i, cs := range plan {
+		names[i] = cs.Name
+	}
+	return strings.Join(names, ".")
+}
+
+// globalOnly refuses, in a national cloud, the planned collections (plan:
+// Config.plan, which --tables narrows) that
 // Microsoft offers in the global cloud only (connector.Collection.
 // GlobalOnly): better no run than one that fails midway.
-func globalOnly(cs []*connector.Connector, noGroups bool, cloud string) []error {
+func globalOnly(cs []*connector.Connector, plan func(*connector.Connector) []connector.Collection, cloud string) []error {
 	var errs []error
 	for _, c := range cs {
 		var names []string
-		for _, col := range c.Plan(noGroups) {
+		for _, col := range plan(c) {
 			if col.GlobalOnly {
 				names = append(names, c.Name+"/"+col.Name)
 			}
 		}
 		if len(names) > 0 {
-			errs = append(errs, fmt.Errorf("--cloud %s: %s read APIs that Microsoft offers in the global cloud only (getAllMessages), not in the national clouds; run --connector %s in the global cloud, or leave it out", cloud, strings.Join(names, " and "), c.Name))
+			errs = append(errs, fmt.Errorf("--cloud %s: %s read APIs that Microsoft offers in the global cloud only (getAllMessages), not in the national clouds; run --connector %s in the global cloud, or leave it out (or those tables: --tables)", cloud, strings.Join(names, " and "), c.Name))
 		}
 	}
 	return errs

@@ -355,11 +355,18 @@ func computeWindow(cfg *Config, now time.Time, st *state) pipeline.Window {
 	return pipeline.Window{From: from, To: to}
 }
 
-func (r *runner) runID(w pipeline.Window) string {
+// runID is the run's id: --run-id, else the window's, followed for a run
+// of some tables (tables, Config.tablesKey) by their names, so that its
+// summary does not replace a full run's of the same window.
+func (r *runner) runID(w pipeline.Window, tables string) string {
 	if r.cfg.RunID != "" {
 		return r.cfg.RunID
 	}
-	return "w" + w.From.UTC().Format("20060102T150405") + "-" + w.To.UTC().Format("20060102T150405")
+	id := "w" + w.From.UTC().Format("20060102T150405") + "-" + w.To.UTC().Format("20060102T150405")
+	if tables != "" {
+		id += "-" + tables
+	}
+	return id
 }
 
 func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs *rules.Ruleset, now time.Time) (*pipeline.Summary, error) {
@@ -369,13 +376,16 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	var store *stateStore
 	var st *state
 	if r.state != nil {
-		store = newStateStore(r.state, connector, cfg.Shard, cfg.Shards)
+		store = newStateStore(r.state, connector, cfg.tablesKey(spec), cfg.Shard, cfg.Shards)
 		var err error
 		if st, err = store.load(ctx); err != nil {
 			return nil, err
 		}
 	}
 	salt := rules.SaltFingerprint(r.secrets.Salt)
+	if err := r.checkTablesSeries(ctx, spec, st, salt, rs.Hash()); err != nil {
+		return nil, err
+	}
 	if st != nil && (st.SaltFingerprint != salt || st.RulesHash != rs.Hash()) {
 		if !cfg.NewSeries {
 			what := "salt"
@@ -397,7 +407,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		fmt.Fprintf(r.o.Out, "%s: nothing to export; the last window ended %s\n", connector, w.From.Format(time.RFC3339))
 		return nil, nil
 	}
-	runID := r.runID(w)
+	runID := r.runID(w, cfg.tablesKey(spec))
 	if st.Pending != nil && (st.Pending.RunID != runID || !st.Pending.From.Equal(w.From) || !st.Pending.To.Equal(w.To)) {
 		st.Pending = nil // a different window: start it afresh
 	}
@@ -410,11 +420,11 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 	owners := newOwnerCache(r.client, cfg)
 	owners.log = log
 	var cols []pipeline.Collection
-	if err := checkRetention(spec.Plan(cfg.NoGroups), w, now); err != nil {
+	if err := checkRetention(cfg.plan(spec), spec.Plan(cfg.NoGroups), w, now); err != nil {
 		return nil, err
 	}
 	set := cfg.settings()
-	for _, cs := range spec.Plan(cfg.NoGroups) {
+	for _, cs := range cfg.plan(spec) {
 		first := cs.First
 		gsrc := &graph.Collection{
 			Client:    r.client,
@@ -446,7 +456,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 		Logger: log, Progress: prog, Budget: r.o.Budget, MaxOpenWriters: maxOpenWriters(r.o.Budget, r.sink.WriterCost()),
 	}
 	if store != nil {
-		job.Checkpoints = newCheckpointStore(r.state, connector, cfg.Shard, cfg.Shards, st.Pending.ID)
+		job.Checkpoints = newCheckpointStore(r.state, connector, cfg.tablesKey(spec), cfg.Shard, cfg.Shards, st.Pending.ID)
 		job.CheckpointEvery = cfg.CheckpointEvery
 		if err := store.save(ctx, st); err != nil {
 			return nil, err
@@ -560,9 +570,9 @@ func (r *runner) printPlan(c *connector.Connector, now time.Time) {
 	w := computeWindow(cfg, now, nil)
 	fmt.Fprintf(r.o.Out, "connector %s: %s\n", c.Name, c.Doc)
 	fmt.Fprintf(r.o.Out, "  window     %s to %s (without --since: from the watermark at --state, else this lookback)\n", w.From.Format(time.RFC3339), w.To.Format(time.RFC3339))
-	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)
+	fmt.Fprintf(r.o.Out, "  run id     %s\n  shard      %d of %d\n  dest       %s\n  state      %s\n  ids        %s\n", r.runID(w, cfg.tablesKey(c)), cfg.Shard, cfg.Shards, cfg.Dest, cfg.State, cfg.IDs)
 	fmt.Fprintf(r.o.Out, "  scopes     %s\n", strings.Join(c.Permissions(cfg.needs()), ", "))
-	for _, cs := range c.Plan(cfg.NoGroups) {
+	for _, cs := range cfg.plan(c) {
 		fmt.Fprintf(r.o.Out, "  %-20s per %-6s %-36s %s\n", cs.Name, cs.Owners, cs.Incremental, cs.First("{id}", w, cfg.settings()))
 	}
 }
@@ -598,16 +608,18 @@ func (r *runner) watchProgress(connector string, p *pipeline.Progress) func() {
 }
 
 // checkRetention refuses a window that starts before what Graph keeps of a
-// collection: those days would be committed empty, as if complete.
-func checkRetention(plan []connector.Collection, w pipeline.Window, now time.Time) error {
+// collection of plan (what the run exports): those days would be
+// committed empty, as if complete. The error names the window's other
+// tables of all (the connector's plan) that Graph still has, for --tables.
+func checkRetention(plan, all []connector.Collection, w pipeline.Window, now time.Time) error {
 	for _, cs := range plan {
 		if cs.Retention <= 0 {
 			continue
 		}
 		if oldest := now.Add(-cs.Retention); w.From.Before(oldest) {
-			return fmt.Errorf("%w: %s: Graph keeps %s for %d days, and the window starts %s, before %s: export a window that starts on or after %s (--since)",
+			return fmt.Errorf("%w: %s: Graph keeps %s for %d days, and the window starts %s, before %s: export a window that starts on or after %s (--since)%s",
 				ErrUsage, cs.Name, cs.Name, int(cs.Retention.Hours()/24), w.From.Format(time.DateOnly), oldest.Format(time.DateOnly),
-				oldest.UTC().Truncate(24*time.Hour).Add(24*time.Hour).Format(time.DateOnly))
+				oldest.UTC().Truncate(24*time.Hour).Add(24*time.Hour).Format(time.DateOnly), retainedAdvice(all, w, now))
 		}
 	}
 	return nil

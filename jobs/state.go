@@ -47,8 +47,20 @@ type stateStore struct {
 	key string
 }
 
-func newStateStore(b *blob.Bucket, connector string, shard, shards int) *stateStore {
-	return &stateStore{b: b, key: fmt.Sprintf("%s/state-shard-%d-of-%d.json", connector, shard, shards)}
+// newStateStore is the store of a shard's state: the connector's, or with
+// tables (Config.tablesKey) that of runs of those tables alone, which
+// keep their own watermark and pending run, apart from the connector's.
+func newStateStore(b *blob.Bucket, connector, tables string, shard, shards int) *stateStore {
+	return &stateStore{b: b, key: fmt.Sprintf("%s/%sstate-shard-%d-of-%d.json", connector, tablesDir(tables), shard, shards)}
+}
+
+// tablesDir is the folder of a --tables run's state and checkpoints under
+// the connector's ("" for a run of every table).
+func tablesDir(tables string) string {
+	if tables == "" {
+		return ""
+	}
+	return "tables-" + tables + "/"
 }
 
 // load returns the stored state, or nil if there is none yet.
@@ -90,16 +102,18 @@ func newPendingID() string {
 }
 
 // checkpointStore keeps a pending run's per-collection checkpoints next to
-// the shard's state: {connector}/checkpoints/shard-I-of-N/{collection}.json.
-// It implements pipeline.CheckpointStore.
+// the shard's state: {connector}/checkpoints/shard-I-of-N/{collection}.json,
+// or {connector}/tables-{tables}/checkpoints/… for a --tables run, so that
+// it never overwrites a full run's checkpoint of the same table. It
+// implements pipeline.CheckpointStore.
 type checkpointStore struct {
 	b       *blob.Bucket
 	prefix  string
 	pending string // pendingRun.ID
 }
 
-func newCheckpointStore(b *blob.Bucket, connector string, shard, shards int, pendingID string) *checkpointStore {
-	return &checkpointStore{b: b, prefix: fmt.Sprintf("%s/checkpoints/shard-%d-of-%d/", connector, shard, shards), pending: pendingID}
+func newCheckpointStore(b *blob.Bucket, connector, tables string, shard, shards int, pendingID string) *checkpointStore {
+	return &checkpointStore{b: b, prefix: fmt.Sprintf("%s/%scheckpoints/shard-%d-of-%d/", connector, tablesDir(tables), shard, shards), pending: pendingID}
 }
 
 // checkpointFile is a stored checkpoint with the series it belongs to.

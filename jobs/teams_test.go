@@ -138,6 +138,10 @@ func TestConfig_NationalCloudRefusesGlobalOnly(t *testing.T) {
 		if err := cfg.Validate(); err != nil {
 			t.Errorf("--cloud %s, outlook-mail: %v", cloud, err)
 		}
+		cfg.Connector, cfg.Tables = "msft-teams", []string{"online_meetings", "meeting_attendance"}
+		if err := cfg.Validate(); err != nil {
+			t.Errorf("--cloud %s, msft-teams --tables without getAllMessages: %v", cloud, err)
+		}
 	}
 }
 

@@ -211,7 +211,8 @@ type Collection struct {
 	// Incremental says how later runs avoid re-reading everything.
 	Incremental string
 	// Retention is how far back Graph keeps the collection's records (0:
-	// no limit). A window that starts earlier is refused for it: days
+	// no limit). A window that starts earlier is refused for a run that
+	// exports the collection (a --tables run without it is not): days
 	// Graph no longer has must not be committed as complete and empty.
 	Retention time.Duration
 	// Directory marks group reads, which --no-groups leaves out.
@@ -426,6 +427,8 @@ type Needs struct {
 	// GroupScope: users are scoped by group (--include-group,
 	// --exclude-group), so group memberships are read.
 	GroupScope bool
+	// Tables, if set, are the only collections the run reads (--tables).
+	Tables []string
 }
 
 // ownerScopes are the least-privileged permissions of listing each kind
@@ -450,11 +453,14 @@ var implies = map[string]string{
 }
 
 // Permissions returns the Graph application permissions a run of the
-// connector needs, least-privileged per API (each collection declares
-// what its own requests need), sorted.
+// connector (of n.Tables alone, if set) needs, least-privileged per API
+// (each collection declares what its own requests need), sorted.
 func (c *Connector) Permissions(n Needs) []string {
 	set := map[string]bool{}
 	for _, cs := range c.Plan(n.NoGroups) {
+		if len(n.Tables) > 0 && !slices.Contains(n.Tables, cs.Name) {
+			continue
+		}
 		for _, s := range cs.Scopes {
 			set[s] = true
 		}

@@ -133,7 +133,8 @@ func init() {
 			{Name: "online_meetings", Owners: connector.Derived, Derive: meetings, Scopes: []string{"OnlineMeetings.Read.All"},
 				// No Retention: calendar events find meetings whose call
 				// records Graph no longer keeps (a window before that is
-				// still refused for call_records).
+				// refused for call_records: --tables online_meetings,
+				// meeting_attendance exports it).
 				Incremental: "the meetings of the window's call records and organizers' calendar events, on the day of the record or event that found each",
 				TimeField: foundField, Stamp: stampFound,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
