@@ -225,11 +225,13 @@ type collectionRun struct {
 }
 
 // planParts cuts the window into parts of Job.MaxOpenWriters days when it
-// has more days than that and the source can read a part of it
+// has more days than that, there are more owners than are read at once
+// (Job.Concurrency), and the source can read a part of it
 // (sources.Narrower): reading every owner over one part before the next
 // keeps the writers of a part's days open until the part is read, where
-// owners spread over the whole window would close and reopen them
-// constantly (a file per reopening). Part boundaries are UTC midnights.
+// owners started in waves are spread over the whole window and would
+// close and reopen them constantly (a file per reopening). Part
+// boundaries are UTC midnights.
 func (cr *collectionRun) planParts() {
 	job := cr.job
 	cr.parts = []Window{job.Window}
@@ -238,6 +240,13 @@ func (cr *collectionRun) planParts() {
 	}
 	days := job.Window.Days()
 	if len(days) <= job.MaxOpenWriters {
+		return
+	}
+	if cr.ledger.owners.Len() <= job.Concurrency {
+		// Every owner is read at once: they walk the window's days
+		// together and the open writers follow them, so parts would only
+		// add drains (measured on 10 shared mailboxes × 30 days: about 10 %
+		// more CPU, no fewer files).
 		return
 	}
 	if _, ok := cr.narrowed(job.Window.From, job.Window.To); !ok {

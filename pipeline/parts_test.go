@@ -79,15 +79,16 @@ func (p *partOf) Page(ctx context.Context, owner, token string) (sources.Page, e
 // open writers is read in three parts of two days; it writes exactly what
 // a run of the whole window writes (a record at a part's first instant is
 // written once, one a second before it is not written twice), opens each
-// day's writer once, and asks one first request per owner and part.
+// day's writer once, and asks one first request per owner and part. With
+// every owner read at once, the window is read whole.
 func TestRun_PartsKeepOutputExact(t *testing.T) {
-	run := func(src sources.Source, bound int) (*countingSink, *Summary) {
+	run := func(src sources.Source, bound, concurrency int) (*countingSink, *Summary) {
 		t.Helper()
 		sink := &countingSink{}
 		c := Collection{Name: "messages", TimeField: "sentDateTime", Source: src, Sanitizer: upper{},
 			Table: sinks.Table{Connector: "outlook-mail", Collection: "messages"}}
 		job := &Job{Connector: "outlook-mail", Collections: []Collection{c}, Sink: sink, Committer: sink,
-			Window: spreadWindow, RunID: "r1", Shards: 1, Concurrency: 3, MaxOpenWriters: bound,
+			Window: spreadWindow, RunID: "r1", Shards: 1, Concurrency: concurrency, MaxOpenWriters: bound,
 			OwnerID: func(s string) string { return "p~" + s }}
 		s, err := Run(t.Context(), job)
 		if err != nil {
@@ -95,12 +96,12 @@ func TestRun_PartsKeepOutputExact(t *testing.T) {
 		}
 		return sink, s
 	}
-	want, ws := run(newPartsSource().fakeSource, 0)
+	want, ws := run(newPartsSource().fakeSource, 0, 3)
 	if n := ws.Collections[0].Records; n != 124 {
 		t.Fatalf("whole-window run wrote %d records, want 124", n)
 	}
 	src := newPartsSource()
-	got, gs := run(src, 2)
+	got, gs := run(src, 2, 3)
 	if d := cmp.Diff(want.all(), got.all()); d != "" {
 		t.Errorf("records read in parts differ from the whole window's (-want +got):\n%s", d)
 	}
@@ -115,6 +116,10 @@ func TestRun_PartsKeepOutputExact(t *testing.T) {
 	}
 	if src.firsts != 15 {
 		t.Errorf("%d first requests, want 15 (5 owners × 3 parts)", src.firsts)
+	}
+	all := newPartsSource()
+	if got, _ := run(all, 2, 5); all.firsts != 0 || cmp.Diff(want.all(), got.all()) != "" {
+		t.Errorf("5 owners read at once: %d requests narrowed to a part (want 0), or records differ", all.firsts)
 	}
 }
 

@@ -35,8 +35,10 @@
 // open: a window of many days closes the least recently written day's
 // writer to a finished staged part, and that day, written again, gets
 // another part (more, smaller files; checkpoints and resume see them as
-// any staged file). A collection whose window has more days than that, and
-// whose Source is a sources.Narrower, is read in parts of that many days
+// any staged file). A collection whose window has more days than that,
+// with more owners than Concurrency reads at once (owners started in waves
+// spread over the window), and whose Source is a sources.Narrower, is read
+// in parts of that many days
 // instead: every owner over the first part, then every owner over the
 // next, so that its writers are not closed and reopened (one request per
 // owner and part, not per owner). Each collection that had to wait logs
