@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -163,6 +164,11 @@ type chainSource struct {
 	steps             []func(owner, request string, record []byte) string
 	stamp             func(owner, request string) map[string]string
 }
+
+// Within says a chained read cannot be narrowed to a part of the window
+// (it would otherwise be the embedded Collection's, which skips the steps):
+// its steps and stamps are of the whole window.
+func (c *chainSource) Within(time.Time, time.Time) (sources.Source, bool) { return nil, false }
 
 // chainToken is a chainSource's paging state: the request being read (a
 // nextLink or a path), the step request it continues, and those left. It

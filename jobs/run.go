@@ -433,6 +433,7 @@ func (r *runner) runConnector(ctx context.Context, spec *connector.Connector, rs
 			SkipCodes: cs.SkipCodes, SkipStatuses: cs.SkipStatuses, Protected: cs.Protected,
 			DeniedAdvice: cs.DeniedAdvice,
 			PageBytes:    maxPageBytes(r.o.Budget),
+			FirstIn:      firstIn(&cs, w, set),
 		}
 		var src sources.Source = gsrc
 		if len(cs.Steps) > 0 || cs.Stamp != nil {

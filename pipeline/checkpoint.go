@@ -22,7 +22,9 @@ import (
 // sink adopts the staged files, the done owners are not read again, and the
 // partition's commit promotes old and new files together. Owners in flight
 // at the crash are redone from their start; their records were only in
-// writers that never closed, so nothing is duplicated.
+// writers that never closed, so nothing is duplicated. A collection read in
+// parts of its window checkpoints the parts done: an owner in the middle of
+// its parts is saved with Upto, and resumes from there.
 
 // Checkpoint is one collection's saved progress within one attempt series
 // of a run. It holds no personal data and no raw id: owners and
@@ -51,6 +53,12 @@ type OwnerProgress struct {
 	Pages   int64  `json:"p"`
 	// Rejected is the owner's LedgerEntry.RejectedReasons.
 	Rejected Reasons `json:"x,omitempty"`
+	// Upto, when set, says the owner is done only up to that time: a
+	// collection read in parts of its window (see Job.MaxOpenWriters)
+	// read its records of [From, Upto), which Records, Pages and Rejected
+	// count; a resumed attempt reads it from Upto on. Status is then
+	// "ok".
+	Upto *time.Time `json:"u,omitempty"`
 }
 
 // CheckpointStore keeps checkpoints (jobs stores them next to the run's

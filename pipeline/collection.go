@@ -205,12 +205,86 @@ type collectionRun struct {
 	// source's advice.
 	denied  sync.Map      // code → advice string
 	drained time.Duration // the last segment's drain
+	// segStart is when the segment being read started (zero: none yet);
+	// a segment goes on across parts of the window.
+	segStart time.Time
 	// warned counts the rejected records logged: after maxRejectWarnings
 	// they are only counted.
 	warned atomic.Int64
 	// pageBytes is the recent maximum of the collection's page bodies
 	// (0: none read yet): what a page about to be fetched may be.
 	pageBytes atomic.Int64
+	// parts are the parts of the window read one after the other (see
+	// planParts): the whole window, or runs of days the writer bound
+	// holds.
+	parts []Window
+	// upto is, by owner, the time up to which the owner's records were
+	// read (zero: none), when the window is read in parts or an earlier
+	// attempt read it so; nil otherwise.
+	upto []time.Time
+}
+
+// planParts cuts the window into parts of Job.MaxOpenWriters days when it
+// has more days than that, there are more owners than are read at once
+// (Job.Concurrency), and the source can read a part of it
+// (sources.Narrower): reading every owner over one part before the next
+// keeps the writers of a part's days open until the part is read, where
+// owners started in waves are spread over the whole window and would
+// close and reopen them constantly (a file per reopening). Part
+// boundaries are UTC midnights.
+func (cr *collectionRun) planParts() {
+	job := cr.job
+	cr.parts = []Window{job.Window}
+	if job.MaxOpenWriters <= 0 || cr.c.TimeField == "" {
+		return
+	}
+	days := job.Window.Days()
+	if len(days) <= job.MaxOpenWriters {
+		return
+	}
+	if cr.ledger.owners.Len() <= job.Concurrency {
+		// Every owner is read at once: they walk the window's days
+		// together and the open writers follow them, so parts would only
+		// add requests and a drain per part (10 shared mailboxes × 30
+		// days: 167–171 files with parts, 176–177 without, CPU within
+		// the run-to-run noise).
+		return
+	}
+	if _, ok := cr.narrowed(job.Window.From, job.Window.To); !ok {
+		return
+	}
+	cr.parts = cr.parts[:0]
+	from := job.Window.From
+	for k := job.MaxOpenWriters; k < len(days); k += job.MaxOpenWriters {
+		to, err := time.Parse("2006-01-02", days[k])
+		if err != nil {
+			panic(err) // Window.Days formats them so
+		}
+		cr.parts = append(cr.parts, Window{From: from, To: to})
+		from = to
+	}
+	cr.parts = append(cr.parts, Window{From: from, To: job.Window.To})
+	if cr.upto == nil {
+		cr.upto = make([]time.Time, cr.ledger.owners.Len())
+	}
+}
+
+// narrowed returns the collection's source narrowed to [from, to), if it
+// can be (sources.Narrower).
+func (cr *collectionRun) narrowed(from, to time.Time) (sources.Source, bool) {
+	n, ok := cr.c.Source.(sources.Narrower)
+	if !ok {
+		return nil, false
+	}
+	return n.Within(from, to)
+}
+
+// pending reports whether owner i has records of part win left to read.
+func (cr *collectionRun) pending(i int, win Window) bool {
+	if cr.ledger.out[i].status != stCancelled {
+		return false // done, by this attempt or an earlier one
+	}
+	return cr.upto == nil || cr.upto[i].Before(win.To)
 }
 
 // pageFactor is what a page in flight costs per byte of its body: the
@@ -336,6 +410,10 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 		}
 		cs.FromCheckpoint = n
 	}
+	cr.planParts()
+	if len(cr.parts) > 1 {
+		log.Info("reading the window in parts the open writers hold", "parts", len(cr.parts), "days_per_part", job.MaxOpenWriters)
+	}
 	if err := cr.readOwners(ctx, wctx); err != nil {
 		return abort(err)
 	}
@@ -410,10 +488,21 @@ func runCollection(ctx context.Context, job *Job, c Collection, log *slog.Logger
 	return cs, cr.ledger, nil
 }
 
-// readOwners reads every owner not done yet, in segments of about
-// Job.CheckpointEvery with a checkpoint between two segments. Writers are
-// opened with wctx, which outlives the segments.
+// readOwners reads every owner not done yet over each part of the window
+// in turn (all owners of a part before the next part), in segments of
+// about Job.CheckpointEvery with a checkpoint between two segments.
+// Writers are opened with wctx, which outlives the segments.
 func (cr *collectionRun) readOwners(ctx, wctx context.Context) error {
+	for _, win := range cr.parts {
+		if err := cr.readPart(ctx, wctx, win); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// readPart reads every owner not done yet over part win of the window.
+func (cr *collectionRun) readPart(ctx, wctx context.Context, win Window) error {
 	job, n := cr.job, cr.ledger.owners.Len()
 	every := job.CheckpointEvery
 	if cr.resumer == nil {
@@ -421,20 +510,22 @@ func (cr *collectionRun) readOwners(ctx, wctx context.Context) error {
 	}
 	next := 0
 	for {
-		start := time.Now()
+		if cr.segStart.IsZero() {
+			cr.segStart = time.Now()
+		}
 		g, gctx := errgroup.WithContext(ctx)
 		g.SetLimit(job.Concurrency)
 		dispatched := 0
 		for ; next < n && gctx.Err() == nil; next++ {
-			if cr.ledger.out[next].status != stCancelled {
-				continue // done by an earlier attempt
+			if !cr.pending(next, win) {
+				continue // done by an earlier attempt, or not to be read further
 			}
-			if every > 0 && dispatched > 0 && time.Since(start) >= every {
+			if every > 0 && dispatched > 0 && time.Since(cr.segStart) >= every {
 				break
 			}
 			dispatched++
 			i := next
-			g.Go(func() error { return cr.readOwner(gctx, wctx, i) })
+			g.Go(func() error { return cr.readOwner(gctx, wctx, i, win) })
 		}
 		drain := time.Now()
 		if err := g.Wait(); err != nil {
@@ -450,18 +541,37 @@ func (cr *collectionRun) readOwners(ctx, wctx context.Context) error {
 		if err := cr.checkpoint(ctx); err != nil {
 			return err
 		}
+		cr.segStart = time.Time{}
 	}
 }
 
-// readOwner reads one owner's pages into the writers (opened with wctx)
-// and records its outcome; it returns an error only when the whole run
-// must stop.
-func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
+// readOwner reads one owner's pages of part win of the window into the
+// writers (opened with wctx) and records its outcome; it returns an error
+// only when the whole run must stop. The owner is done once the window's
+// last part is read.
+func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int, win Window) error {
 	job, c, log := cr.job, cr.c, cr.log
 	owner := cr.ledger.owners.At(i)
 	e := &cr.ledger.out[i]
 	ownerCol := c.ownerID(job)(owner)
-	defer job.Progress.OwnersDone.Add(1)
+	src := c.Source
+	if cr.upto != nil && cr.upto[i].After(win.From) {
+		win.From = cr.upto[i] // an earlier attempt read the owner so far
+	}
+	if !win.From.Equal(job.Window.From) || !win.To.Equal(job.Window.To) {
+		// A part of the window; a source that cannot be narrowed (not
+		// reading by parts, resuming an attempt that did) reads the
+		// whole window and writePage keeps the part.
+		if s, ok := cr.narrowed(win.From, win.To); ok {
+			src = s
+		}
+	}
+	last := win.To.Equal(job.Window.To)
+	defer func() {
+		if last || e.status != stCancelled {
+			job.Progress.OwnersDone.Add(1)
+		}
+	}()
 	reject := func(dt string, bad *sinks.InvalidRecordError) {
 		reason := bad.Reason()
 		cr.ws.reject(dt, reason)
@@ -482,7 +592,7 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 		return err
 	}
 	defer func() { job.Budget.Release(held) }()
-	for pg, err := range sources.Pages(ctx, c.Source, owner, "") {
+	for pg, err := range sources.Pages(ctx, src, owner, "") {
 		if err != nil {
 			if errors.Is(err, sources.ErrDenied) {
 				cr.denied.Store(internCode(errorCode(err)), errorAdvice(err))
@@ -510,7 +620,7 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 		job.Budget.Resize(held, cost)
 		held = cost
 		cr.observePage(len(pg.Body))
-		n, err := writePage(wctx, job, c, cr.ws, pg, ownerCol, owner, cr.allSet, cr.timePath, cr.senderPath, cr.keyPaths, cr.seen, cr.exportedAt, reject)
+		n, err := writePage(wctx, job, c, cr.ws, win, pg, ownerCol, owner, cr.allSet, cr.timePath, cr.senderPath, cr.keyPaths, cr.seen, cr.exportedAt, reject)
 		e.records += n
 		job.Progress.Records.Add(n)
 		if err != nil {
@@ -527,6 +637,10 @@ func (cr *collectionRun) readOwner(ctx, wctx context.Context, i int) error {
 			}
 			held = est
 		}
+	}
+	if !last {
+		cr.upto[i] = win.To // the owner's next part is still to read
+		return nil
 	}
 	e.status = stOK
 	return nil
@@ -561,11 +675,17 @@ func (cr *collectionRun) checkpoint(ctx context.Context) error {
 	}
 	for i := range cr.ledger.out {
 		o := &cr.ledger.out[i]
+		op := OwnerProgress{Key: OwnerKey(cr.ledger.owners.At(i)), Status: o.status.String(),
+			Code: o.code.String(), Records: o.records, Pages: int64(o.pages), Rejected: cr.ledger.rejectedOf(i)}
 		if o.status == stCancelled {
-			continue
+			if cr.upto == nil || !cr.upto[i].After(job.Window.From) {
+				continue
+			}
+			// Read over some parts of the window, not all.
+			upto := cr.upto[i]
+			op.Status, op.Upto = stOK.String(), &upto
 		}
-		cp.Owners = append(cp.Owners, OwnerProgress{Key: OwnerKey(cr.ledger.owners.At(i)), Status: o.status.String(),
-			Code: o.code.String(), Records: o.records, Pages: int64(o.pages), Rejected: cr.ledger.rejectedOf(i)})
+		cp.Owners = append(cp.Owners, op)
 	}
 	cp.Owners = append(cp.Owners, cr.gone...)
 	cr.seen.mu.Lock()
@@ -654,6 +774,14 @@ func (cr *collectionRun) resume(ctx context.Context) (int, error) {
 		}
 		cr.ledger.out[i] = outcome{records: op.Records, pages: uint32(op.Pages), code: internCode(op.Code), status: st}
 		cr.ledger.setRejected(i, op.Rejected)
+		if op.Upto != nil && op.Upto.Before(job.Window.To) {
+			// Read up to Upto: the owner goes on from there.
+			if cr.upto == nil {
+				cr.upto = make([]time.Time, cr.ledger.owners.Len())
+			}
+			cr.ledger.out[i].status, cr.upto[i] = stCancelled, *op.Upto
+			continue
+		}
 		done++
 	}
 	job.Progress.OwnersDone.Add(int64(done))

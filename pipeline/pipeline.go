@@ -35,7 +35,14 @@
 // open: a window of many days closes the least recently written day's
 // writer to a finished staged part, and that day, written again, gets
 // another part (more, smaller files; checkpoints and resume see them as
-// any staged file). Each collection that had to wait logs the figures.
+// any staged file). A collection whose window has more days than that,
+// with more owners than Concurrency reads at once (owners started in waves
+// spread over the window), and whose Source is a sources.Narrower, is read
+// in parts of that many days
+// instead: every owner over the first part, then every owner over the
+// next, so that its writers are not closed and reopened (one request per
+// owner and part, not per owner). Each collection that had to wait logs
+// the figures.
 //
 // # Errors
 //
@@ -291,10 +298,10 @@ func errorCode(err error) string {
 }
 
 // writePage sanitizes one page and writes the records that belong to this
-// owner and the window; it returns how many it wrote. A record that cannot
+// owner and win (the run's window, or the part of it being read); it returns how many it wrote. A record that cannot
 // be placed or written (see the package doc) goes to reject, with its day
 // ("" when its time cannot be read), and the page goes on.
-func writePage(ctx context.Context, job *Job, c Collection, ws *writerSet, pg sources.Page, ownerCol, owner string, allOwners map[string]struct{},
+func writePage(ctx context.Context, job *Job, c Collection, ws *writerSet, win Window, pg sources.Page, ownerCol, owner string, allOwners map[string]struct{},
 	timePath, senderPath []string, keyPaths [][]string, seen *seenSet, exportedAt time.Time, reject func(dt string, e *sinks.InvalidRecordError)) (int64, error) {
 	page, err := c.Sanitizer.SanitizePage(pg.URL, pg.Body)
 	if err != nil {
@@ -326,8 +333,8 @@ func writePage(ctx context.Context, job *Job, c Collection, ws *writerSet, pg so
 			switch {
 			case !ok || err != nil:
 				bad, dt = &sinks.InvalidRecordError{Field: c.TimeField, Problem: "invalid timestamp", Err: err}, ""
-			case !job.Window.Contains(t):
-				continue // outside [from, to): gt/lt filters and overlapping events
+			case !win.Contains(t):
+				continue // outside [from, to) of the part read: gt/lt filters and overlapping events
 			default:
 				dt = t.UTC().Format("2006-01-02")
 			}

@@ -12,6 +12,7 @@ import (
 	"context"
 	"errors"
 	"iter"
+	"time"
 )
 
 // Source reads the pages of one collection.
@@ -29,6 +30,19 @@ type Source interface {
 // an error wrapping ErrConfig when they cannot.
 type Checker interface {
 	Check(ctx context.Context) error
+}
+
+// Narrower is implemented by sources whose owners' reads cover the run's
+// time window and can cover a part of it instead. Within returns a Source
+// that reads, for each owner, the records whose time lies in [from, to)
+// (a sub-window of the run's window), with the same owners and pages as
+// the source itself, only narrower first requests; ok is false when this
+// source's reads do not depend on the window (a snapshot, a chained or
+// listed read), and then it cannot be narrowed. The request may return
+// some records outside [from, to) (an overlap, a second early): the
+// reader keeps only those inside, as it does for the run's window.
+type Narrower interface {
+	Within(from, to time.Time) (s Source, ok bool)
 }
 
 // Page is one response exactly as the API returned it.

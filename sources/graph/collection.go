@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"m365export/sources"
 )
@@ -26,6 +27,12 @@ type Collection struct {
 	// First returns the first page's URL for an owner (absolute, or a
 	// path under the Graph root such as "/v1.0/users/{id}/messages?…").
 	First func(owner string) string
+	// FirstIn, if set, is First for a part [from, to) of the run's
+	// window: the collection is then a sources.Narrower. It must filter
+	// on the time field the reader places records by (or select by
+	// overlap, as calendarView does), so that the parts of a window
+	// together read what the window reads.
+	FirstIn func(owner string, from, to time.Time) string
 	// Headers go with every page, nextLinks included (e.g.
 	// ConsistencyLevel: eventual; Prefer: odata.maxpagesize=…).
 	Headers http.Header
@@ -114,8 +121,9 @@ func (c *Collection) awaitProbe(ctx context.Context) (done func(), err error) {
 const minTop = 10
 
 var (
-	_ sources.Source  = (*Collection)(nil)
-	_ sources.Checker = (*Collection)(nil)
+	_ sources.Source   = (*Collection)(nil)
+	_ sources.Checker  = (*Collection)(nil)
+	_ sources.Narrower = (*Collection)(nil)
 )
 
 // Partitions lists the owners.
@@ -129,9 +137,36 @@ func (c *Collection) Partitions(ctx context.Context) ([]string, error) {
 // Page returns one page of owner p. token "" is the first page; otherwise
 // token is a nextLink or deltaLink, used verbatim.
 func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, error) {
+	return c.page(ctx, p, token, c.First)
+}
+
+// Within returns the collection narrowed to [from, to) (see FirstIn); ok
+// is false without FirstIn.
+func (c *Collection) Within(from, to time.Time) (sources.Source, bool) {
+	if c.FirstIn == nil {
+		return nil, false
+	}
+	return &within{c: c, first: func(owner string) string { return c.FirstIn(owner, from, to) }}, true
+}
+
+// within is a Collection narrowed to a part of its window: it shares the
+// collection's client, probe and page-size state.
+type within struct {
+	c     *Collection
+	first func(owner string) string
+}
+
+func (w *within) Partitions(ctx context.Context) ([]string, error) { return w.c.Partitions(ctx) }
+
+func (w *within) Page(ctx context.Context, p, token string) (sources.Page, error) {
+	return w.c.page(ctx, p, token, w.first)
+}
+
+// page is Page with the first request's URL from first.
+func (c *Collection) page(ctx context.Context, p, token string, first func(string) string) (sources.Page, error) {
 	u := token
 	if u == "" {
-		if c.First == nil {
+		if first == nil {
 			return sources.Page{}, fmt.Errorf("collection has no First URL: %w", sources.ErrConfig)
 		}
 		done, err := c.awaitProbe(ctx)
@@ -139,7 +174,7 @@ func (c *Collection) Page(ctx context.Context, p, token string) (sources.Page, e
 			return sources.Page{}, err
 		}
 		defer done()
-		u = c.lowerTop(c.First(p))
+		u = c.lowerTop(first(p))
 	}
 	var l links
 	opts := make([]RequestOption, 0, 3)
