@@ -353,8 +353,12 @@ func (r *Ruleset) SanitizePage(requestURL string, page []byte) (Page, error) {
 	if list == nil || list.k != kArray {
 		return Page{}, nil
 	}
-	out := make([]byte, 0, len(page))
-	ends := make([]int, 0, len(list.arr))
+	// Sanitized records are written into chunks of about a page's size
+	// split in outChunks, each record whole in one chunk: pseudonyms are
+	// longer than what they replace, and one buffer the page's size grew
+	// by doubling, copying the page's output again each time.
+	chunk := max(minOutChunk, len(page)/outChunks)
+	var out []byte
 	recs := make([]Record, 0, len(list.arr))
 	next := 0 // elements mostly keep their place: look there first
 	for _, e := range list.arr {
@@ -372,17 +376,23 @@ func (r *Ruleset) SanitizePage(requestURL string, page []byte) (Page, error) {
 			return Page{}, fmt.Errorf("rules %s: a record of the sanitized page has no origin in the response", r.name)
 		}
 		next = at + 1
+		raw := page[p.spans[at].start:p.spans[at].end]
+		if cap(out)-len(out) < 2*len(raw) {
+			out = make([]byte, 0, max(chunk, 2*len(raw)))
+		}
+		start := len(out)
 		out = appendValue(out, e)
-		ends = append(ends, len(out))
-		recs = append(recs, Record{Raw: page[p.spans[at].start:p.spans[at].end]})
-	}
-	start := 0
-	for i, end := range ends {
-		recs[i].Sanitized = out[start:end:end]
-		start = end
+		recs = append(recs, Record{Raw: raw, Sanitized: out[start:len(out):len(out)]})
 	}
 	return Page{Records: recs}, nil
 }
+
+// The chunks SanitizePage writes sanitized records into: a page's size
+// over outChunks, at least minOutChunk.
+const (
+	outChunks   = 4
+	minOutChunk = 32 << 10
+)
 
 // trimSpace cuts JSON white space from both ends of b.
 func trimSpace(b []byte) []byte {

@@ -246,6 +246,9 @@ type Sink struct {
 	// buffered is the record JSON in row groups still filling, over all
 	// writers (see Options.BufferBytes).
 	buffered atomic.Int64
+	// spares are batch buffers writers gave up when the budget was short
+	// (see writer.run), for the next batch to start.
+	spares chan batchBufs
 
 	mu        sync.Mutex
 	schemas   map[schemaKey]*compiled
@@ -375,6 +378,7 @@ func New(b *blob.Bucket, opts *Options) (*Sink, error) {
 		schemas:   map[schemaKey]*compiled{},
 		pending:   map[partKey]*pendingPart{},
 		committed: map[partKey]bool{},
+		spares:    make(chan batchBufs, spareBatches),
 	}, nil
 }
 

@@ -127,6 +127,31 @@ func newWriter(ctx context.Context, s *Sink, k partKey, c *compiled) *writer {
 	return w
 }
 
+// batchBufs are a batch's buffers, kept by the Sink as spares (see run).
+type batchBufs struct {
+	rows  []parquet.Row
+	vals  []parquet.Value
+	arena []byte
+}
+
+// spareBatches bounds the spare batch buffers a Sink keeps: about 6 MiB
+// the byte budget does not see. Measured on 10 shared mailboxes × 30 days
+// under 192MiB: without spares, batches regrowing their arenas from
+// nothing cost about 5 % of the run's CPU.
+const spareBatches = 4
+
+// takeSpare gives the empty batch b a spare's buffers, if the Sink has
+// one whose values hold a batch of nLeaves columns.
+func (s *Sink) takeSpare(b *batch, nLeaves int) {
+	select {
+	case sp := <-s.spares:
+		if cap(sp.vals) >= batchValues+4*nLeaves {
+			b.rows, b.vals, b.arena = sp.rows[:0], sp.vals[:0], sp.arena[:0]
+		}
+	default:
+	}
+}
+
 // newBatch makes an empty batch; its buffers grow with use (up to about
 // batchRows rows and arenaBytes of JSON), so that a writer of a small
 // partition stays small.
@@ -158,6 +183,9 @@ func (w *writer) Write(rec sinks.Record) error {
 	// One arena per batch holds the record's JSON, its unescaped strings
 	// and the sink's columns.
 	d, c := w.d, w.c
+	if b.vals == nil {
+		w.s.takeSpare(b, c.nLeaves)
+	}
 	start := len(b.arena)
 	d.arena = append(b.arena, rec.JSON...)
 	data := d.arena[start:len(d.arena):len(d.arena)]
@@ -280,7 +308,13 @@ func (w *writer) run() {
 		if w.s.opts.Budget.Short() {
 			// A batch keeps its grown buffers (about 1.4 MiB) for the next
 			// one; with a writer per day open that is what the budget
-			// cannot see, so when it is short they go.
+			// cannot see, so when it is short they go to the Sink's few
+			// spares (the next batch to start, of any writer, takes
+			// them rather than growing its own again) or to the collector.
+			select {
+			case w.s.spares <- batchBufs{b.rows, b.vals, b.arena}:
+			default:
+			}
 			b.rows, b.vals, b.arena = nil, nil, nil
 		}
 		w.free <- b
