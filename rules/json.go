@@ -8,6 +8,7 @@ import (
 	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"m365export/internal/jsonscan"
 )
@@ -152,9 +153,13 @@ func (p *parser) allocPtrs(n int) []*value {
 
 var parserPool = sync.Pool{New: func() any { return new(parser) }}
 
-// getParser returns a parser whose arenas may be reused from an earlier
-// document. Nodes it makes are valid until putParser.
-func getParser(b []byte) *parser { return getParserString(string(b)) }
+// getParser returns a parser of b whose arenas may be reused from an
+// earlier document. Nodes it makes are valid until putParser. The parser
+// reads b in place, without a copy (a copy of every Graph page was a
+// twentieth of a backfill's CPU): b must not change until putParser, and
+// a string the parser makes must be copied to outlive the caller's b
+// (the pseudonym cache clones its keys).
+func getParser(b []byte) *parser { return getParserString(unsafe.String(unsafe.SliceData(b), len(b))) }
 
 func getParserString(src string) *parser {
 	p := parserPool.Get().(*parser)
