@@ -52,15 +52,15 @@ func TestConfig_BadMemoryLimitIsUsageError(t *testing.T) {
 
 // TestApplyMemoryLimit_NeverRaised: the limit set is the one asked for,
 // and it stays there under continuous collection with a live heap over it
-// (the run slows down, the limit holds); the budget is half of it.
+// (the run slows down, the limit holds); the budget is 35 % of it.
 func TestApplyMemoryLimit_NeverRaised(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
 	l, from, err := ApplyMemoryLimit(&Config{MemoryLimit: "32MiB"}, envOf(nil))
 	if err != nil || l != 32<<20 || from != "--memory-limit" {
 		t.Fatalf("ApplyMemoryLimit = %d, %q, %v", l, from, err)
 	}
-	if b := MemoryBudget(l); b.Total() != 16<<20 {
-		t.Fatalf("budget %d, want 16 MiB", b.Total())
+	if b, want := MemoryBudget(l), int64(32<<20*35/100); b.Total() != want {
+		t.Fatalf("budget %d, want %d (35%% of 32 MiB)", b.Total(), want)
 	}
 	if MemoryBudget(0) != nil {
 		t.Fatal("no limit must mean no budget")
@@ -80,19 +80,19 @@ func TestApplyMemoryLimit_NeverRaised(t *testing.T) {
 	}
 }
 
-// TestMaxOpenWriters: the open day writers fit in the budget's share that
-// pages cannot acquire (40%), at each writer's cost with its upload; at
-// least two; no bound without a budget.
+// TestMaxOpenWriters: the open day writers fit in 20% of the memory limit,
+// at each writer's cost with its upload; at least two; no bound without a
+// budget.
 func TestMaxOpenWriters(t *testing.T) {
 	for _, tc := range []struct {
 		limit, writerCost int64
 		want              int
 	}{
 		{0, 4 << 20, 0},
-		{192 << 20, 4 << 20, 9}, // 96 MiB budget, 38.4 MiB for writers, fileblob
+		{192 << 20, 4 << 20, 9}, // 38.4 MiB for writers, fileblob
 		{192 << 20, 9 << 20, 4}, // S3: 5 MiB parts
-		{1 << 30, 4 << 20, 51},  // 512 MiB budget
-		{32 << 20, 4 << 20, 2},  // 16 MiB budget: the floor
+		{1 << 30, 4 << 20, 51},  // 204.8 MiB for writers
+		{32 << 20, 4 << 20, 2},  // 6.4 MiB for writers: the floor
 	} {
 		if got := maxOpenWriters(MemoryBudget(tc.limit), tc.writerCost); got != tc.want {
 			t.Errorf("maxOpenWriters(limit %d MiB, writer %d MiB) = %d, want %d", tc.limit>>20, tc.writerCost>>20, got, tc.want)

@@ -355,7 +355,9 @@ func (c *Connector) validate() error {
 		case (cs.Owners == Derived) != (cs.Derive != nil):
 			return fmt.Errorf("%s/%s: owners %q and Derive go together", c.Name, cs.Name, Derived)
 		case cs.Derive != nil && (len(cs.Derive.Sources) == 0 || cs.Derive.OwnerField == "" || cs.Derive.OwnerValue == nil ||
-			slices.ContainsFunc(cs.Derive.Sources, func(d DerivedSource) bool { return d.List == nil || d.Owner == nil || d.From == "" || len(d.Scopes) == 0 })):
+			slices.ContainsFunc(cs.Derive.Sources, func(d DerivedSource) bool {
+				return d.List == nil || d.Owner == nil || d.From == "" || len(d.Scopes) == 0
+			})):
 			return fmt.Errorf("%s/%s: Derive needs OwnerField, OwnerValue and sources, each with From, List, Owner and Scopes", c.Name, cs.Name)
 		}
 		if err := cs.validateJSON(); err != nil {

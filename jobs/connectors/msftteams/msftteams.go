@@ -136,7 +136,7 @@ func init() {
 				// refused for call_records: --tables online_meetings,
 				// meeting_attendance exports it).
 				Incremental: "the meetings of the window's call records and organizers' calendar events, on the day of the record or event that found each",
-				TimeField: foundField, Stamp: stampFound,
+				TimeField:   foundField, Stamp: stampFound,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
 				Doc:    "the online meetings of the window: those that took place (found from its call records) and those its users organized and scheduled (found from their calendar events), one row per meeting; _owner is the meeting key",
 				Schema: onlineMeetings,
@@ -145,7 +145,7 @@ func init() {
 				First:    meetingLookup},
 			{Name: "meeting_attendance", Owners: connector.Derived, Derive: meetings, Scopes: []string{"OnlineMeetingArtifact.Read.All"},
 				Incremental: "the attendance reports of the window's meetings, on the day of the record or event that found each meeting",
-				TimeField: foundField, Stamp: stampAttendance,
+				TimeField:   foundField, Stamp: stampAttendance,
 				Throttle: graph.ScopeOther, DeniedAdvice: policyAdvice,
 				Doc:      "who attended each meeting of online_meetings: one row per attendee and attendance report (a report per session), with join and leave intervals, role and total seconds; _owner is the meeting key",
 				Schema:   meetingAttendance,
