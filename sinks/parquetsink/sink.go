@@ -176,7 +176,7 @@ type Options struct {
 	// Budget is the process's byte budget: a writer takes from it what
 	// its row group still filling holds (writerFactor bytes per byte of
 	// record JSON) without ever waiting, and ends the group early, once
-	// it holds at least RowGroupBytes/32, when the budget is short. nil:
+	// it holds at least RowGroupBytes/8, when the budget is short. nil:
 	// only BufferBytes bounds the writers.
 	Budget *membudget.Budget
 	// PageBufferSize is the Parquet page buffer size (default 1 MiB).
