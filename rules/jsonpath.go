@@ -489,17 +489,20 @@ func (e *evaluator) walk(i int, v *value) {
 // returns each path's matches, exactly as eval would one by one. Paths
 // that start with a deep scan share one walk of the tree.
 func evalAll(paths []*jsonPath, doc *value, out [][]match) [][]match {
-	out = out[:0]
+	// The match lists of out (up to its capacity) are reused, emptied.
+	out = out[:min(cap(out), len(paths))]
+	for len(out) < len(paths) {
+		out = append(out, nil)
+	}
 	var scans []*evaluator
 	var idx []int
 	for i, p := range paths {
-		out = append(out, nil)
 		if len(p.toks) > 1 && p.toks[0].k == tScan {
-			scans = append(scans, &evaluator{p: p})
+			scans = append(scans, &evaluator{p: p, out: out[i][:0]})
 			idx = append(idx, i)
 			continue
 		}
-		out[i] = p.eval(doc, nil)
+		out[i] = p.eval(doc, out[i][:0])
 	}
 	switch len(scans) {
 	case 0:

@@ -122,3 +122,81 @@ endpoints:
 		}
 	}
 }
+
+// TestSanitizePage_OutputOutlivesThePage: the page is parsed in place
+// (getParser aliases its bytes), so nothing SanitizePage, Sanitize or
+// Shape.Filter returns may point into their input: overwriting the
+// input afterwards (a buffer reused for the next page) must leave every
+// sanitized record, and the pseudonyms of the next page, unchanged.
+func TestSanitizePage_OutputOutlivesThePage(t *testing.T) {
+	name, src, err := builtin(t, "outlook-mail", Variant{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Compile(name, src, Secrets{Salt: "alias-salt", Key: "alias-key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url, page := benchPage(t, "outlook-mail-sentitems", 50)
+	fresh, err := Compile(name, src, Secrets{Salt: "alias-salt", Key: "alias-key"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := fresh.SanitizePage(url, bytes.Clone(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wantSan []string
+	for _, rec := range want.Records {
+		wantSan = append(wantSan, string(rec.Sanitized))
+	}
+
+	buf := bytes.Clone(page)
+	pg, err := r.SanitizePage(url, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := r.Sanitize(url, buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wholeWant := string(whole)
+	shape := Object(map[string]*Shape{"id": Leaf(), "from": Leaf(), "toRecipients": Leaf()})
+	rec0 := bytes.Clone(pg.Records[0].Sanitized)
+	filtered, err := shape.Filter(rec0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	filteredWant := string(filtered)
+	for _, b := range [][]byte{buf, rec0} {
+		for i := range b {
+			b[i] = 'x'
+		}
+	}
+	var got []string
+	for _, rec := range pg.Records {
+		got = append(got, string(rec.Sanitized))
+	}
+	if diff := cmp.Diff(wantSan, got); diff != "" {
+		t.Errorf("SanitizePage records after the page was overwritten (-want +got):\n%s", diff)
+	}
+	if string(whole) != wholeWant {
+		t.Error("Sanitize's output changed when its input was overwritten")
+	}
+	if string(filtered) != filteredWant {
+		t.Error("Filter's output changed when its input was overwritten")
+	}
+	// The pseudonym cache was filled from the overwritten page: the same
+	// identities on a new page must still get their own pseudonyms.
+	again, err := r.SanitizePage(url, bytes.Clone(page))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got = got[:0]
+	for _, rec := range again.Records {
+		got = append(got, string(rec.Sanitized))
+	}
+	if diff := cmp.Diff(wantSan, got); diff != "" {
+		t.Errorf("next page's records after the cached page was overwritten (-want +got):\n%s", diff)
+	}
+}

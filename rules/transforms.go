@@ -5,6 +5,7 @@ import (
 	"regexp"
 	"regexp/syntax"
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 )
@@ -37,6 +38,11 @@ func isJavaWhitespace(r rune) bool {
 	return unicode.Is(unicode.Zs, r) || unicode.Is(unicode.Zl, r) || unicode.Is(unicode.Zp, r)
 }
 
+// matchLists are evalAll's match lists, reused from one transform and
+// page to the next: made afresh, they were a tenth of the bytes a run
+// allocated.
+var matchLists = sync.Pool{New: func() any { return new([][]match) }}
+
 // apply runs one transform over the document, each JSONPath independently,
 // collecting all matches of a path before changing any of them.
 func (s *Ruleset) apply(t *transform, doc *value) error {
@@ -48,7 +54,16 @@ func (s *Ruleset) apply(t *transform, doc *value) error {
 	// All paths are matched before any is applied. That equals applying
 	// them one after another (as psoxy does) because a change made for one
 	// path only replaces or detaches the nodes it matched.
-	all := evalAll(t.paths, doc, nil)
+	sc := matchLists.Get().(*[][]match)
+	all := evalAll(t.paths, doc, *sc)
+	defer func() {
+		for i := range all {
+			clear(all[i]) // they point into the parser's arenas
+			all[i] = all[i][:0]
+		}
+		*sc = all
+		matchLists.Put(sc)
+	}()
 	for pi, p := range t.paths {
 		for i := range all[pi] {
 			m := &all[pi][i]
