@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -79,17 +82,19 @@ func (p *partOf) Page(ctx context.Context, owner, token string) (sources.Page, e
 // open writers is read in three parts of two days; it writes exactly what
 // a run of the whole window writes (a record at a part's first instant is
 // written once, one a second before it is not written twice), opens each
-// day's writer once, and asks one first request per owner and part. With
-// every owner read at once, the window is read whole.
+// day's writer once, and asks one first request per owner and part, also
+// when every owner is read at once.
 func TestRun_PartsKeepOutputExact(t *testing.T) {
+	var logs bytes.Buffer
 	run := func(src sources.Source, bound, concurrency int) (*countingSink, *Summary) {
 		t.Helper()
+		logs.Reset()
 		sink := &countingSink{}
 		c := Collection{Name: "messages", TimeField: "sentDateTime", Source: src, Sanitizer: upper{},
 			Table: sinks.Table{Connector: "outlook-mail", Collection: "messages"}}
 		job := &Job{Connector: "outlook-mail", Collections: []Collection{c}, Sink: sink, Committer: sink,
 			Window: spreadWindow, RunID: "r1", Shards: 1, Concurrency: concurrency, MaxOpenWriters: bound,
-			OwnerID: func(s string) string { return "p~" + s }}
+			OwnerID: func(s string) string { return "p~" + s }, Logger: slog.New(slog.NewTextHandler(&logs, nil))}
 		s, err := Run(t.Context(), job)
 		if err != nil {
 			t.Fatalf("Run with MaxOpenWriters %d: %v", bound, err)
@@ -117,9 +122,18 @@ func TestRun_PartsKeepOutputExact(t *testing.T) {
 	if src.firsts != 15 {
 		t.Errorf("%d first requests, want 15 (5 owners × 3 parts)", src.firsts)
 	}
+	// A part's writers are closed when it is read, not evicted by the
+	// next part's days (which then evicted each other).
+	if !strings.Contains(logs.String(), "writers_closed_early=0 ") {
+		t.Errorf("writers were closed early to make room, want none:\n%s", logs.String())
+	}
 	all := newPartsSource()
-	if got, _ := run(all, 2, 5); all.firsts != 0 || cmp.Diff(want.all(), got.all()) != "" {
-		t.Errorf("5 owners read at once: %d requests narrowed to a part (want 0), or records differ", all.firsts)
+	got, _ = run(all, 2, 5)
+	if d := cmp.Diff(want.all(), got.all()); d != "" {
+		t.Errorf("5 owners read at once, in parts: records differ from the whole window's (-want +got):\n%s", d)
+	}
+	if all.firsts != 15 || got.opened != 6 || got.maxOpen > 2 {
+		t.Errorf("5 owners read at once: %d first requests (want 15), %d writers opened (want 6), %d open at once (bound 2)", all.firsts, got.opened, got.maxOpen)
 	}
 }
 

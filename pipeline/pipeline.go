@@ -36,13 +36,13 @@
 // writer to a finished staged part, and that day, written again, gets
 // another part (more, smaller files; checkpoints and resume see them as
 // any staged file). A collection whose window has more days than that,
-// with more owners than Concurrency reads at once (owners started in waves
-// spread over the window), and whose Source is a sources.Narrower, is read
-// in parts of that many days
-// instead: every owner over the first part, then every owner over the
-// next, so that its writers are not closed and reopened (one request per
-// owner and part, not per owner). Each collection that had to wait logs
-// the figures.
+// and whose Source is a sources.Narrower, is read in parts of that many
+// days instead: every owner over the first part, then every owner over
+// the next, the part's writers closed before the next part starts, so
+// that writers are not closed and reopened as owners (in waves, at their
+// own pace, or with pages not in time order) spread over the window (one
+// request per owner and part, not per owner). Each collection that had to
+// wait logs the figures.
 //
 // # Errors
 //
