@@ -1,10 +1,7 @@
 package jobs
 
 import (
-	"fmt"
-
 	"m365export/jobs/connector"
-	"m365export/pipeline"
 	"m365export/rules"
 )
 
@@ -16,29 +13,17 @@ import (
 // table's columns: nothing beyond them is ever written, not even to
 // _extra. Values pass unchanged.
 type allowListed struct {
-	rs    pipeline.Sanitizer
+	rs    *rules.Ruleset
 	shape *rules.Shape
-	table string
 }
 
-func newAllowListed(rs pipeline.Sanitizer, cs *connector.Collection) *allowListed {
-	return &allowListed{rs: rs, shape: cs.Shape(), table: cs.Name}
+func newAllowListed(rs *rules.Ruleset, cs *connector.Collection) *allowListed {
+	return &allowListed{rs: rs, shape: cs.Shape()}
 }
 
 // SanitizePage implements pipeline.Sanitizer.
 func (a *allowListed) SanitizePage(requestURL string, page []byte) (rules.Page, error) {
-	p, err := a.rs.SanitizePage(requestURL, page)
-	if err != nil {
-		return p, err
-	}
-	for i := range p.Records {
-		out, err := a.shape.Filter(p.Records[i].Sanitized)
-		if err != nil {
-			return rules.Page{}, fmt.Errorf("table %s allow-list: %w", a.table, err)
-		}
-		p.Records[i].Sanitized = out
-	}
-	return p, nil
+	return a.rs.SanitizePageAllowed(requestURL, page, a.shape)
 }
 
 // responseShape returns the allow-list of the responses rs answers

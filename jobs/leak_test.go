@@ -401,7 +401,7 @@ func mutationLeaks(t *testing.T, tb connector.Table, pages []rawPage, wide *rule
 	if err != nil {
 		t.Fatal(err)
 	}
-	guard := &allowListed{rs: rs, shape: wide, table: cs.Name}
+	guard := &allowListed{rs: rs, shape: wide}
 	for _, pg := range pages {
 		page, err := guard.SanitizePage(pg.url, pg.body)
 		if err != nil {

@@ -35,30 +35,13 @@ func TestResume_PerOwnerCheckpoint(t *testing.T) {
 	}
 
 	cpFile := filepath.Join(state, "outlook-mail", "checkpoints", "shard-0-of-1", "messages.json")
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	var cp checkpointFile
-	go func() {
-		for ctx.Err() == nil {
-			if b, err := os.ReadFile(cpFile); err == nil && json.Unmarshal(b, &cp) == nil && len(cp.Checkpoint.Owners) >= 3 {
-				cancel()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	if _, err := Run(ctx, cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("first attempt: %v, want it stopped", err)
-	}
-	b, err := os.ReadFile(cpFile)
-	if err != nil {
-		t.Fatalf("no checkpoint after the stop: %v", err)
-	}
+	b := runUntilCheckpoint(t, cfg, sim, cpFile, 3)
 	for i := range sim.Tenant().Users() {
 		if u := sim.Tenant().User(i); strings.Contains(string(b), u.ID) {
 			t.Fatalf("the checkpoint holds the raw id of user %d", i)
 		}
 	}
+	var cp checkpointFile
 	if err := json.Unmarshal(b, &cp); err != nil {
 		t.Fatal(err)
 	}
@@ -90,4 +73,31 @@ func TestResume_PerOwnerCheckpoint(t *testing.T) {
 	if _, err := os.Stat(cpFile); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the checkpoint outlived the collection's commit: %v", err)
 	}
+}
+
+// runUntilCheckpoint runs cfg against sim and stops it once the checkpoint
+// at cpFile names at least owners owners; it returns the checkpoint file
+// as the stopped run left it.
+func runUntilCheckpoint(t *testing.T, cfg *Config, sim *graphsim.Server, cpFile string, owners int) []byte {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			var cp checkpointFile
+			if b, err := os.ReadFile(cpFile); err == nil && json.Unmarshal(b, &cp) == nil && len(cp.Checkpoint.Owners) >= owners {
+				cancel()
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	if _, err := Run(ctx, cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)}); !errors.Is(err, context.Canceled) {
+		t.Fatalf("first attempt: %v, want it stopped", err)
+	}
+	b, err := os.ReadFile(cpFile)
+	if err != nil {
+		t.Fatalf("no checkpoint after the stop: %v", err)
+	}
+	return b
 }

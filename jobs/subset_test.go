@@ -1,7 +1,6 @@
 package jobs
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -213,25 +212,7 @@ func TestTables_ResumeAfterStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	go func() {
-		for ctx.Err() == nil {
-			var cp checkpointFile
-			if b, err := os.ReadFile(cpFile); err == nil && json.Unmarshal(b, &cp) == nil && len(cp.Checkpoint.Owners) >= 3 {
-				cancel()
-				return
-			}
-			time.Sleep(time.Millisecond)
-		}
-	}()
-	if _, err := Run(ctx, cfg, RunOptions{Env: envOf(testEnv), Endpoint: simEndpoint(sim)}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("first attempt: %v, want it stopped", err)
-	}
-	b, err := os.ReadFile(cpFile)
-	if err != nil {
-		t.Fatalf("no checkpoint of the --tables run after the stop: %v", err)
-	}
+	b := runUntilCheckpoint(t, cfg, sim, cpFile, 3)
 	var cp checkpointFile
 	if err := json.Unmarshal(b, &cp); err != nil {
 		t.Fatal(err)

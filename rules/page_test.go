@@ -200,3 +200,65 @@ func TestSanitizePage_OutputOutlivesThePage(t *testing.T) {
 		t.Errorf("next page's records after the cached page was overwritten (-want +got):\n%s", diff)
 	}
 }
+
+// TestSanitizePageAllowed_EqualsFilter: on every golden case,
+// SanitizePageAllowed gives each record exactly the bytes that
+// SanitizePage and then Shape.Filter give (every other member kept, as a
+// leaf, so that members go and containers turn null).
+func TestSanitizePageAllowed_EqualsFilter(t *testing.T) {
+	ins, err := filepath.Glob("testdata/*/input.json")
+	if err != nil || len(ins) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	for _, in := range ins {
+		dir := filepath.Dir(in)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			r := goldenRules(t, dir)
+			input, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			u, err := os.ReadFile(filepath.Join(dir, "url"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			url := strings.TrimSpace(string(u))
+			pg, err := r.SanitizePage(url, input)
+			if err != nil {
+				t.Fatal(err)
+			}
+			props := map[string]*Shape{}
+			if len(pg.Records) > 0 {
+				docs, err := parseDocuments(pg.Records[0].Sanitized)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for i, m := range docs[0].obj {
+					if i%2 == 0 {
+						props[m.key] = Leaf()
+					}
+				}
+			}
+			shape := Object(props)
+			var want []string
+			for _, rec := range pg.Records {
+				b, err := shape.Filter(rec.Sanitized)
+				if err != nil {
+					t.Fatal(err)
+				}
+				want = append(want, string(b))
+			}
+			got, err := r.SanitizePageAllowed(url, input, shape)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var gotS []string
+			for _, rec := range got.Records {
+				gotS = append(gotS, string(rec.Sanitized))
+			}
+			if diff := cmp.Diff(want, gotS); diff != "" {
+				t.Errorf("records (-SanitizePage then Filter +SanitizePageAllowed):\n%s", diff)
+			}
+		})
+	}
+}

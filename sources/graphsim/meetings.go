@@ -748,15 +748,24 @@ func (m meeting) eventSpan() (start, end int64) {
 	return start, start + 30*minMS
 }
 
-// appendEventJoinURL appends the join URL as the meeting's event carries it.
+// appendEventJoinURL appends the join URL as the meeting's event carries
+// it: the meeting's URL with its percent escapes in lower case.
 func (t *Tenant) appendEventJoinURL(b []byte, m meeting) []byte {
-	b = append(b, "https://teams.microsoft.com/l/meetup-join/19%3ameeting_"...)
-	b = t.appendMeetingX(b, m)
-	b = append(b, "%40thread.v2/0?context=%7b%22Tid%22%3a%22"...)
-	b = append(b, t.opts.tenantID...)
-	b = append(b, "%22%2c%22Oid%22%3a%22"...)
-	b = t.appendObjID(b, kUser, m.org)
-	return append(b, "%22%7d"...)
+	start := len(b)
+	b = t.appendMeetingJoinURL(b, m)
+	for i := start; i+2 < len(b); i++ {
+		if b[i] == '%' {
+			b[i+1], b[i+2] = lowerHex(b[i+1]), lowerHex(b[i+2])
+		}
+	}
+	return b
+}
+
+func lowerHex(c byte) byte {
+	if 'A' <= c && c <= 'F' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // renderMeetingEvent renders the event of the meeting of call (day, i) in
